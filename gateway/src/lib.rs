@@ -1,1 +1,15 @@
-//! gatehouse-gateway
+//! The Gatehouse gateway: HTTP(S) server, routing, authentication, the one authorisation call, S3 handlers,
+//! and the `gatehouse` binary's commands (DESIGN §2).
+
+pub mod admin;
+pub mod auth;
+pub mod authz;
+pub mod cli;
+pub mod config;
+pub mod front;
+pub mod s3;
+pub mod server;
+pub mod state;
+
+pub use config::Config;
+pub use state::AppState;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `gatehouse`: the server binary.
+
+fn main() -> anyhow::Result<()> {
+    gatehouse_gateway::cli::main()
+}

@@ -1,1 +1,89 @@
-//! gatehouse-storage
+//! Blob storage: bytes only, addressed by opaque locators (DESIGN §3, §7).
+//!
+//! A blob is written once (`put`), read any number of times (`get`, optionally a byte range) and deleted.
+//! `put` returns only after the bytes are durable (fdatasync / O_DIRECT) and the blob's directory entry is
+//! synced, so the caller may commit an index row that points at it.
+
+mod locator;
+mod memory;
+mod std_backend;
+mod sweep;
+mod uring;
+
+use std::io;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures::Stream;
+
+pub use memory::MemoryBackend;
+pub use std_backend::StdBackend;
+pub use sweep::sweep_orphans;
+pub use uring::{UringBackend, io_uring_available};
+
+/// A stream of body chunks, in and out of the backend.
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;
+
+/// What `put` reports about the blob it wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// Opaque locator to store in the index; only this backend interprets it.
+    pub locator: String,
+    /// Bytes written.
+    pub size: u64,
+}
+
+/// A blob found by `list` (for the orphan sweep).
+#[derive(Debug, Clone)]
+pub struct BlobEntry {
+    /// The blob's locator.
+    pub locator: String,
+    /// Last modification (for a local blob: when its write finished).
+    pub modified: SystemTime,
+}
+
+/// Which local backend to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalKind {
+    /// io_uring if the kernel allows it, else std.
+    Auto,
+    /// io_uring, failing if the kernel refuses it.
+    IoUring,
+    /// Blocking `std::fs` calls on tokio's blocking pool.
+    Std,
+}
+
+/// The blob backend every handler writes through.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Short name for logs and metrics ("io_uring", "std", "memory").
+    fn name(&self) -> &'static str;
+    /// Writes the stream to a new blob; durable on return. On any error (including an error item from the
+    /// stream, e.g. a client disconnect or a checksum failure) nothing is left behind.
+    async fn put(&self, body: ByteStream) -> io::Result<BlobInfo>;
+    /// Reads `range` (start inclusive, end exclusive) or the whole blob. `NotFound` if the locator is unknown.
+    async fn get(&self, locator: &str, range: Option<(u64, u64)>) -> io::Result<ByteStream>;
+    /// Deletes a blob; deleting a missing blob is not an error.
+    async fn delete(&self, locator: &str) -> io::Result<()>;
+    /// Every blob with its modification time (for sweeping orphans).
+    async fn list(&self) -> io::Result<Vec<BlobEntry>>;
+}
+
+/// Opens the local blob store at `root` (created if missing) with the requested implementation. `Auto` probes
+/// io_uring (it may be disabled by `kernel.io_uring_disabled` or a seccomp filter) and falls back to std.
+pub async fn open_local(root: &Path, kind: LocalKind) -> io::Result<Arc<dyn Backend>> {
+    match kind {
+        LocalKind::Std => Ok(Arc::new(StdBackend::open(root).await?)),
+        LocalKind::IoUring => Ok(Arc::new(UringBackend::open(root).await?)),
+        LocalKind::Auto => match io_uring_available() {
+            Ok(()) => Ok(Arc::new(UringBackend::open(root).await?)),
+            Err(e) => {
+                tracing::warn!(error = %e, "io_uring unavailable, using the std blob backend");
+                Ok(Arc::new(StdBackend::open(root).await?))
+            }
+        },
+    }
+}

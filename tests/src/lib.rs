@@ -1,1 +1,1 @@
-//! gatehouse-tests
+//! Black-box test suites for Gatehouse (see `tests/`). The library itself is empty.

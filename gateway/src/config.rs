@@ -1,0 +1,185 @@
+//! Configuration: one TOML file; every key also a `GATEHOUSE_*` environment variable and a CLI flag.
+//! Precedence: flag > environment > file > default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Which local blob backend to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageKind {
+    /// io_uring when the kernel allows it, else std.
+    Auto,
+    #[value(name = "io_uring")]
+    #[serde(rename = "io_uring")]
+    IoUring,
+    Std,
+}
+
+/// Options shared by `serve` and `admin` (where the store lives).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite metadata, blobs, key file). Default ./gatehouse-data.
+    #[arg(long, env = "GATEHOUSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Metadata database URL (postgres://...); default SQLite in the data directory.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Flags of `gatehouse serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Listen address. Default 127.0.0.1:9000.
+    #[arg(long, env = "GATEHOUSE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain: serve HTTPS.
+    #[arg(long, env = "GATEHOUSE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "GATEHOUSE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Base domain(s) for virtual-hosted-style requests (BUCKET.DOMAIN), comma separated.
+    #[arg(long, env = "GATEHOUSE_DOMAIN", value_delimiter = ',')]
+    pub domain: Vec<String>,
+    /// The region this server is (credential scopes must name it). Default us-east-1.
+    #[arg(long, env = "GATEHOUSE_REGION")]
+    pub region: Option<String>,
+    /// Blob backend: auto, io_uring or std. Default auto.
+    #[arg(long, env = "GATEHOUSE_STORAGE", value_enum)]
+    pub storage: Option<StorageKind>,
+    /// Accept AWS Signature Version 2 (off by default).
+    #[arg(long, env = "GATEHOUSE_SIGV2")]
+    pub sigv2: Option<bool>,
+    /// Seconds to wait for in-flight requests on SIGTERM. Default 30.
+    #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
+}
+
+/// The file's shape: the same keys as the flags, snake_case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    domain: Option<Vec<String>>,
+    region: Option<String>,
+    storage: Option<StorageKind>,
+    sigv2: Option<bool>,
+    shutdown_grace: Option<u64>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub domains: Vec<String>,
+    pub region: String,
+    pub storage: StorageKind,
+    pub sigv2: bool,
+    pub shutdown_grace_secs: u64,
+}
+
+fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    match path {
+        None => Ok(FileConfig::default()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?;
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))
+        }
+    }
+}
+
+impl Config {
+    /// Resolves `serve` flags (already merged with env by clap) over the file and defaults.
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
+        let f = read_file(args.store.config.as_deref())?;
+        let tls = match (
+            args.tls_cert.clone().or(f.tls_cert),
+            args.tls_key.clone().or(f.tls_key),
+        ) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let domains = if args.domain.is_empty() {
+            f.domain.unwrap_or_default()
+        } else {
+            args.domain.clone()
+        };
+        Ok(Config {
+            data_dir: args
+                .store
+                .data_dir
+                .clone()
+                .or(f.data_dir)
+                .unwrap_or_else(|| PathBuf::from("gatehouse-data")),
+            database_url: args.store.database_url.clone().or(f.database_url),
+            listen: args
+                .listen
+                .or(f.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9000))),
+            tls,
+            domains,
+            region: args
+                .region
+                .clone()
+                .or(f.region)
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+            storage: args.storage.or(f.storage).unwrap_or(StorageKind::Auto),
+            sigv2: args.sigv2.or(f.sigv2).unwrap_or(false),
+            shutdown_grace_secs: args.shutdown_grace.or(f.shutdown_grace).unwrap_or(30),
+        })
+    }
+
+    /// Resolves only the store location (for `admin` commands).
+    pub fn resolve_store(args: &StoreArgs) -> anyhow::Result<Config> {
+        Config::resolve(&ServeArgs {
+            store: args.clone(),
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_defaults_apply() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9100\"\nregion = \"eu-west-1\"\nsigv2 = true\n",
+        )
+        .expect("write");
+        let mut args = ServeArgs::default();
+        args.store.config = Some(path.clone());
+        args.region = Some("us-west-2".into());
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.region, "us-west-2");
+        assert!(c.sigv2);
+        assert_eq!(c.data_dir, PathBuf::from("gatehouse-data"));
+        std::fs::write(&path, "nonsense_key = 1\n").expect("write");
+        assert!(
+            Config::resolve(&args).is_err(),
+            "unknown keys are refused, not ignored"
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! The front of the request path: request ids, health and metrics, the checks s3s does not make (SigV2 off,
+//! credential-scope region, presigned expiry ceiling, header section size), then the s3s service, then the
+//! headers every response carries (`x-amz-request-id`, `x-amz-id-2`) and the RequestId in error bodies.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::{HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use s3s::Body;
+use s3s::service::S3Service;
+
+use crate::state::AppState;
+
+/// AWS's limit on the request header section.
+const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// AWS's ceiling on presigned URL lifetime.
+const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
+
+/// Facts about the connection a request came in on (condition context comes from here, not from headers).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub tls: bool,
+}
+
+/// Simple counters for /metrics.
+#[derive(Default)]
+pub struct Metrics {
+    requests: AtomicU64,
+    errors_4xx: AtomicU64,
+    errors_5xx: AtomicU64,
+}
+
+/// The front service.
+pub struct Front {
+    pub state: Arc<AppState>,
+    pub s3: S3Service,
+    pub metrics: Metrics,
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An S3 error response built here (for checks made before s3s).
+fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    extra: &str,
+    rid: &str,
+) -> Response<Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{}</Message>{extra}<RequestId>{rid}</RequestId></Error>",
+        xml_escape(message)
+    );
+    let mut resp = Response::new(Body::from(xml));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    resp
+}
+
+/// The credential scope of a SigV4 request: (region, service, from_query).
+fn credential_scope(req: &Request<Incoming>) -> Option<(String, String, bool)> {
+    let from_header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("AWS4-HMAC-SHA256"))
+        .and_then(|v| v.split("Credential=").nth(1))
+        .map(|c| c.split([',', ' ']).next().unwrap_or("").to_owned());
+    let (cred, query) = match from_header {
+        Some(c) => (c, false),
+        None => {
+            let q = req.uri().query()?;
+            let c = q
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
+            (urlencoding::decode(c).ok()?.into_owned(), true)
+        }
+    };
+    let parts: Vec<&str> = cred.split('/').collect();
+    if parts.len() != 5 {
+        return None;
+    }
+    Some((parts[2].to_owned(), parts[3].to_owned(), query))
+}
+
+fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+}
+
+fn is_sigv2(req: &Request<Incoming>) -> bool {
+    let header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS "));
+    header || query_param(req, "AWSAccessKeyId").is_some()
+}
+
+impl Front {
+    /// Builds the front over an s3s service.
+    pub fn new(state: Arc<AppState>, s3: S3Service) -> Front {
+        Front {
+            state,
+            s3,
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// Checks made before s3s: returns an error response to send instead, if any.
+    fn precheck(&self, req: &Request<Incoming>, rid: &str) -> Option<Response<Body>> {
+        let header_bytes: usize = req
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum();
+        if header_bytes > MAX_HEADER_BYTES {
+            return Some(error_response(
+                StatusCode::BAD_REQUEST,
+                "RequestHeaderSectionTooLarge",
+                "Your request header section exceeds the maximum allowed size.",
+                &format!("<MaxSizeAllowedInBytes>{MAX_HEADER_BYTES}</MaxSizeAllowedInBytes>"),
+                rid,
+            ));
+        }
+        if !self.state.config.sigv2 && is_sigv2(req) {
+            return Some(error_response(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+                "",
+                rid,
+            ));
+        }
+        if let Some((region, service, query)) = credential_scope(req)
+            && service == "s3"
+            && region != self.state.config.region
+        {
+            let want = &self.state.config.region;
+            let (code, msg) = if query {
+                (
+                    "AuthorizationQueryParametersError",
+                    format!(
+                        "Error parsing the X-Amz-Credential parameter; the region '{region}' is wrong; expecting '{want}'"
+                    ),
+                )
+            } else {
+                (
+                    "AuthorizationHeaderMalformed",
+                    format!(
+                        "The authorization header is malformed; the region '{region}' is wrong; expecting '{want}'"
+                    ),
+                )
+            };
+            let mut resp = error_response(
+                StatusCode::BAD_REQUEST,
+                code,
+                &msg,
+                &format!("<Region>{}</Region>", xml_escape(want)),
+                rid,
+            );
+            if let Ok(v) = HeaderValue::from_str(want) {
+                resp.headers_mut().insert("x-amz-bucket-region", v);
+            }
+            return Some(resp);
+        }
+        if let Some(exp) = query_param(req, "X-Amz-Expires") {
+            match exp.parse::<u64>() {
+                Ok(n) if n <= MAX_PRESIGN_SECS => {}
+                Ok(_) => {
+                    return Some(error_response(
+                        StatusCode::BAD_REQUEST,
+                        "AuthorizationQueryParametersError",
+                        "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+                        "",
+                        rid,
+                    ));
+                }
+                Err(_) => {
+                    return Some(error_response(
+                        StatusCode::BAD_REQUEST,
+                        "AuthorizationQueryParametersError",
+                        "X-Amz-Expires should be a number",
+                        "",
+                        rid,
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    fn local_route(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
+        let unauthenticated =
+            !req.headers().contains_key(http::header::AUTHORIZATION) && req.uri().query().is_none();
+        if req.method() != http::Method::GET || !unauthenticated {
+            return None;
+        }
+        match req.uri().path() {
+            "/health" => Some(Response::new(Body::from("ok\n".to_owned()))),
+            "/metrics" => {
+                let m = &self.metrics;
+                let text = format!(
+                    "# TYPE gatehouse_requests_total counter\ngatehouse_requests_total {}\n# TYPE gatehouse_responses_4xx_total counter\ngatehouse_responses_4xx_total {}\n# TYPE gatehouse_responses_5xx_total counter\ngatehouse_responses_5xx_total {}\n",
+                    m.requests.load(Ordering::Relaxed),
+                    m.errors_4xx.load(Ordering::Relaxed),
+                    m.errors_5xx.load(Ordering::Relaxed),
+                );
+                let mut r = Response::new(Body::from(text));
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                Some(r)
+            }
+            _ => None,
+        }
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, mut req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
+        let rid = gatehouse_core::new_request_id();
+        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::debug_span!("request", id = %rid, method = %req.method(), path = %req.uri().path());
+        let _enter = span.enter();
+        if let Some(r) = self.local_route(&req) {
+            return r;
+        }
+        let mut resp = match self.precheck(&req, &rid) {
+            Some(r) => r,
+            None => {
+                req.extensions_mut().insert(conn);
+                let (parts, body) = req.into_parts();
+                let req = Request::from_parts(parts, Body::from(body));
+                match self.s3.call(req).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = ?e, "s3 service error");
+                        error_response(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "InternalError",
+                            "We encountered an internal error. Please try again.",
+                            "",
+                            &rid,
+                        )
+                    }
+                }
+            }
+        };
+        let status = resp.status();
+        if status.is_client_error() {
+            self.metrics.errors_4xx.fetch_add(1, Ordering::Relaxed);
+        } else if status.is_server_error() {
+            self.metrics.errors_5xx.fetch_add(1, Ordering::Relaxed);
+        }
+        if status == StatusCode::NOT_MODIFIED {
+            *resp.body_mut() = Body::empty();
+            resp.headers_mut().remove(http::header::CONTENT_TYPE);
+            resp.headers_mut().remove(http::header::CONTENT_LENGTH);
+        } else if status.as_u16() >= 300 {
+            add_request_id(&mut resp, &rid);
+        }
+        if let Ok(v) = HeaderValue::from_str(&rid) {
+            resp.headers_mut().insert("x-amz-request-id", v.clone());
+            resp.headers_mut().insert("x-amz-id-2", v);
+        }
+        resp
+    }
+}
+
+/// Puts `<RequestId>` into an S3 error body that lacks one.
+fn add_request_id(resp: &mut Response<Body>, rid: &str) {
+    let Some(bytes) = resp.body().bytes() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return;
+    };
+    if !text.contains("</Error>") || text.contains("<RequestId>") {
+        return;
+    }
+    let patched = text.replacen(
+        "</Error>",
+        &format!("<RequestId>{rid}</RequestId></Error>"),
+        1,
+    );
+    let len = patched.len();
+    *resp.body_mut() = Body::from(patched);
+    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+        resp.headers_mut().insert(http::header::CONTENT_LENGTH, v);
+    }
+}

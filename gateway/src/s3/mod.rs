@@ -1,0 +1,275 @@
+//! The S3 API over `meta` (index) and `storage` (bytes), as an s3s `S3` implementation. Every operation not
+//! implemented here keeps s3s's default answer: `NotImplemented`.
+
+mod body;
+mod bucket;
+mod conditions;
+mod list;
+mod multipart;
+mod object;
+mod read;
+
+use std::sync::Arc;
+
+use s3s::dto::*;
+use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
+
+use gatehouse_meta::MetaError;
+
+use crate::state::{AppState, Principal};
+
+/// The operations this module implements (each must be in `authz::ACTIONS`).
+pub const IMPLEMENTED: &[&str] = &[
+    "ListBuckets",
+    "CreateBucket",
+    "DeleteBucket",
+    "HeadBucket",
+    "GetBucketLocation",
+    "ListObjects",
+    "ListObjectsV2",
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "DeleteObjects",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+];
+
+/// The S3 service.
+#[derive(Clone)]
+pub struct Gatehouse {
+    pub state: Arc<AppState>,
+}
+
+/// The authenticated principal that `authz` stored for this request.
+pub(crate) fn principal<T>(req: &S3Request<T>) -> S3Result<Principal> {
+    req.extensions
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
+/// Maps a metadata error to the S3 error a client sees.
+pub(crate) fn meta_err(e: MetaError) -> S3Error {
+    match e {
+        MetaError::NoSuchBucket => s3_error!(NoSuchBucket, "The specified bucket does not exist"),
+        MetaError::BucketNotEmpty => s3_error!(
+            BucketNotEmpty,
+            "The bucket you tried to delete is not empty"
+        ),
+        MetaError::NoSuchUpload => s3_error!(
+            NoSuchUpload,
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+        ),
+        MetaError::PreconditionFailed => {
+            s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            )
+        }
+        other => {
+            tracing::error!(error = %other, "metadata error");
+            s3_error!(
+                InternalError,
+                "We encountered an internal error. Please try again."
+            )
+        }
+    }
+}
+
+/// An S3 error whose code s3s's generated list lacks (it would otherwise answer 500).
+pub(crate) fn custom_error(
+    code: &'static str,
+    status: http::StatusCode,
+    msg: &'static str,
+) -> S3Error {
+    let mut e = S3Error::with_message(s3s::S3ErrorCode::Custom(code.into()), msg);
+    e.set_status_code(status);
+    e
+}
+
+/// Maps a storage error.
+pub(crate) fn io_err(e: std::io::Error) -> S3Error {
+    tracing::error!(error = %e, "storage error");
+    s3_error!(
+        InternalError,
+        "We encountered an internal error. Please try again."
+    )
+}
+
+/// A stored (quoted) ETag as the s3s type.
+pub(crate) fn etag_of(quoted: &str) -> ETag {
+    ETag::Strong(quoted.trim_matches('"').to_owned())
+}
+
+/// Milliseconds since the epoch as an S3 timestamp.
+pub(crate) fn ts(ms: i64) -> Timestamp {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Timestamp::from(t)
+}
+
+/// An S3 timestamp as milliseconds since the epoch.
+pub(crate) fn ms_of(t: &Timestamp) -> i64 {
+    let t: time::OffsetDateTime = t.clone().into();
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Loads the bucket or answers NoSuchBucket.
+pub(crate) async fn require_bucket(
+    state: &AppState,
+    name: &str,
+) -> S3Result<gatehouse_meta::Bucket> {
+    state
+        .meta
+        .get_bucket(name)
+        .await
+        .map_err(meta_err)?
+        .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
+}
+
+/// Deletes blobs that no index row refers to any more (best effort: the orphan sweep catches failures).
+pub(crate) fn delete_blobs(state: &Arc<AppState>, locators: Vec<String>) {
+    if locators.is_empty() {
+        return;
+    }
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        for l in locators {
+            if let Err(e) = state.storage.delete(&l).await {
+                tracing::warn!(locator = %l, error = %e, "blob delete failed; the sweep will retry");
+            }
+        }
+    });
+}
+
+#[async_trait::async_trait]
+impl S3 for Gatehouse {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        bucket::list_buckets(self, req).await
+    }
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        bucket::create_bucket(self, req).await
+    }
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        bucket::delete_bucket(self, req).await
+    }
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        bucket::head_bucket(self, req).await
+    }
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        bucket::get_bucket_location(self, req).await
+    }
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        list::list_objects(self, req).await
+    }
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        list::list_objects_v2(self, req).await
+    }
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        object::put_object(self, req).await
+    }
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        read::get_object(self, req).await
+    }
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        read::head_object(self, req).await
+    }
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        object::delete_object(self, req).await
+    }
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        object::delete_objects(self, req).await
+    }
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        object::copy_object(self, req).await
+    }
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        multipart::create(self, req).await
+    }
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        multipart::upload_part(self, req).await
+    }
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        multipart::upload_part_copy(self, req).await
+    }
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        multipart::complete(self, req).await
+    }
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        multipart::abort(self, req).await
+    }
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list_parts(self, req).await
+    }
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        multipart::list_uploads(self, req).await
+    }
+}

@@ -1,0 +1,756 @@
+//! Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads.
+//! Completion composes the part blobs into the object's segments: no bytes are copied.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use md5::Digest as _;
+use s3s::crypto::Checksum as _;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use gatehouse_meta::{
+    Checksums, ContentHeaders, MetaError, ObjectRecord, Part as MetaPart, Segment, Upload,
+};
+
+use super::body::{Algo, Expect, ingest, quoted_hex};
+use super::conditions::{ReadConditions, evaluate_copy_source};
+use super::list::{url_encode, url_encoding};
+use super::object::{copy_source, expires_string, refuse_unbuilt, user_meta, write_condition};
+use super::read::{checksum_dto, load_object, object_stream};
+use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, ts};
+
+/// Minimum size of every part but the last.
+const MIN_PART_SIZE: i64 = 5 * 1024 * 1024;
+
+fn no_such_upload() -> s3s::S3Error {
+    meta_err(MetaError::NoSuchUpload)
+}
+
+fn check_part_number(n: i32) -> S3Result<()> {
+    if (1..=10000).contains(&n) {
+        Ok(())
+    } else {
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
+    }
+}
+
+async fn load_upload(g: &Gatehouse, bucket: &str, key: &str, upload_id: &str) -> S3Result<Upload> {
+    match g
+        .state
+        .meta
+        .get_upload(bucket, key, upload_id)
+        .await
+        .map_err(meta_err)?
+    {
+        Some(u) => Ok(u),
+        None => {
+            require_bucket(&g.state, bucket).await?;
+            Err(no_such_upload())
+        }
+    }
+}
+
+/// CreateMultipartUpload.
+pub(crate) async fn create(
+    g: &Gatehouse,
+    req: S3Request<CreateMultipartUploadInput>,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let p = principal(&req)?;
+    let i = req.input;
+    refuse_unbuilt(
+        i.server_side_encryption.is_some()
+            || i.sse_customer_algorithm.is_some()
+            || i.ssekms_key_id.is_some(),
+        i.acl.as_ref().map(ObjectCannedACL::as_str),
+        i.grant_full_control.is_some()
+            || i.grant_read.is_some()
+            || i.grant_read_acp.is_some()
+            || i.grant_write_acp.is_some(),
+        i.tagging.is_some(),
+        i.object_lock_mode.is_some()
+            || i.object_lock_legal_hold_status.is_some()
+            || i.object_lock_retain_until_date.is_some(),
+        i.storage_class.as_ref(),
+    )?;
+    require_bucket(&g.state, &i.bucket).await?;
+    let algo = match &i.checksum_algorithm {
+        None => None,
+        Some(a) => Some(Algo::parse(a.as_str()).ok_or_else(|| {
+            s3_error!(
+                InvalidRequest,
+                "Checksum algorithm provided is unsupported."
+            )
+        })?),
+    };
+    let kind = match (algo, i.checksum_type.as_ref().map(ChecksumType::as_str)) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            ));
+        }
+        (Some(Algo::Crc64Nvme), None | Some("FULL_OBJECT")) => Some("FULL_OBJECT"),
+        (Some(_), None | Some("COMPOSITE")) => Some("COMPOSITE"),
+        (Some(a), Some("FULL_OBJECT")) if a.is_crc() => Some("FULL_OBJECT"),
+        (Some(a), Some(t)) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The {} checksum type cannot be used with the {} checksum algorithm.",
+                t,
+                a.name()
+            ));
+        }
+    };
+    let upload = Upload {
+        upload_id: format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        ),
+        bucket: i.bucket.clone(),
+        key: i.key.clone(),
+        initiated_ms: gatehouse_core::now_ms(),
+        headers: ContentHeaders {
+            content_type: i.content_type,
+            content_encoding: i.content_encoding,
+            content_disposition: i.content_disposition,
+            content_language: i.content_language,
+            cache_control: i.cache_control,
+            expires: expires_string(i.expires.as_ref()),
+            website_redirect_location: i.website_redirect_location,
+        },
+        user_meta: user_meta(i.metadata)?,
+        checksum_algorithm: algo.map(|a| a.name().to_owned()),
+        checksum_type: kind.map(str::to_owned),
+        storage_class: "STANDARD".to_owned(),
+        owner_canonical_id: p.canonical_id,
+    };
+    g.state
+        .meta
+        .create_upload(&upload)
+        .await
+        .map_err(meta_err)?;
+    let out = CreateMultipartUploadOutput {
+        bucket: Some(i.bucket),
+        key: Some(i.key),
+        upload_id: Some(upload.upload_id),
+        checksum_algorithm: algo.map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
+        checksum_type: kind.map(|k| ChecksumType::from(k.to_owned())),
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+async fn store_part(
+    g: &Gatehouse,
+    upload: &Upload,
+    number: i32,
+    ing: super::body::Ingested,
+) -> S3Result<MetaPart> {
+    let part = MetaPart {
+        upload_id: upload.upload_id.clone(),
+        part_number: number,
+        size: i64::try_from(ing.blob.size).unwrap_or(i64::MAX),
+        etag: quoted_hex(&ing.md5),
+        last_modified_ms: gatehouse_core::now_ms(),
+        checksums: Checksums {
+            kind: None,
+            ..ing.checksums
+        },
+        locator: ing.blob.locator,
+    };
+    match g.state.meta.put_part(&part).await {
+        Ok(old) => {
+            if let Some(old) = old {
+                delete_blobs(&g.state, vec![old.locator]);
+            }
+            Ok(part)
+        }
+        Err(e) => {
+            delete_blobs(&g.state, vec![part.locator.clone()]);
+            Err(meta_err(e))
+        }
+    }
+}
+
+fn upload_algo(u: &Upload) -> Option<Algo> {
+    u.checksum_algorithm.as_deref().and_then(Algo::parse)
+}
+
+/// UploadPart.
+pub(crate) async fn upload_part(
+    g: &Gatehouse,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let i = req.input;
+    check_part_number(i.part_number)?;
+    if i.sse_customer_algorithm.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "Server-side encryption is not implemented yet"
+        ));
+    }
+    let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
+    let mut expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;
+    if let Some(ua) = upload_algo(&upload) {
+        if expect.algorithm.is_none() {
+            expect.algorithm = Some(ua);
+        }
+        if expect.stored_algo() != ua {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                ua.name().to_ascii_lowercase(),
+                expect.stored_algo().name().to_ascii_lowercase()
+            ));
+        }
+    }
+    let ing = ingest(&g.state, i.body, &expect, req.trailing_headers.as_ref()).await?;
+    let part = store_part(g, &upload, i.part_number, ing).await?;
+    let c = checksum_dto(&part.checksums);
+    let out = UploadPartOutput {
+        e_tag: Some(etag_of(&part.etag)),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+/// Parses `x-amz-copy-source-range: bytes=first-last` against the source size.
+fn copy_range(r: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
+    let Some(r) = r else { return Ok(0..size) };
+    let bad = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    };
+    let spec = r.strip_prefix("bytes=").ok_or_else(bad)?;
+    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+    let first: u64 = a.trim().parse().map_err(|_| bad())?;
+    let last: u64 = b.trim().parse().map_err(|_| bad())?;
+    if first > last {
+        return Err(bad());
+    }
+    if last >= size {
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
+    }
+    Ok(first..last + 1)
+}
+
+/// UploadPartCopy.
+pub(crate) async fn upload_part_copy(
+    g: &Gatehouse,
+    req: S3Request<UploadPartCopyInput>,
+) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let i = req.input;
+    check_part_number(i.part_number)?;
+    if i.sse_customer_algorithm.is_some() || i.copy_source_sse_customer_algorithm.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "Server-side encryption is not implemented yet"
+        ));
+    }
+    let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
+    let (sb, sk) = copy_source(&i.copy_source)?;
+    let src = load_object(&g.state, &sb, &sk).await?;
+    let conds = ReadConditions {
+        if_match: i.copy_source_if_match.as_ref(),
+        if_none_match: i.copy_source_if_none_match.as_ref(),
+        if_modified_since: i.copy_source_if_modified_since.as_ref(),
+        if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
+    };
+    evaluate_copy_source(&conds, &src)?;
+    let size = u64::try_from(src.size).unwrap_or(0);
+    let range = copy_range(i.copy_source_range.as_deref(), size)?;
+    let want = range.end - range.start;
+    let expect = Expect {
+        algorithm: upload_algo(&upload),
+        ..Default::default()
+    };
+    let ing = ingest(
+        &g.state,
+        Some(object_stream(&g.state, &src, range)),
+        &expect,
+        None,
+    )
+    .await?;
+    if ing.blob.size != want {
+        delete_blobs(&g.state, vec![ing.blob.locator.clone()]);
+        return Err(s3_error!(
+            InternalError,
+            "The source object changed while it was copied."
+        ));
+    }
+    let part = store_part(g, &upload, i.part_number, ing).await?;
+    let c = checksum_dto(&part.checksums);
+    let out = UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(etag_of(&part.etag)),
+            last_modified: Some(ts(part.last_modified_ms)),
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_crc64nvme: c.checksum_crc64nvme,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+        }),
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+/// The object checksum of a completed upload, from its parts' checksums.
+fn combine_checksums(algo: Algo, kind: &str, parts: &[&MetaPart]) -> Option<Checksums> {
+    let vals: Option<Vec<Vec<u8>>> = parts
+        .iter()
+        .map(|p| algo.get(&p.checksums).and_then(|v| B64.decode(v).ok()))
+        .collect();
+    let vals = vals?;
+    let mut out = Checksums {
+        kind: Some(kind.to_owned()),
+        ..Default::default()
+    };
+    if kind == "FULL_OBJECT" {
+        let crc_alg = match algo {
+            Algo::Crc32 => crc_fast::CrcAlgorithm::Crc32IsoHdlc,
+            Algo::Crc32c => crc_fast::CrcAlgorithm::Crc32Iscsi,
+            Algo::Crc64Nvme => crc_fast::CrcAlgorithm::Crc64Nvme,
+            _ => return None,
+        };
+        let mut acc: Option<u64> = None;
+        for (v, p) in vals.iter().zip(parts) {
+            let c = v.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
+            let len = u64::try_from(p.size).ok()?;
+            acc = Some(match acc {
+                None => c,
+                Some(prev) => crc_fast::checksum_combine(crc_alg, prev, c, len),
+            });
+        }
+        let acc = acc?;
+        let bytes = if algo == Algo::Crc64Nvme {
+            acc.to_be_bytes().to_vec()
+        } else {
+            (acc as u32).to_be_bytes().to_vec()
+        };
+        algo.set(&mut out, B64.encode(bytes));
+    } else {
+        let concat: Vec<u8> = vals.concat();
+        let digest: Vec<u8> = match algo {
+            Algo::Crc32 => s3s::crypto::Crc32::checksum(&concat).to_vec(),
+            Algo::Crc32c => s3s::crypto::Crc32c::checksum(&concat).to_vec(),
+            Algo::Crc64Nvme => s3s::crypto::Crc64Nvme::checksum(&concat).to_vec(),
+            Algo::Sha1 => s3s::crypto::Sha1::checksum(&concat).as_ref().to_vec(),
+            Algo::Sha256 => s3s::crypto::Sha256::checksum(&concat).as_ref().to_vec(),
+        };
+        algo.set(&mut out, format!("{}-{}", B64.encode(digest), parts.len()));
+    }
+    Some(out)
+}
+
+/// CompleteMultipartUpload.
+pub(crate) async fn complete(
+    g: &Gatehouse,
+    req: S3Request<CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let i = req.input;
+    let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
+    let cond = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    if requested.is_empty() {
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
+    }
+    let (stored, _) = g
+        .state
+        .meta
+        .list_parts(&upload.upload_id, 0, 10_000)
+        .await
+        .map_err(meta_err)?;
+    let invalid_part = || {
+        s3_error!(
+            InvalidPart,
+            "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+        )
+    };
+    let mut chosen: Vec<&MetaPart> = Vec::with_capacity(requested.len());
+    let mut last = 0;
+    for rp in &requested {
+        let n = rp.part_number.ok_or_else(invalid_part)?;
+        if n <= last {
+            return Err(s3_error!(
+                InvalidPartOrder,
+                "The list of parts was not in ascending order. The parts list must be specified in order by part number."
+            ));
+        }
+        last = n;
+        let sp = stored
+            .iter()
+            .find(|p| p.part_number == n)
+            .ok_or_else(invalid_part)?;
+        let etag_ok = rp
+            .e_tag
+            .as_ref()
+            .is_some_and(|e| e.value() == etag_of(&sp.etag).value());
+        if !etag_ok {
+            return Err(invalid_part());
+        }
+        for a in Algo::ALL {
+            let given = match a {
+                Algo::Crc32 => rp.checksum_crc32.as_ref(),
+                Algo::Crc32c => rp.checksum_crc32c.as_ref(),
+                Algo::Crc64Nvme => rp.checksum_crc64nvme.as_ref(),
+                Algo::Sha1 => rp.checksum_sha1.as_ref(),
+                Algo::Sha256 => rp.checksum_sha256.as_ref(),
+            };
+            if let Some(v) = given
+                && a.get(&sp.checksums) != Some(v)
+            {
+                return Err(invalid_part());
+            }
+        }
+        chosen.push(sp);
+    }
+    for p in &chosen[..chosen.len() - 1] {
+        if p.size < MIN_PART_SIZE {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size."
+            ));
+        }
+    }
+    let size: i64 = chosen.iter().map(|p| p.size).sum();
+    if let Some(want) = i.mpu_object_size
+        && want != size
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The provided 'x-amz-mp-object-size' header value {want} does not match what was computed: {size}"
+        ));
+    }
+    let mut md5 = md5::Md5::new();
+    for p in &chosen {
+        let hexs = p.etag.trim_matches('"');
+        let raw = hex::decode(hexs).map_err(|_| s3_error!(InternalError))?;
+        md5.update(&raw);
+    }
+    let etag = format!("\"{}-{}\"", hex::encode(md5.finalize()), chosen.len());
+    let checksums = match (upload_algo(&upload), upload.checksum_type.as_deref()) {
+        (Some(a), Some(kind)) => combine_checksums(a, kind, &chosen).unwrap_or_default(),
+        _ => combine_checksums(Algo::Crc64Nvme, "FULL_OBJECT", &chosen).unwrap_or_default(),
+    };
+    for a in Algo::ALL {
+        let given = match a {
+            Algo::Crc32 => i.checksum_crc32.as_ref(),
+            Algo::Crc32c => i.checksum_crc32c.as_ref(),
+            Algo::Crc64Nvme => i.checksum_crc64nvme.as_ref(),
+            Algo::Sha1 => i.checksum_sha1.as_ref(),
+            Algo::Sha256 => i.checksum_sha256.as_ref(),
+        };
+        if let Some(v) = given
+            && a.get(&checksums) != Some(v)
+        {
+            return Err(s3_error!(
+                BadDigest,
+                "The {} you specified did not match the calculated checksum.",
+                a.name()
+            ));
+        }
+    }
+    let rec = ObjectRecord {
+        bucket: i.bucket.clone(),
+        key: i.key.clone(),
+        version_id: "null".to_owned(),
+        size,
+        etag: etag.clone(),
+        last_modified_ms: gatehouse_core::now_ms(),
+        headers: upload.headers.clone(),
+        user_meta: upload.user_meta.clone(),
+        checksums: checksums.clone(),
+        segments: chosen
+            .iter()
+            .map(|p| Segment {
+                locator: p.locator.clone(),
+                size: p.size,
+                etag: Some(p.etag.clone()),
+                checksums: Some(p.checksums.clone()),
+            })
+            .collect(),
+        storage_class: upload.storage_class.clone(),
+        owner_canonical_id: upload.owner_canonical_id.clone(),
+    };
+    let (outcome, unused) = g
+        .state
+        .meta
+        .complete_upload(&upload.upload_id, &rec, &cond)
+        .await
+        .map_err(meta_err)?;
+    let mut garbage: Vec<String> = unused.into_iter().map(|p| p.locator).collect();
+    if let Some(old) = outcome.replaced {
+        garbage.extend(old.segments.into_iter().map(|s| s.locator));
+    }
+    delete_blobs(&g.state, garbage);
+    let c = checksum_dto(&checksums);
+    let out = CompleteMultipartUploadOutput {
+        bucket: Some(i.bucket.clone()),
+        key: Some(i.key.clone()),
+        location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
+        e_tag: Some(etag_of(&etag)),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        checksum_type: c.checksum_type,
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+/// AbortMultipartUpload.
+pub(crate) async fn abort(
+    g: &Gatehouse,
+    req: S3Request<AbortMultipartUploadInput>,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let i = &req.input;
+    match g
+        .state
+        .meta
+        .abort_upload(&i.bucket, &i.key, &i.upload_id)
+        .await
+    {
+        Ok(parts) => delete_blobs(&g.state, parts.into_iter().map(|p| p.locator).collect()),
+        Err(MetaError::NoSuchUpload) => {
+            require_bucket(&g.state, &i.bucket).await?;
+            return Err(no_such_upload());
+        }
+        Err(e) => return Err(meta_err(e)),
+    }
+    let mut resp = S3Response::new(AbortMultipartUploadOutput::default());
+    resp.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(resp)
+}
+
+async fn owner_of(g: &Gatehouse, canonical_id: &str) -> S3Result<Owner> {
+    let a = g
+        .state
+        .meta
+        .get_account_by_canonical_id(canonical_id)
+        .await
+        .map_err(meta_err)?;
+    Ok(Owner {
+        id: Some(canonical_id.to_owned()),
+        display_name: a.map(|a| a.display_name),
+    })
+}
+
+/// ListParts.
+pub(crate) async fn list_parts(
+    g: &Gatehouse,
+    req: S3Request<ListPartsInput>,
+) -> S3Result<S3Response<ListPartsOutput>> {
+    let i = req.input;
+    let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
+    let max = match i.max_parts {
+        None => 1000,
+        Some(n) if n < 0 => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Argument max-parts must be an integer between 0 and 2147483647"
+            ));
+        }
+        Some(n) => usize::try_from(n).unwrap_or(1000).min(1000),
+    };
+    let marker = i.part_number_marker.unwrap_or(0).max(0);
+    let (parts, truncated) = g
+        .state
+        .meta
+        .list_parts(&upload.upload_id, marker, max)
+        .await
+        .map_err(meta_err)?;
+    let owner = owner_of(g, &upload.owner_canonical_id).await?;
+    let next = parts.last().map(|p| p.part_number);
+    let out = ListPartsOutput {
+        bucket: Some(i.bucket),
+        key: Some(i.key),
+        upload_id: Some(upload.upload_id.clone()),
+        part_number_marker: i.part_number_marker,
+        next_part_number_marker: next,
+        max_parts: Some(i32::try_from(max).unwrap_or(1000)),
+        is_truncated: Some(truncated),
+        storage_class: Some(StorageClass::from(upload.storage_class.clone())),
+        checksum_algorithm: upload
+            .checksum_algorithm
+            .clone()
+            .map(ChecksumAlgorithm::from),
+        checksum_type: upload.checksum_type.clone().map(ChecksumType::from),
+        initiator: Some(Initiator {
+            id: owner.id.clone(),
+            display_name: owner.display_name.clone(),
+        }),
+        owner: Some(owner),
+        parts: Some(
+            parts
+                .iter()
+                .map(|p| {
+                    let c = checksum_dto(&p.checksums);
+                    Part {
+                        part_number: Some(p.part_number),
+                        e_tag: Some(etag_of(&p.etag)),
+                        size: Some(p.size),
+                        last_modified: Some(ts(p.last_modified_ms)),
+                        checksum_crc32: c.checksum_crc32,
+                        checksum_crc32c: c.checksum_crc32c,
+                        checksum_crc64nvme: c.checksum_crc64nvme,
+                        checksum_sha1: c.checksum_sha1,
+                        checksum_sha256: c.checksum_sha256,
+                    }
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+/// ListMultipartUploads.
+pub(crate) async fn list_uploads(
+    g: &Gatehouse,
+    req: S3Request<ListMultipartUploadsInput>,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let i = req.input;
+    let enc = url_encoding(i.encoding_type.as_ref())?;
+    require_bucket(&g.state, &i.bucket).await?;
+    let max = match i.max_uploads {
+        None => 1000,
+        Some(n) if n < 0 => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Argument max-uploads must be an integer between 0 and 2147483647"
+            ));
+        }
+        Some(n) => usize::try_from(n).unwrap_or(1000).min(1000),
+    };
+    let prefix = i.prefix.clone().unwrap_or_default();
+    let delim = i.delimiter.clone().filter(|d| !d.is_empty());
+    let page = g
+        .state
+        .meta
+        .list_uploads(
+            &i.bucket,
+            &prefix,
+            delim.as_deref(),
+            i.key_marker.as_deref(),
+            i.upload_id_marker.as_deref(),
+            max,
+        )
+        .await
+        .map_err(meta_err)?;
+    let e = |s: String| if enc { url_encode(&s) } else { s };
+    let mut uploads = Vec::with_capacity(page.uploads.len());
+    for u in &page.uploads {
+        let owner = owner_of(g, &u.owner_canonical_id).await?;
+        uploads.push(MultipartUpload {
+            key: Some(e(u.key.clone())),
+            upload_id: Some(u.upload_id.clone()),
+            initiated: Some(ts(u.initiated_ms)),
+            storage_class: Some(StorageClass::from(u.storage_class.clone())),
+            checksum_algorithm: u.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
+            checksum_type: u.checksum_type.clone().map(ChecksumType::from),
+            initiator: Some(Initiator {
+                id: owner.id.clone(),
+                display_name: owner.display_name.clone(),
+            }),
+            owner: Some(owner),
+        });
+    }
+    let out = ListMultipartUploadsOutput {
+        bucket: Some(i.bucket),
+        prefix: Some(e(prefix)),
+        delimiter: i.delimiter.map(e),
+        key_marker: Some(i.key_marker.map(e).unwrap_or_default()),
+        upload_id_marker: Some(i.upload_id_marker.unwrap_or_default()),
+        next_key_marker: page.next_key_marker.map(e),
+        next_upload_id_marker: page.next_upload_id_marker,
+        max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
+        is_truncated: Some(page.is_truncated),
+        encoding_type: i.encoding_type,
+        common_prefixes: (!page.common_prefixes.is_empty()).then(|| {
+            page.common_prefixes
+                .into_iter()
+                .map(|p| CommonPrefix { prefix: Some(e(p)) })
+                .collect()
+        }),
+        uploads: Some(uploads),
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(n: i32, data: &[u8], algo: Algo) -> MetaPart {
+        let mut c = Checksums::default();
+        let v = match algo {
+            Algo::Crc32 => B64.encode(s3s::crypto::Crc32::checksum(data)),
+            Algo::Crc32c => B64.encode(s3s::crypto::Crc32c::checksum(data)),
+            Algo::Crc64Nvme => B64.encode(s3s::crypto::Crc64Nvme::checksum(data)),
+            Algo::Sha1 => B64.encode(s3s::crypto::Sha1::checksum(data)),
+            Algo::Sha256 => B64.encode(s3s::crypto::Sha256::checksum(data)),
+        };
+        algo.set(&mut c, v);
+        MetaPart {
+            upload_id: "u".into(),
+            part_number: n,
+            size: data.len() as i64,
+            etag: "\"x\"".into(),
+            last_modified_ms: 0,
+            checksums: c,
+            locator: String::new(),
+        }
+    }
+
+    #[test]
+    fn full_object_crc_equals_crc_of_the_whole_body() {
+        let a = vec![7u8; 1000];
+        let b = b"hello world".to_vec();
+        let whole = [a.clone(), b.clone()].concat();
+        for algo in [Algo::Crc32, Algo::Crc32c, Algo::Crc64Nvme] {
+            let pa = part(1, &a, algo);
+            let pb = part(2, &b, algo);
+            let got = combine_checksums(algo, "FULL_OBJECT", &[&pa, &pb]).expect("combined");
+            let direct = part(1, &whole, algo);
+            assert_eq!(algo.get(&got), algo.get(&direct.checksums), "{algo:?}");
+        }
+    }
+
+    #[test]
+    fn composite_checksum_has_part_count_suffix() {
+        let pa = part(1, b"abc", Algo::Sha256);
+        let got = combine_checksums(Algo::Sha256, "COMPOSITE", &[&pa]).expect("combined");
+        assert!(got.sha256.as_deref().is_some_and(|v| v.ends_with("-1")));
+    }
+
+    #[test]
+    fn copy_ranges_are_validated() {
+        assert_eq!(copy_range(Some("bytes=0-9"), 100).ok(), Some(0..10));
+        assert!(copy_range(Some("bytes=5-200"), 100).is_err());
+        assert!(copy_range(Some("0-9"), 100).is_err());
+        assert!(copy_range(Some("bytes=9-0"), 100).is_err());
+        assert_eq!(copy_range(None, 100).ok(), Some(0..100));
+    }
+}

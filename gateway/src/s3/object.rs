@@ -1,0 +1,454 @@
+//! PutObject, CopyObject, DeleteObject and DeleteObjects.
+
+use std::collections::BTreeMap;
+
+use s3s::dto::*;
+use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+
+use gatehouse_meta::{ContentHeaders, ObjectRecord, Segment, WriteCondition};
+
+use super::body::{Expect, Ingested, ingest, quoted_hex};
+use super::conditions::{ReadConditions, evaluate_copy_source};
+use super::read::{checksum_dto, load_object, object_stream};
+use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, ts};
+
+/// AWS's limit on user-defined metadata (keys and values, UTF-8 bytes).
+const MAX_USER_METADATA: usize = 2048;
+
+/// Refuses request features that are not built yet, instead of ignoring them.
+pub(crate) fn refuse_unbuilt(
+    sse: bool,
+    acl: Option<&str>,
+    grants: bool,
+    tagging: bool,
+    lock: bool,
+    storage_class: Option<&StorageClass>,
+) -> S3Result<()> {
+    if sse {
+        return Err(s3_error!(
+            NotImplemented,
+            "Server-side encryption is not implemented yet"
+        ));
+    }
+    if acl.is_some_and(|a| a != "private") || grants {
+        return Err(s3_error!(
+            NotImplemented,
+            "Object ACLs are not implemented yet"
+        ));
+    }
+    if tagging {
+        return Err(s3_error!(
+            NotImplemented,
+            "Object tagging is not implemented yet"
+        ));
+    }
+    if lock {
+        return Err(s3_error!(
+            NotImplemented,
+            "Object Lock is not implemented yet"
+        ));
+    }
+    if let Some(sc) = storage_class
+        && sc.as_str() != "STANDARD"
+    {
+        return Err(s3_error!(
+            NotImplemented,
+            "Storage classes other than STANDARD are not implemented yet"
+        ));
+    }
+    Ok(())
+}
+
+/// Validates and converts user metadata.
+pub(crate) fn user_meta(m: Option<Metadata>) -> S3Result<BTreeMap<String, String>> {
+    let m: BTreeMap<String, String> = m
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let total: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if total > MAX_USER_METADATA {
+        return Err(s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size."
+        ));
+    }
+    Ok(m)
+}
+
+/// An HTTP-date string for a stored Expires header.
+pub(crate) fn expires_string(t: Option<&Timestamp>) -> Option<String> {
+    let t = t?;
+    let mut buf = Vec::new();
+    t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
+    String::from_utf8(buf).ok()
+}
+
+/// The write conditions of a PUT / CompleteMultipartUpload.
+pub(crate) fn write_condition(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<WriteCondition> {
+    let mut c = WriteCondition::default();
+    match if_none_match {
+        None => {}
+        Some(ETagCondition::Any) => c.if_none_match_star = true,
+        Some(_) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented: If-None-Match supports only '*'"
+            ));
+        }
+    }
+    match if_match {
+        None => {}
+        Some(ETagCondition::ETag(e)) => c.if_match = Some(format!("\"{}\"", e.value())),
+        Some(ETagCondition::Any) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented: If-Match: *"
+            ));
+        }
+    }
+    Ok(c)
+}
+
+/// Commits a freshly ingested blob as the current version of `key`; deletes the blob if the commit fails
+/// and the replaced version's blobs if it succeeds.
+pub(crate) async fn commit(
+    g: &Gatehouse,
+    rec: &ObjectRecord,
+    cond: &WriteCondition,
+) -> S3Result<()> {
+    match g.state.meta.put_object(rec, cond).await {
+        Ok(out) => {
+            if let Some(old) = out.replaced {
+                delete_blobs(
+                    &g.state,
+                    old.segments.into_iter().map(|s| s.locator).collect(),
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            delete_blobs(
+                &g.state,
+                rec.segments.iter().map(|s| s.locator.clone()).collect(),
+            );
+            Err(meta_err(e))
+        }
+    }
+}
+
+fn single_segment(ing: &Ingested) -> Vec<Segment> {
+    vec![Segment {
+        locator: ing.blob.locator.clone(),
+        size: i64::try_from(ing.blob.size).unwrap_or(i64::MAX),
+        etag: None,
+        checksums: None,
+    }]
+}
+
+/// PutObject.
+pub(crate) async fn put_object(
+    g: &Gatehouse,
+    req: S3Request<PutObjectInput>,
+) -> S3Result<S3Response<PutObjectOutput>> {
+    let p = principal(&req)?;
+    let i = req.input;
+    refuse_unbuilt(
+        i.server_side_encryption.is_some()
+            || i.sse_customer_algorithm.is_some()
+            || i.ssekms_key_id.is_some(),
+        i.acl.as_ref().map(ObjectCannedACL::as_str),
+        i.grant_full_control.is_some()
+            || i.grant_read.is_some()
+            || i.grant_read_acp.is_some()
+            || i.grant_write_acp.is_some(),
+        i.tagging.is_some(),
+        i.object_lock_mode.is_some()
+            || i.object_lock_legal_hold_status.is_some()
+            || i.object_lock_retain_until_date.is_some(),
+        i.storage_class.as_ref(),
+    )?;
+    if i.write_offset_bytes.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "Appending with x-amz-write-offset-bytes is not implemented"
+        ));
+    }
+    require_bucket(&g.state, &i.bucket).await?;
+    let cond = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let meta = user_meta(i.metadata)?;
+    let expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;
+    let ing = ingest(&g.state, i.body, &expect, req.trailing_headers.as_ref()).await?;
+    let etag = quoted_hex(&ing.md5);
+    let rec = ObjectRecord {
+        bucket: i.bucket,
+        key: i.key,
+        version_id: "null".to_owned(),
+        size: i64::try_from(ing.blob.size).unwrap_or(i64::MAX),
+        etag: etag.clone(),
+        last_modified_ms: gatehouse_core::now_ms(),
+        headers: ContentHeaders {
+            content_type: i.content_type,
+            content_encoding: i.content_encoding,
+            content_disposition: i.content_disposition,
+            content_language: i.content_language,
+            cache_control: i.cache_control,
+            expires: expires_string(i.expires.as_ref()),
+            website_redirect_location: i.website_redirect_location,
+        },
+        user_meta: meta,
+        checksums: ing.checksums.clone(),
+        segments: single_segment(&ing),
+        storage_class: "STANDARD".to_owned(),
+        owner_canonical_id: p.canonical_id,
+    };
+    commit(g, &rec, &cond).await?;
+    let c = checksum_dto(&ing.checksums);
+    let out = PutObjectOutput {
+        e_tag: Some(etag_of(&etag)),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        checksum_type: c.checksum_type,
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+/// DeleteObject (unversioned: removes the key; a missing key is not an error).
+pub(crate) async fn delete_object(
+    g: &Gatehouse,
+    req: S3Request<DeleteObjectInput>,
+) -> S3Result<S3Response<DeleteObjectOutput>> {
+    let i = &req.input;
+    if i.version_id.as_deref().is_some_and(|v| v != "null") {
+        return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+    }
+    require_bucket(&g.state, &i.bucket).await?;
+    if let Some(old) = g
+        .state
+        .meta
+        .delete_object(&i.bucket, &i.key)
+        .await
+        .map_err(meta_err)?
+    {
+        delete_blobs(
+            &g.state,
+            old.segments.into_iter().map(|s| s.locator).collect(),
+        );
+    }
+    let mut resp = S3Response::new(DeleteObjectOutput::default());
+    resp.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(resp)
+}
+
+/// DeleteObjects: up to 1000 keys, each reported (only errors in quiet mode).
+pub(crate) async fn delete_objects(
+    g: &Gatehouse,
+    req: S3Request<DeleteObjectsInput>,
+) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let i = req.input;
+    require_bucket(&g.state, &i.bucket).await?;
+    if i.delete.objects.len() > 1000 {
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
+    }
+    let quiet = i.delete.quiet.unwrap_or(false);
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    for o in i.delete.objects {
+        if o.version_id.as_deref().is_some_and(|v| v != "null") {
+            errors.push(Error {
+                code: Some("NoSuchVersion".into()),
+                key: Some(o.key),
+                message: Some("The specified version does not exist.".into()),
+                version_id: o.version_id,
+            });
+            continue;
+        }
+        match g.state.meta.delete_object(&i.bucket, &o.key).await {
+            Ok(old) => {
+                if let Some(old) = old {
+                    delete_blobs(
+                        &g.state,
+                        old.segments.into_iter().map(|s| s.locator).collect(),
+                    );
+                }
+                if !quiet {
+                    deleted.push(DeletedObject {
+                        key: Some(o.key),
+                        version_id: o.version_id,
+                        ..Default::default()
+                    });
+                }
+            }
+            Err(e) => {
+                let s3e: S3Error = meta_err(e);
+                errors.push(Error {
+                    code: Some(s3e.code().as_str().to_owned()),
+                    key: Some(o.key),
+                    message: s3e.message().map(str::to_owned),
+                    version_id: o.version_id,
+                });
+            }
+        }
+    }
+    let out = DeleteObjectsOutput {
+        deleted: (!deleted.is_empty()).then_some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}
+
+/// Reads the source of a copy: (bucket, key) after checking the version id.
+pub(crate) fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
+    match src {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => {
+            if version_id.as_deref().is_some_and(|v| v != "null") {
+                return Err(s3_error!(
+                    NoSuchVersion,
+                    "The specified version does not exist."
+                ));
+            }
+            Ok((bucket.to_string(), key.to_string()))
+        }
+        _ => Err(s3_error!(
+            NotImplemented,
+            "Access point and Outposts copy sources are not supported"
+        )),
+    }
+}
+
+/// CopyObject: copies the bytes into a new blob (so deleting either object never affects the other).
+pub(crate) async fn copy_object(
+    g: &Gatehouse,
+    req: S3Request<CopyObjectInput>,
+) -> S3Result<S3Response<CopyObjectOutput>> {
+    let p = principal(&req)?;
+    let i = req.input;
+    refuse_unbuilt(
+        i.server_side_encryption.is_some()
+            || i.sse_customer_algorithm.is_some()
+            || i.ssekms_key_id.is_some()
+            || i.copy_source_sse_customer_algorithm.is_some(),
+        i.acl.as_ref().map(ObjectCannedACL::as_str),
+        i.grant_full_control.is_some()
+            || i.grant_read.is_some()
+            || i.grant_read_acp.is_some()
+            || i.grant_write_acp.is_some(),
+        i.tagging.is_some()
+            || i.tagging_directive
+                .as_ref()
+                .is_some_and(|d| d.as_str() == "REPLACE"),
+        i.object_lock_mode.is_some()
+            || i.object_lock_legal_hold_status.is_some()
+            || i.object_lock_retain_until_date.is_some(),
+        i.storage_class.as_ref(),
+    )?;
+    let (sb, sk) = copy_source(&i.copy_source)?;
+    let src = load_object(&g.state, &sb, &sk).await?;
+    let conds = ReadConditions {
+        if_match: i.copy_source_if_match.as_ref(),
+        if_none_match: i.copy_source_if_none_match.as_ref(),
+        if_modified_since: i.copy_source_if_modified_since.as_ref(),
+        if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
+    };
+    evaluate_copy_source(&conds, &src)?;
+    require_bucket(&g.state, &i.bucket).await?;
+    let replace = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
+        None | Some("COPY") => false,
+        Some("REPLACE") => true,
+        Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
+    };
+    if sb == i.bucket
+        && sk == i.key
+        && !replace
+        && i.website_redirect_location.is_none()
+        && i.checksum_algorithm.is_none()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let (headers, meta) = if replace {
+        let h = ContentHeaders {
+            content_type: i.content_type,
+            content_encoding: i.content_encoding,
+            content_disposition: i.content_disposition,
+            content_language: i.content_language,
+            cache_control: i.cache_control,
+            expires: expires_string(i.expires.as_ref()),
+            website_redirect_location: i.website_redirect_location,
+        };
+        (h, user_meta(i.metadata)?)
+    } else {
+        let mut h = src.headers.clone();
+        if i.website_redirect_location.is_some() {
+            h.website_redirect_location = i.website_redirect_location;
+        }
+        (h, src.user_meta.clone())
+    };
+    let mut expect = Expect::default();
+    if let Some(a) = i.checksum_algorithm.as_ref() {
+        expect.algorithm = super::body::Algo::parse(a.as_str());
+    } else {
+        expect.algorithm = super::body::Algo::ALL
+            .into_iter()
+            .find(|a| a.get(&src.checksums).is_some());
+    }
+    let size = u64::try_from(src.size).unwrap_or(0);
+    let stream = object_stream(&g.state, &src, 0..size);
+    let ing = ingest(&g.state, Some(stream), &expect, None).await?;
+    if ing.blob.size != size {
+        delete_blobs(&g.state, vec![ing.blob.locator.clone()]);
+        return Err(s3_error!(
+            InternalError,
+            "The source object changed while it was copied."
+        ));
+    }
+    let etag = quoted_hex(&ing.md5);
+    let now = gatehouse_core::now_ms();
+    let rec = ObjectRecord {
+        bucket: i.bucket,
+        key: i.key,
+        version_id: "null".to_owned(),
+        size: src.size,
+        etag: etag.clone(),
+        last_modified_ms: now,
+        headers,
+        user_meta: meta,
+        checksums: ing.checksums.clone(),
+        segments: single_segment(&ing),
+        storage_class: "STANDARD".to_owned(),
+        owner_canonical_id: p.canonical_id,
+    };
+    commit(g, &rec, &WriteCondition::default()).await?;
+    let c = checksum_dto(&ing.checksums);
+    let out = CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(etag_of(&etag)),
+            last_modified: Some(ts(now)),
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_crc64nvme: c.checksum_crc64nvme,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            checksum_type: c.checksum_type,
+        }),
+        ..Default::default()
+    };
+    Ok(S3Response::new(out))
+}

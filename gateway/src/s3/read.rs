@@ -1,0 +1,351 @@
+//! GetObject and HeadObject: preconditions, ranges, part numbers, checksums, and streaming the bytes of an
+//! object's segments.
+
+use std::ops::Range as ByteRange;
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use gatehouse_meta::{Checksums, ObjectRecord};
+use gatehouse_storage::ByteStream;
+
+use super::conditions::{ReadConditions, evaluate, read_error};
+use super::{Gatehouse, etag_of, meta_err, require_bucket, ts};
+use crate::state::AppState;
+
+/// Streams bytes `range` of an object, across its segments.
+pub(crate) fn object_stream(
+    state: &Arc<AppState>,
+    rec: &ObjectRecord,
+    range: ByteRange<u64>,
+) -> ByteStream {
+    let mut pieces = Vec::new();
+    let mut offset = 0u64;
+    for s in &rec.segments {
+        let len = u64::try_from(s.size).unwrap_or(0);
+        let (a, b) = (offset, offset + len);
+        offset = b;
+        let start = range.start.max(a);
+        let end = range.end.min(b);
+        if start < end {
+            pieces.push((s.locator.clone(), start - a, end - a));
+        }
+    }
+    let state = Arc::clone(state);
+    let s = futures::stream::iter(pieces)
+        .then(move |(loc, a, b)| {
+            let state = Arc::clone(&state);
+            async move { state.storage.get(&loc, Some((a, b))).await }
+        })
+        .try_flatten();
+    Box::pin(s)
+}
+
+/// Loads the current version of `key`, answering NoSuchBucket / NoSuchKey.
+pub(crate) async fn load_object(
+    state: &AppState,
+    bucket: &str,
+    key: &str,
+) -> S3Result<ObjectRecord> {
+    match state.meta.get_object(bucket, key).await.map_err(meta_err)? {
+        Some(r) => Ok(r),
+        None => {
+            require_bucket(state, bucket).await?;
+            Err(s3_error!(NoSuchKey, "The specified key does not exist."))
+        }
+    }
+}
+
+/// Checksum fields in the s3s shape.
+pub(crate) fn checksum_dto(c: &Checksums) -> Checksum {
+    Checksum {
+        checksum_crc32: c.crc32.clone(),
+        checksum_crc32c: c.crc32c.clone(),
+        checksum_crc64nvme: c.crc64nvme.clone(),
+        checksum_sha1: c.sha1.clone(),
+        checksum_sha256: c.sha256.clone(),
+        checksum_type: c.kind.clone().map(ChecksumType::from),
+    }
+}
+
+/// The part of a GET/HEAD that both share: which bytes, and the headers that describe them.
+struct Selection {
+    range: ByteRange<u64>,
+    content_range: Option<String>,
+    parts_count: Option<i32>,
+    checksums: Option<Checksums>,
+}
+
+fn select(
+    rec: &ObjectRecord,
+    part_number: Option<i32>,
+    range: Option<&Range>,
+    checksum_mode: bool,
+) -> S3Result<Selection> {
+    let size = u64::try_from(rec.size).unwrap_or(0);
+    let multipart = rec.segments.iter().any(|s| s.etag.is_some());
+    if part_number.is_some() && range.is_some() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter"
+        ));
+    }
+    if let Some(n) = part_number {
+        if !(1..=10000).contains(&n) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
+        }
+        if !multipart {
+            if n != 1 {
+                return Err(super::custom_error(
+                    "InvalidPartNumber",
+                    http::StatusCode::RANGE_NOT_SATISFIABLE,
+                    "The requested partnumber is not satisfiable",
+                ));
+            }
+            let cr = (size > 0).then(|| format!("bytes 0-{}/{size}", size - 1));
+            return Ok(Selection {
+                range: 0..size,
+                content_range: cr,
+                parts_count: None,
+                checksums: checksum_mode.then(|| rec.checksums.clone()),
+            });
+        }
+        let idx = usize::try_from(n - 1).unwrap_or(usize::MAX);
+        let Some(seg) = rec.segments.get(idx) else {
+            return Err(super::custom_error(
+                "InvalidPartNumber",
+                http::StatusCode::RANGE_NOT_SATISFIABLE,
+                "The requested partnumber is not satisfiable",
+            ));
+        };
+        let start: u64 = rec.segments[..idx]
+            .iter()
+            .map(|s| u64::try_from(s.size).unwrap_or(0))
+            .sum();
+        let end = start + u64::try_from(seg.size).unwrap_or(0);
+        let cr = (end > start).then(|| format!("bytes {start}-{}/{size}", end - 1));
+        let checksums = if checksum_mode {
+            seg.checksums.clone()
+        } else {
+            None
+        };
+        return Ok(Selection {
+            range: start..end,
+            content_range: cr,
+            parts_count: i32::try_from(rec.segments.len()).ok(),
+            checksums,
+        });
+    }
+    match range {
+        None => Ok(Selection {
+            range: 0..size,
+            content_range: None,
+            parts_count: None,
+            checksums: checksum_mode.then(|| rec.checksums.clone()),
+        }),
+        Some(r) => {
+            let got = r
+                .check(size)
+                .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+            let cr = format!("bytes {}-{}/{size}", got.start, got.end.saturating_sub(1));
+            // S3 returns the checksum only when the range covers the whole object.
+            let whole = got.start == 0 && got.end == size;
+            Ok(Selection {
+                range: got,
+                content_range: Some(cr),
+                parts_count: None,
+                checksums: (checksum_mode && whole).then(|| rec.checksums.clone()),
+            })
+        }
+    }
+}
+
+fn metadata_of(rec: &ObjectRecord) -> Option<Metadata> {
+    (!rec.user_meta.is_empty()).then(|| {
+        rec.user_meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+fn parse_expires(s: &Option<String>) -> Option<Timestamp> {
+    s.as_deref()
+        .and_then(|v| Timestamp::parse(TimestampFormat::HttpDate, v).ok())
+}
+
+fn overrides<T>(req: &S3Request<T>, name: &str) -> Option<String> {
+    let q = req.uri.query()?;
+    url_param(q, name)
+}
+
+fn url_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| {
+            urlencoding::decode(v)
+                .map(|c| c.into_owned())
+                .unwrap_or_default()
+        })
+    })
+}
+
+/// GetObject.
+pub(crate) async fn get_object(
+    g: &Gatehouse,
+    req: S3Request<GetObjectInput>,
+) -> S3Result<S3Response<GetObjectOutput>> {
+    if req.input.version_id.as_deref().is_some_and(|v| v != "null") {
+        return Err(s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist."
+        ));
+    }
+    let rec = load_object(&g.state, &req.input.bucket, &req.input.key).await?;
+    let i = &req.input;
+    let conds = ReadConditions {
+        if_match: i.if_match.as_ref(),
+        if_none_match: i.if_none_match.as_ref(),
+        if_modified_since: i.if_modified_since.as_ref(),
+        if_unmodified_since: i.if_unmodified_since.as_ref(),
+    };
+    evaluate(&conds, &rec).map_err(|f| read_error(f, &rec))?;
+    let checksum_mode = i
+        .checksum_mode
+        .as_ref()
+        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+    let sel = select(&rec, i.part_number, i.range.as_ref(), checksum_mode)?;
+    let len = sel.range.end - sel.range.start;
+    let stream = object_stream(&g.state, &rec, sel.range.clone());
+    let body = StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream));
+    let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
+    let h = &rec.headers;
+    let output = GetObjectOutput {
+        body: Some(body),
+        accept_ranges: Some("bytes".into()),
+        content_length: i64::try_from(len).ok(),
+        content_range: sel.content_range,
+        parts_count: sel.parts_count,
+        e_tag: Some(etag_of(&rec.etag)),
+        last_modified: Some(ts(rec.last_modified_ms)),
+        metadata: metadata_of(&rec),
+        cache_control: overrides(&req, "response-cache-control")
+            .or_else(|| h.cache_control.clone()),
+        content_disposition: overrides(&req, "response-content-disposition")
+            .or_else(|| h.content_disposition.clone()),
+        content_encoding: overrides(&req, "response-content-encoding")
+            .or_else(|| h.content_encoding.clone()),
+        content_language: overrides(&req, "response-content-language")
+            .or_else(|| h.content_language.clone()),
+        content_type: overrides(&req, "response-content-type").or_else(|| h.content_type.clone()),
+        expires: overrides(&req, "response-expires")
+            .and_then(|v| Timestamp::parse(TimestampFormat::HttpDate, &v).ok())
+            .or_else(|| parse_expires(&h.expires)),
+        website_redirect_location: h.website_redirect_location.clone(),
+        storage_class: (rec.storage_class != "STANDARD")
+            .then(|| StorageClass::from(rec.storage_class.clone())),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        checksum_type: c.checksum_type,
+        ..Default::default()
+    };
+    let mut resp = S3Response::new(output);
+    if sel_partial(&resp.output.content_range) {
+        resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+    }
+    Ok(resp)
+}
+
+fn sel_partial(cr: &Option<String>) -> bool {
+    cr.is_some()
+}
+
+/// HeadObject.
+pub(crate) async fn head_object(
+    g: &Gatehouse,
+    req: S3Request<HeadObjectInput>,
+) -> S3Result<S3Response<HeadObjectOutput>> {
+    if req.input.version_id.as_deref().is_some_and(|v| v != "null") {
+        return Err(s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist."
+        ));
+    }
+    let rec = load_object(&g.state, &req.input.bucket, &req.input.key).await?;
+    let i = &req.input;
+    let conds = ReadConditions {
+        if_match: i.if_match.as_ref(),
+        if_none_match: i.if_none_match.as_ref(),
+        if_modified_since: i.if_modified_since.as_ref(),
+        if_unmodified_since: i.if_unmodified_since.as_ref(),
+    };
+    evaluate(&conds, &rec).map_err(|f| read_error(f, &rec))?;
+    let checksum_mode = i
+        .checksum_mode
+        .as_ref()
+        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+    let sel = select(&rec, i.part_number, i.range.as_ref(), checksum_mode)?;
+    let len = sel.range.end - sel.range.start;
+    let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
+    let h = &rec.headers;
+    let partial = sel.content_range.is_some();
+    let output = HeadObjectOutput {
+        accept_ranges: Some("bytes".into()),
+        content_length: i64::try_from(len).ok(),
+        content_range: sel.content_range,
+        parts_count: sel.parts_count,
+        e_tag: Some(etag_of(&rec.etag)),
+        last_modified: Some(ts(rec.last_modified_ms)),
+        metadata: metadata_of(&rec),
+        cache_control: h.cache_control.clone(),
+        content_disposition: h.content_disposition.clone(),
+        content_encoding: h.content_encoding.clone(),
+        content_language: h.content_language.clone(),
+        content_type: h.content_type.clone(),
+        expires: parse_expires(&h.expires),
+        website_redirect_location: h.website_redirect_location.clone(),
+        storage_class: (rec.storage_class != "STANDARD")
+            .then(|| StorageClass::from(rec.storage_class.clone())),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        checksum_type: c.checksum_type,
+        ..Default::default()
+    };
+    let mut resp = S3Response::new(output);
+    if partial {
+        resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_param;
+
+    #[test]
+    fn response_overrides_are_decoded() {
+        assert_eq!(
+            url_param(
+                "a=1&response-content-type=text%2Fplain",
+                "response-content-type"
+            )
+            .as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(
+            url_param("response-content-typex=1", "response-content-type"),
+            None
+        );
+    }
+}

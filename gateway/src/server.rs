@@ -1,0 +1,234 @@
+//! Opening the store and serving: TCP accept (TCP_NODELAY), optional rustls (aws-lc-rs; ALPN h2 and
+//! http/1.1), hyper (HTTP/1.1 and HTTP/2), graceful drain on SIGTERM, and the orphan-blob sweep.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+
+use gatehouse_kms::LocalKms;
+use gatehouse_meta::Meta;
+use gatehouse_storage::LocalKind;
+
+use crate::admin::{NewAccount, create_account};
+use crate::auth::Authenticator;
+use crate::authz::Access;
+use crate::config::{Config, StorageKind};
+use crate::front::{ConnInfo, Front};
+use crate::s3::Gatehouse;
+use crate::state::AppState;
+
+/// Blobs younger than this are never swept (they may belong to an upload in progress).
+const ORPHAN_MIN_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// Opens metadata and the key file of a configuration (creating the data dir).
+pub async fn open_store(config: &Config) -> anyhow::Result<(Meta, LocalKms)> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let kms = LocalKms::open_or_create(&config.data_dir.join("master.key"))?;
+    let meta = match &config.database_url {
+        Some(url) => Meta::open(url).await?,
+        None => Meta::open_sqlite(&config.data_dir.join("meta.db")).await?,
+    };
+    Ok((meta, kms))
+}
+
+/// Opens everything the server needs.
+pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
+    let (meta, kms) = open_store(&config).await?;
+    let kind = match config.storage {
+        StorageKind::Auto => LocalKind::Auto,
+        StorageKind::IoUring => LocalKind::IoUring,
+        StorageKind::Std => LocalKind::Std,
+    };
+    let storage = gatehouse_storage::open_local(&config.data_dir.join("blobs"), kind).await?;
+    tracing::info!(
+        backend = storage.name(),
+        metadata = meta.dialect(),
+        "store opened"
+    );
+    Ok(Arc::new(AppState::new(config, meta, storage, kms)))
+}
+
+/// On first start with no account at all, creates one (keys from the environment, else generated) and
+/// prints its root keys once.
+pub async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
+    if state.meta.account_count().await? > 0 {
+        return Ok(());
+    }
+    let new = NewAccount {
+        name: "admin".to_owned(),
+        access_key: std::env::var("GATEHOUSE_ROOT_ACCESS_KEY")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        secret_key: std::env::var("GATEHOUSE_ROOT_SECRET_KEY")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let generated = new.secret_key.is_none();
+    let (account, ak, sk) = create_account(&state.meta, &state.kms, new).await?;
+    println!(
+        "Created account {} ({}) with root credentials:",
+        account.name, account.id
+    );
+    println!("  AWS_ACCESS_KEY_ID={ak}");
+    if generated {
+        println!("  AWS_SECRET_ACCESS_KEY={sk}");
+        println!("Store the secret now: it is not shown again.");
+    } else {
+        println!("  AWS_SECRET_ACCESS_KEY=(from GATEHOUSE_ROOT_SECRET_KEY)");
+    }
+    Ok(())
+}
+
+fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
+        .ok_or_else(|| anyhow::anyhow!("no private key in {}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
+}
+
+/// Builds the front service (s3s with our auth, access hook and virtual-host parsing).
+pub fn build_front(state: Arc<AppState>) -> anyhow::Result<Arc<Front>> {
+    let mut b = S3ServiceBuilder::new(Gatehouse {
+        state: Arc::clone(&state),
+    });
+    b.set_auth(Authenticator {
+        state: Arc::clone(&state),
+    });
+    b.set_access(Access {
+        state: Arc::clone(&state),
+    });
+    match state.config.domains.len() {
+        0 => {}
+        1 => b.set_host(s3s::host::SingleDomain::new(&state.config.domains[0])?),
+        _ => {
+            let ds: Vec<&str> = state.config.domains.iter().map(String::as_str).collect();
+            b.set_host(s3s::host::MultiDomain::new(&ds)?);
+        }
+    }
+    Ok(Arc::new(Front::new(state, b.build())))
+}
+
+/// Deletes blobs older than `min_age` that no index row references.
+pub async fn sweep_orphans(state: &AppState, min_age: Duration) -> anyhow::Result<usize> {
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for b in state.storage.list().await? {
+        let old = now
+            .duration_since(b.modified)
+            .map(|age| age >= min_age)
+            .unwrap_or(false);
+        if old && !state.meta.blob_referenced(&b.locator).await? {
+            state.storage.delete(&b.locator).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Serves until SIGTERM/SIGINT, then drains in-flight requests (up to the grace period).
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = open_state(config).await?;
+    bootstrap(&state).await?;
+    let listener = TcpListener::bind(state.config.listen).await?;
+    let front = build_front(Arc::clone(&state))?;
+    let tls = match &state.config.tls {
+        Some((c, k)) => Some(tls_acceptor(c, k)?),
+        None => None,
+    };
+    let sweeper = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            loop {
+                match sweep_orphans(&state, ORPHAN_MIN_AGE).await {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, "swept orphan blobs"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        })
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "Gatehouse listening on {scheme}://{}",
+        listener.local_addr()?
+    );
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut builder = ConnBuilder::new(TokioExecutor::new());
+    // Let oversized header sections reach the front, which answers them with S3's error (hyper's own limit
+    // would answer a bare 431); the buffer bound still caps memory per connection.
+    builder.http1().max_headers(1000).max_buf_size(256 * 1024);
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => { tracing::warn!(error = %e, "accept failed"); tokio::time::sleep(Duration::from_millis(50)).await; continue; }
+            },
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY failed");
+        }
+        let front = Arc::clone(&front);
+        let tls = tls.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let svc = |is_tls: bool| {
+                let front = Arc::clone(&front);
+                hyper::service::service_fn(move |req| {
+                    let front = Arc::clone(&front);
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            front.handle(req, ConnInfo { peer, tls: is_tls }).await,
+                        )
+                    }
+                })
+            };
+            let result = match tls {
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(stream), svc(false));
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(acc) => match acc.accept(stream).await {
+                    Ok(s) => {
+                        let conn = builder.serve_connection(TokioIo::new(s), svc(true));
+                        watcher.watch(conn.into_owned()).await
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    println!("Shutting down: draining in-flight requests");
+    sweeper.abort();
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over; closing the remaining connections");
+    }
+    Ok(())
+}

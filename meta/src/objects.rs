@@ -1,0 +1,218 @@
+//! The object index: current versions of keys, conditional writes, blob references.
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::store::{get, is_fk_violation, json_col, to_json};
+use crate::*;
+
+/// Columns of an object row, in `object_from_row` order.
+pub(crate) const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
+                                      checksums, segments, storage_class, owner_canonical_id";
+
+/// How often a write re-reads the current version after losing an insert race before giving up.
+const WRITE_RETRIES: usize = 16;
+
+/// Decodes an `OBJECT_COLS` row.
+pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
+    Ok(ObjectRecord {
+        bucket: get(row, "bucket")?,
+        key: get(row, "key")?,
+        version_id: get(row, "version_id")?,
+        size: get(row, "size")?,
+        etag: get(row, "etag")?,
+        last_modified_ms: get(row, "last_modified_ms")?,
+        headers: json_col(row, "headers")?,
+        user_meta: json_col(row, "user_meta")?,
+        checksums: json_col(row, "checksums")?,
+        segments: json_col(row, "segments")?,
+        storage_class: get(row, "storage_class")?,
+        owner_canonical_id: get(row, "owner_canonical_id")?,
+    })
+}
+
+impl Meta {
+    /// Writes `rec` as the current version of its key inside the caller's write transaction, checking
+    /// `cond` against the current version first. Returns the replaced current version.
+    ///
+    /// Concurrency (Postgres): the current row is locked with `FOR UPDATE`; when there is none, the insert
+    /// uses `ON CONFLICT DO NOTHING`, which waits for a concurrent inserter of the same key and then inserts
+    /// nothing, so we either fail `If-None-Match: *` or re-read (and lock) the winner's row and replace it.
+    pub(crate) async fn write_object(
+        &self,
+        conn: &mut AnyConnection,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+    ) -> Result<Option<ObjectRecord>> {
+        let select = format!(
+            "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1{}",
+            self.for_update()
+        );
+        let headers = to_json(&rec.headers)?;
+        let user_meta = to_json(&rec.user_meta)?;
+        let checksums = to_json(&rec.checksums)?;
+        let segments = to_json(&rec.segments)?;
+        for _ in 0..WRITE_RETRIES {
+            let row = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
+                .bind(&rec.bucket)
+                .bind(&rec.key)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let current = row.as_ref().map(object_from_row).transpose()?;
+            check_condition(current.as_ref(), cond)?;
+            if let Some(cur) = &current {
+                // Versioning later keeps the old row with is_latest = 0; for now the current version is
+                // replaced (its object_blobs rows go with it, ON DELETE CASCADE).
+                sqlx::query(
+                    "DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3",
+                )
+                .bind(&cur.bucket)
+                .bind(&cur.key)
+                .bind(&cur.version_id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
+                 user_meta, checksums, segments, storage_class, owner_canonical_id) \
+                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+            )
+            .bind(&rec.bucket)
+            .bind(&rec.key)
+            .bind(&rec.version_id)
+            .bind(rec.size)
+            .bind(&rec.etag)
+            .bind(rec.last_modified_ms)
+            .bind(&headers)
+            .bind(&user_meta)
+            .bind(&checksums)
+            .bind(&segments)
+            .bind(&rec.storage_class)
+            .bind(&rec.owner_canonical_id)
+            .execute(&mut *conn)
+            .await;
+            let inserted = match inserted {
+                Ok(r) => r.rows_affected(),
+                Err(e) if is_fk_violation(&e) => return Err(MetaError::NoSuchBucket),
+                Err(e) => return Err(e.into()),
+            };
+            if inserted == 0 {
+                // A concurrent writer created the key between our read and our insert.
+                if cond.if_none_match_star {
+                    return Err(MetaError::PreconditionFailed);
+                }
+                continue;
+            }
+            for seg in &rec.segments {
+                sqlx::query(
+                    "INSERT INTO object_blobs (bucket, key, version_id, locator) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&rec.bucket)
+                .bind(&rec.key)
+                .bind(&rec.version_id)
+                .bind(&seg.locator)
+                .execute(&mut *conn)
+                .await?;
+            }
+            return Ok(current);
+        }
+        Err(MetaError::Corrupt(format!(
+            "gave up writing {}/{} after repeated insert races",
+            rec.bucket, rec.key
+        )))
+    }
+
+    /// Writes (inserts or replaces) the object version `rec.version_id` of `rec.key`, checking `cond`
+    /// against the current version in the same transaction (`PreconditionFailed`). `NoSuchBucket` if the
+    /// bucket was deleted meanwhile.
+    pub async fn put_object(
+        &self,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+    ) -> Result<PutOutcome> {
+        let mut tx = self.begin_write().await?;
+        let replaced = self.write_object(&mut tx, rec, cond).await?;
+        commit(tx).await?;
+        Ok(PutOutcome { replaced })
+    }
+
+    /// The current version of `key`.
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        let sql = format!(
+            "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(bucket)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(object_from_row).transpose()
+    }
+
+    /// Deletes the current version of `key`; returns it (its blobs are the caller's to delete).
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1{}",
+            self.for_update()
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(bucket)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(cur) = row.as_ref().map(object_from_row).transpose()? else {
+            return Ok(None);
+        };
+        sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3")
+            .bind(bucket)
+            .bind(key)
+            .bind(&cur.version_id)
+            .execute(&mut *tx)
+            .await?;
+        commit(tx).await?;
+        Ok(Some(cur))
+    }
+
+    /// Whether any object segment or part refers to `locator` (the orphan sweep keeps referenced blobs).
+    pub async fn blob_referenced(&self, locator: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS x FROM object_blobs WHERE locator = $1 \
+             UNION ALL SELECT 1 AS x FROM parts WHERE locator = $1 LIMIT 1",
+        )
+        .bind(locator)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+}
+
+/// Checks write preconditions against the current version.
+fn check_condition(current: Option<&ObjectRecord>, cond: &WriteCondition) -> Result<()> {
+    if cond.if_none_match_star && current.is_some() {
+        return Err(MetaError::PreconditionFailed);
+    }
+    if let Some(want) = &cond.if_match {
+        match current {
+            Some(cur) if etag_matches(&cur.etag, want) => {}
+            _ => return Err(MetaError::PreconditionFailed),
+        }
+    }
+    Ok(())
+}
+
+/// ETag comparison tolerant of a missing pair of quotes on either side (clients differ), and `*`.
+fn etag_matches(stored: &str, wanted: &str) -> bool {
+    let w = wanted.trim();
+    w == "*" || stored.trim_matches('"') == w.trim_matches('"')
+}
+
+/// Commits, mapping a deferred foreign-key failure to `NoSuchBucket`.
+pub(crate) async fn commit(tx: sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+    match tx.commit().await {
+        Ok(()) => Ok(()),
+        Err(e) if is_fk_violation(&e) => Err(MetaError::NoSuchBucket),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,153 @@
+//! The bucket registry and bucket deletion against concurrent writes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gatehouse_meta::*;
+
+use crate::both;
+use crate::common::*;
+
+fn b(name: &str, owner: &str) -> Bucket {
+    Bucket {
+        name: name.into(),
+        owner_account_id: owner.into(),
+        region: "us-east-1".into(),
+        created_ms: 5,
+    }
+}
+
+async fn buckets_crud(m: Meta) {
+    for (n, o) in [("zz", "A"), ("aa", "A"), ("mm", "B"), ("ab", "A")] {
+        m.create_bucket(&b(n, o)).await.unwrap();
+    }
+    assert_eq!(m.get_bucket("mm").await.unwrap(), Some(b("mm", "B")));
+    assert_eq!(m.get_bucket("nope").await.unwrap(), None);
+    let names: Vec<_> = m
+        .list_buckets("A")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(names, ["aa", "ab", "zz"]);
+    assert!(m.list_buckets("C").await.unwrap().is_empty());
+    match m.create_bucket(&b("mm", "A")).await {
+        Err(MetaError::BucketExists { owner_account_id }) => assert_eq!(owner_account_id, "B"),
+        other => panic!("{other:?}"),
+    }
+    match m.create_bucket(&b("mm", "B")).await {
+        Err(MetaError::BucketExists { owner_account_id }) => assert_eq!(owner_account_id, "B"),
+        other => panic!("{other:?}"),
+    }
+    m.delete_bucket("mm").await.unwrap();
+    assert!(matches!(
+        m.delete_bucket("mm").await,
+        Err(MetaError::NoSuchBucket)
+    ));
+    assert_eq!(m.get_bucket("mm").await.unwrap(), None);
+    // The name is free again.
+    m.create_bucket(&b("mm", "A")).await.unwrap();
+}
+
+async fn delete_bucket_not_empty(m: Meta) {
+    bucket(&m, "full").await;
+    m.put_object(&obj("full", "k", "e"), &none()).await.unwrap();
+    assert!(matches!(
+        m.delete_bucket("full").await,
+        Err(MetaError::BucketNotEmpty)
+    ));
+    m.delete_object("full", "k").await.unwrap();
+    let up = Upload {
+        upload_id: "u1".into(),
+        bucket: "full".into(),
+        key: "k".into(),
+        initiated_ms: 1,
+        headers: ContentHeaders::default(),
+        user_meta: Default::default(),
+        checksum_algorithm: None,
+        checksum_type: None,
+        storage_class: "STANDARD".into(),
+        owner_canonical_id: CANON.into(),
+    };
+    m.create_upload(&up).await.unwrap();
+    assert!(matches!(
+        m.delete_bucket("full").await,
+        Err(MetaError::BucketNotEmpty)
+    ));
+    m.abort_upload("full", "k", "u1").await.unwrap();
+    m.delete_bucket("full").await.unwrap();
+    // Writes into the deleted bucket fail.
+    assert!(matches!(
+        m.put_object(&obj("full", "k", "e"), &none()).await,
+        Err(MetaError::NoSuchBucket)
+    ));
+    assert!(matches!(
+        m.create_upload(&up).await,
+        Err(MetaError::NoSuchBucket)
+    ));
+    assert!(matches!(
+        m.put_object(&obj("never", "k", "e"), &none()).await,
+        Err(MetaError::NoSuchBucket)
+    ));
+}
+
+/// Many writers race one deleter: a successful delete must never leave acknowledged objects behind.
+async fn delete_bucket_races_puts(m: Meta) {
+    for round in 0..4 {
+        let name = format!("race{round}");
+        bucket(&m, &name).await;
+        let ok = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let (m, name, ok) = (m.clone(), name.clone(), ok.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in 0..4 {
+                    match m
+                        .put_object(&obj(&name, &format!("k{t}-{i}"), "e"), &none())
+                        .await
+                    {
+                        Ok(_) => {
+                            ok.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(MetaError::NoSuchBucket) => {}
+                        Err(e) => panic!("put: {e}"),
+                    }
+                }
+            }));
+        }
+        let deleter = {
+            let (m, name) = (m.clone(), name.clone());
+            tokio::spawn(async move {
+                // Interleave with the writers' first transactions (round 0 tends to win, later ones lose).
+                for _ in 0..round * 3 {
+                    tokio::task::yield_now().await;
+                }
+                match m.delete_bucket(&name).await {
+                    Ok(()) => true,
+                    Err(MetaError::BucketNotEmpty) => false,
+                    Err(e) => panic!("delete: {e}"),
+                }
+            })
+        };
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let deleted = deleter.await.unwrap();
+        let acked = ok.load(Ordering::SeqCst);
+        let exists = m.get_bucket(&name).await.unwrap().is_some();
+        assert_eq!(exists, !deleted);
+        if deleted {
+            assert_eq!(acked, 0, "bucket deleted yet {acked} puts acknowledged");
+        } else {
+            let page = m.list_objects(&name, "", None, None, 1000).await.unwrap();
+            assert_eq!(page.objects.len(), acked);
+        }
+    }
+}
+
+both!(
+    buckets_crud,
+    delete_bucket_not_empty,
+    delete_bucket_races_puts
+);

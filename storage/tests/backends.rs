@@ -1,0 +1,439 @@
+//! One test suite, run against every local backend (and the memory backend where it makes sense).
+#![allow(clippy::unwrap_used)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use gatehouse_storage::{
+    Backend, ByteStream, MemoryBackend, StdBackend, UringBackend, sweep_orphans,
+};
+
+const MIB: usize = 1 << 20;
+
+/// Deterministic, non-repeating-ish test data.
+fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A body delivered in pieces of `piece` bytes (odd sizes exercise buffer boundaries).
+fn body(bytes: &[u8], piece: usize) -> ByteStream {
+    let chunks: Vec<io::Result<Bytes>> = bytes
+        .chunks(piece.max(1))
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    Box::pin(futures::stream::iter(chunks))
+}
+
+/// `good` bytes, then an error.
+fn failing_body(good: usize) -> ByteStream {
+    let d = data(good, 9);
+    let mut items: Vec<io::Result<Bytes>> = d
+        .chunks(64 * 1024)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    items.push(Err(io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "client went away",
+    )));
+    Box::pin(futures::stream::iter(items))
+}
+
+async fn read_all(b: &dyn Backend, loc: &str, range: Option<(u64, u64)>) -> io::Result<Vec<u8>> {
+    let mut s = b.get(loc, range).await?;
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk?;
+        assert!(chunk.len() <= MIB, "chunk of {} bytes", chunk.len());
+        assert!(!chunk.is_empty(), "empty chunk");
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Every regular file under `root`.
+fn files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out
+}
+
+async fn roundtrip(b: &dyn Backend, len: usize, piece: usize) {
+    let d = data(len, len as u64);
+    let info = b.put(body(&d, piece)).await.unwrap();
+    assert_eq!(info.size, len as u64);
+    assert!(
+        read_all(b, &info.locator, None).await.unwrap() == d,
+        "roundtrip of {len} bytes differs"
+    );
+}
+
+async fn t_roundtrips(b: Arc<dyn Backend>) {
+    roundtrip(&*b, 0, 1).await;
+    roundtrip(&*b, 1, 1).await;
+    roundtrip(&*b, 4096, 4096).await;
+    roundtrip(&*b, 10_000, 333).await;
+    roundtrip(&*b, MIB, 64 * 1024).await; // exactly one buffer: the small path
+    roundtrip(&*b, MIB + 1, 64 * 1024).await;
+    roundtrip(&*b, 4 * MIB, MIB).await; // aligned large
+    roundtrip(&*b, 5 * MIB + 123, 7919).await; // unaligned tail
+    // A body that arrives as one huge chunk must still be written through bounded buffers.
+    roundtrip(&*b, 9 * MIB + 5, 9 * MIB + 5).await;
+}
+
+async fn t_ranges(b: Arc<dyn Backend>) {
+    let len = 3 * MIB + 777;
+    let d = data(len, 3);
+    let loc = b.put(body(&d, 100_000)).await.unwrap().locator;
+    let l = len as u64;
+    for (s, e) in [
+        (0, 1),
+        (l - 1, l),
+        (0, l),
+        (0, 0),
+        (l, l),
+        (5, 5),
+        (1000, MIB as u64 + 1000),
+        (MIB as u64 - 1, l - 2),
+    ] {
+        let got = read_all(&*b, &loc, Some((s, e))).await.unwrap();
+        assert!(got == d[s as usize..e as usize], "range {s}..{e}");
+    }
+    for (s, e) in [(0, l + 1), (10, 5), (l + 1, l + 1)] {
+        let err = b.get(&loc, Some((s, e))).await.err().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "range {s}..{e}");
+    }
+    let small = b.put(body(b"hello", 5)).await.unwrap().locator;
+    assert_eq!(read_all(&*b, &small, Some((1, 4))).await.unwrap(), b"ell");
+    assert_eq!(read_all(&*b, &small, Some((0, 0))).await.unwrap(), b"");
+}
+
+async fn t_missing_and_delete(b: Arc<dyn Backend>) {
+    let missing = "ab/cd/abcd0123456789abcdef0123456789ab";
+    assert_eq!(
+        b.get(missing, None).await.err().unwrap().kind(),
+        io::ErrorKind::NotFound
+    );
+    b.delete(missing).await.unwrap();
+    let loc = b.put(body(b"x", 1)).await.unwrap().locator;
+    b.delete(&loc).await.unwrap();
+    assert_eq!(
+        b.get(&loc, None).await.err().unwrap().kind(),
+        io::ErrorKind::NotFound
+    );
+    b.delete(&loc).await.unwrap();
+}
+
+async fn t_hostile(b: Arc<dyn Backend>) {
+    for loc in [
+        "",
+        "..",
+        "../etc/passwd",
+        "/etc/passwd",
+        "ab/cd/../../../etc/passwd",
+        "ab/cd/abcd0123456789abcdef012345678/",
+        "AB/CD/ABCD0123456789ABCDEF0123456789",
+        "ab/cd/ffff0123456789abcdef0123456789",
+        "ab/cd/abcd0123456789abcdef012345678\0",
+        "ab//cd/abcd0123456789abcdef012345678",
+    ] {
+        let e = b.get(loc, None).await.err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "get {loc:?}");
+        let e = b.delete(loc).await.err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "delete {loc:?}");
+    }
+}
+
+async fn t_stream_error(b: Arc<dyn Backend>, root: Option<PathBuf>) {
+    for good in [0, 10, MIB - 1, 3 * MIB + 5, 6 * MIB] {
+        let e = b.put(failing_body(good)).await.err().unwrap();
+        assert_eq!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset,
+            "after {good} bytes"
+        );
+        if let Some(root) = &root {
+            assert!(
+                files(root).is_empty(),
+                "left behind after {good} bytes: {:?}",
+                files(root)
+            );
+        }
+    }
+    assert!(b.list().await.unwrap().is_empty());
+}
+
+async fn t_cancelled_put(b: Arc<dyn Backend>, root: Option<PathBuf>) {
+    // 3 MiB, then a body that never ends: the put is dropped mid-stream.
+    let d = data(3 * MIB, 4);
+    let head = futures::stream::iter(
+        d.chunks(MIB)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    );
+    let s: ByteStream = Box::pin(head.chain(futures::stream::pending()));
+    let r = tokio::time::timeout(Duration::from_millis(300), b.put(s)).await;
+    assert!(r.is_err(), "put of a never-ending body finished");
+    if let Some(root) = root {
+        for _ in 0..200 {
+            if files(&root).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("cancelled put left {:?}", files(&root));
+    }
+}
+
+async fn t_concurrent(b: Arc<dyn Backend>) {
+    let mut tasks = Vec::new();
+    for i in 0..64usize {
+        let b = b.clone();
+        tasks.push(tokio::spawn(async move {
+            let len = [0, 17, 4096, 100_000, MIB + 3][i % 5];
+            let d = data(len, i as u64);
+            let info = b.put(body(&d, 8192)).await.unwrap();
+            for _ in 0..3 {
+                assert!(read_all(&*b, &info.locator, None).await.unwrap() == d);
+            }
+            info.locator
+        }));
+    }
+    let mut locs = Vec::new();
+    for t in tasks {
+        locs.push(t.await.unwrap());
+    }
+    locs.sort();
+    locs.dedup();
+    assert_eq!(locs.len(), 64);
+    let mut listed: Vec<String> = b
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.locator)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, locs);
+}
+
+async fn t_list_sweep(b: Arc<dyn Backend>) {
+    let keep = b.put(body(b"keep", 4)).await.unwrap().locator;
+    let orphan1 = b.put(body(b"orphan1", 7)).await.unwrap().locator;
+    let orphan2 = b.put(body(&data(2 * MIB, 1), MIB)).await.unwrap().locator;
+    let mut listed: Vec<String> = b
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.locator)
+        .collect();
+    listed.sort();
+    let mut want = vec![keep.clone(), orphan1.clone(), orphan2.clone()];
+    want.sort();
+    assert_eq!(listed, want);
+    // Everything is young: nothing is even considered.
+    let k = keep.clone();
+    let n = sweep_orphans(&*b, Duration::from_secs(3600), |l| {
+        let k = k.clone();
+        async move { Ok(l == k) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let k = keep.clone();
+    let n = sweep_orphans(&*b, Duration::from_millis(5), |l| {
+        let k = k.clone();
+        async move { Ok(l == k) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 2);
+    let listed: Vec<String> = b
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.locator)
+        .collect();
+    assert_eq!(listed, vec![keep.clone()]);
+    // An index error stops the sweep and deletes nothing.
+    let e = sweep_orphans(&*b, Duration::ZERO, |_| async {
+        Err(io::Error::other("db down"))
+    })
+    .await;
+    assert!(e.is_err());
+    assert_eq!(read_all(&*b, &keep, None).await.unwrap(), b"keep");
+}
+
+macro_rules! suite {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            async fn make() -> Option<(Arc<dyn Backend>, Option<PathBuf>, tempfile::TempDir)> {
+                let dir = tempfile::tempdir().unwrap();
+                let root = dir.path().join("blobs");
+                let mk: fn(
+                    PathBuf,
+                ) -> futures::future::BoxFuture<
+                    'static,
+                    io::Result<Option<Arc<dyn Backend>>>,
+                > = $make;
+                let b = mk(root.clone()).await.unwrap()?;
+                let root = if b.name() == "memory" {
+                    None
+                } else {
+                    Some(root)
+                };
+                Some((b, root, dir))
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn roundtrips() {
+                let Some((b, _, _d)) = make().await else {
+                    return;
+                };
+                t_roundtrips(b).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn ranges() {
+                let Some((b, _, _d)) = make().await else {
+                    return;
+                };
+                t_ranges(b).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn missing_and_delete() {
+                let Some((b, _, _d)) = make().await else {
+                    return;
+                };
+                t_missing_and_delete(b).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn hostile_locators() {
+                let Some((b, _, _d)) = make().await else {
+                    return;
+                };
+                t_hostile(b).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stream_error_leaves_nothing() {
+                let Some((b, root, _d)) = make().await else {
+                    return;
+                };
+                t_stream_error(b, root).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cancelled_put_leaves_nothing() {
+                let Some((b, root, _d)) = make().await else {
+                    return;
+                };
+                t_cancelled_put(b, root).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_64() {
+                let Some((b, _, _d)) = make().await else {
+                    return;
+                };
+                t_concurrent(b).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn list_and_sweep() {
+                let Some((b, _, _d)) = make().await else {
+                    return;
+                };
+                t_list_sweep(b).await;
+            }
+        }
+    };
+}
+
+suite!(std_backend, |root| Box::pin(async move {
+    Ok(Some(
+        Arc::new(StdBackend::open(&root).await?) as Arc<dyn Backend>
+    ))
+}));
+
+suite!(uring_backend, |root| Box::pin(async move {
+    // Skips (loudly) where the kernel refuses io_uring, unless GATEHOUSE_REQUIRE_IO_URING=1.
+    if let Err(e) = gatehouse_storage::io_uring_available() {
+        if std::env::var_os("GATEHOUSE_REQUIRE_IO_URING").is_some() {
+            return Err(e);
+        }
+        eprintln!("SKIPPED: io_uring unavailable on this machine: {e}");
+        return Ok(None);
+    }
+    Ok(Some(
+        Arc::new(UringBackend::open(&root).await?) as Arc<dyn Backend>
+    ))
+}));
+
+suite!(memory_backend, |_root| Box::pin(async move {
+    Ok(Some(Arc::new(MemoryBackend::new()) as Arc<dyn Backend>))
+}));
+
+#[tokio::test]
+async fn open_local_kinds() {
+    use gatehouse_storage::{LocalKind, open_local};
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_local(&dir.path().join("s"), LocalKind::Std)
+        .await
+        .unwrap();
+    assert_eq!(s.name(), "std");
+    let a = open_local(&dir.path().join("a"), LocalKind::Auto)
+        .await
+        .unwrap();
+    let u = open_local(&dir.path().join("u"), LocalKind::IoUring).await;
+    match gatehouse_storage::io_uring_available() {
+        Ok(()) => {
+            assert_eq!(a.name(), "io_uring");
+            assert_eq!(u.unwrap().name(), "io_uring");
+        }
+        Err(_) => {
+            assert_eq!(a.name(), "std");
+            assert!(u.is_err());
+        }
+    }
+}
+
+/// Blobs written by one backend are readable by the other (same on-disk layout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backends_share_layout() {
+    if gatehouse_storage::io_uring_available().is_err() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s = StdBackend::open(dir.path()).await.unwrap();
+    let u = UringBackend::open(dir.path()).await.unwrap();
+    let d = data(2 * MIB + 9, 5);
+    let a = s.put(body(&d, 5000)).await.unwrap().locator;
+    let b = u.put(body(&d, 5000)).await.unwrap().locator;
+    assert!(read_all(&u, &a, None).await.unwrap() == d);
+    assert!(read_all(&s, &b, None).await.unwrap() == d);
+}
