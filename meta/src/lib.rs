@@ -106,6 +106,9 @@ pub struct ObjectRecord {
     pub storage_class: String,
     /// Canonical id of the object's owner (the writing account).
     pub owner_canonical_id: String,
+    /// The object's bytes when it is small enough to live in the index row itself (then `segments` is
+    /// empty). Loaded by `get_object`; never by listings.
+    pub inline_data: Option<Vec<u8>>,
 }
 
 /// Write preconditions (conditional PUT and CompleteMultipartUpload).

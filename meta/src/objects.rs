@@ -28,6 +28,7 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
         segments: json_col(row, "segments")?,
         storage_class: get(row, "storage_class")?,
         owner_canonical_id: get(row, "owner_canonical_id")?,
+        inline_data: None,
     })
 }
 

@@ -124,6 +124,7 @@ mod tests {
             segments: vec![],
             storage_class: "STANDARD".into(),
             owner_canonical_id: "o".into(),
+            inline_data: None,
         }
     }
 

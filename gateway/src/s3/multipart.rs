@@ -490,6 +490,7 @@ pub(crate) async fn complete(
             .collect(),
         storage_class: upload.storage_class.clone(),
         owner_canonical_id: upload.owner_canonical_id.clone(),
+        inline_data: None,
     };
     let (outcome, unused) = g
         .state

@@ -204,6 +204,7 @@ pub(crate) async fn put_object(
         segments: single_segment(&ing),
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
+        inline_data: None,
     };
     commit(g, &rec, &cond).await?;
     let c = checksum_dto(&ing.checksums);
@@ -434,6 +435,7 @@ pub(crate) async fn copy_object(
         segments: single_segment(&ing),
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
+        inline_data: None,
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     let c = checksum_dto(&ing.checksums);

@@ -144,6 +144,7 @@ pub fn obj(bucket: &str, key: &str, etag: &str) -> ObjectRecord {
         }],
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
+        inline_data: None,
     }
 }
 

@@ -52,6 +52,7 @@ fn rich(bucket: &str, key: &str) -> ObjectRecord {
         ],
         storage_class: "STANDARD_IA".into(),
         owner_canonical_id: CANON.into(),
+        inline_data: None,
     }
 }
 
