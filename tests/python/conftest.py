@@ -46,7 +46,7 @@ def s3(server):
     return boto3.client(
         "s3", endpoint_url=server["endpoint"], region_name="us-east-1",
         aws_access_key_id=server["ak"], aws_secret_access_key=server["sk"],
-        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
     )
 
 

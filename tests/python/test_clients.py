@@ -50,9 +50,23 @@ def test_presigned_get_with_curl(s3):
     url = s3.generate_presigned_url("get_object", Params={"Bucket": "py-presign", "Key": "a b.txt"}, ExpiresIn=300)
     out = subprocess.run(["curl", "-sS", "-f", url], capture_output=True, check=True)
     assert out.stdout == b"presigned body"
-    bad = url.replace("Signature=", "Signature=0")
+    sig_at = url.index("X-Amz-Signature=") + len("X-Amz-Signature=")
+    flipped = "0" if url[sig_at] != "0" else "1"
+    bad = url[:sig_at] + flipped + url[sig_at + 1:]
     out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", bad], capture_output=True, check=True)
     assert out.stdout == b"403"
+
+
+def test_sigv2_is_refused_by_default(server):
+    """SigV2 is off unless --sigv2 turns it on: a v2-presigned URL gets AWS's error, not a silent pass."""
+    import boto3
+    from botocore.config import Config
+    v2 = boto3.client("s3", endpoint_url=server["endpoint"], region_name="us-east-1",
+                      aws_access_key_id=server["ak"], aws_secret_access_key=server["sk"],
+                      config=Config(signature_version="s3", s3={"addressing_style": "path"}))
+    url = v2.generate_presigned_url("list_objects", Params={"Bucket": "py-presign"}, ExpiresIn=300)
+    out = subprocess.run(["curl", "-sS", url], capture_output=True, check=True)
+    assert b"<Code>InvalidRequest</Code>" in out.stdout and b"AWS4-HMAC-SHA256" in out.stdout, out.stdout
 
 
 def test_aws_cli_sync_tree(server, cli_env, tmp_path):

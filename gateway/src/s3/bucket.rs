@@ -146,11 +146,48 @@ pub(crate) async fn create_bucket(
     Ok(S3Response::new(out))
 }
 
-/// DeleteBucket: only an empty bucket.
+/// DeleteBucket: only a bucket without objects. In-progress multipart uploads do not block it (as on AWS for
+/// general-purpose buckets): they are aborted first.
 pub(crate) async fn delete_bucket(
     g: &Gatehouse,
     req: S3Request<DeleteBucketInput>,
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
+    let bucket = &req.input.bucket;
+    if g.state
+        .meta
+        .list_objects(bucket, "", None, None, 1)
+        .await
+        .map_err(meta_err)?
+        .objects
+        .is_empty()
+    {
+        loop {
+            let page = g
+                .state
+                .meta
+                .list_uploads(bucket, "", None, None, None, 1000)
+                .await
+                .map_err(meta_err)?;
+            for u in &page.uploads {
+                match g
+                    .state
+                    .meta
+                    .abort_upload(bucket, &u.key, &u.upload_id)
+                    .await
+                {
+                    Ok(parts) => super::delete_blobs(
+                        &g.state,
+                        parts.into_iter().map(|p| p.locator).collect(),
+                    ),
+                    Err(MetaError::NoSuchUpload) => {}
+                    Err(e) => return Err(meta_err(e)),
+                }
+            }
+            if !page.is_truncated || page.uploads.is_empty() {
+                break;
+            }
+        }
+    }
     g.state
         .meta
         .delete_bucket(&req.input.bucket)

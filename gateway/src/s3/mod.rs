@@ -27,6 +27,8 @@ pub const IMPLEMENTED: &[&str] = &[
     "GetBucketLocation",
     "ListObjects",
     "ListObjectsV2",
+    "ListObjectVersions",
+    "GetBucketVersioning",
     "PutObject",
     "GetObject",
     "HeadObject",
@@ -193,6 +195,18 @@ impl S3 for Gatehouse {
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         list::list_objects_v2(self, req).await
+    }
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        list::list_object_versions(self, req).await
+    }
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        list::get_bucket_versioning(self, req).await
     }
     async fn put_object(
         &self,

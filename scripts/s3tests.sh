@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run the Ceph s3-tests suite against Gatehouse (not part of CI: the suite cannot be committed).
+#
+#   S3TESTS_DIR=/path/to/s3-tests scripts/s3tests.sh [extra pytest args, e.g. -k 'multipart']
+#
+# Starts the server on a fresh data dir with the suite's users as accounts (keys and ids are the defaults of
+# ../shared/s3tests/s3tconf.py), runs ../shared/s3tests/run.sh, stops the server. GATEHOUSE_BIN picks the
+# binary (default: target/release/gatehouse, else target/debug/gatehouse-under-test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+HARNESS=${S3TESTS_HARNESS:-$ROOT/../shared/s3tests}
+PORT=${S3_PORT:-8000}
+BIN=${GATEHOUSE_BIN:-}
+if [ -z "$BIN" ]; then
+    if [ -x target/release/gatehouse ]; then BIN=target/release/gatehouse; else BIN=target/debug/gatehouse-under-test; fi
+fi
+DATA=$(mktemp -d /tmp/gatehouse-s3tests.XXXXXX)
+mk() { # name ak sk canonical display email
+    "$BIN" admin account create "$1" --access-key "$2" --secret-key "$3" --canonical-id "$4" \
+        --display-name "$5" --email "$6" --data-dir "$DATA" >/dev/null
+}
+mk main 0555b35654ad1656d804 'h7GhxuBLTrlhVUyxSPUKUV8r/2EI4ngqJxD7iBdBYLhwluN30JaT3Q==' testid 'M. Tester' tester@ceph.com
+mk alt NOPQRSTUVWXYZABCDEFG nopqrstuvwxyzabcdefghijklmnabcdefghijklm \
+    56789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234 john.doe john.doe@example.com
+mk tenant HIJKLMNOPQRSTUVWXYZA opqrstuvwxyzabcdefghijklmnopqrstuvwxyzab \
+    'testx$9876543210abcdef0123456789abcdef0123456789abcdef0123456789abcdef' 'testx$tenanteduser' tenanteduser@example.com
+mk iam ABCDEFGHIJKLMNOPQRST abcdefghijklmnopqrstuvwxyzabcdefghijklmn \
+    0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef youruseridhere s3@example.com
+mk iamroot AAAAAAAAAAAAAAAAAAaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa RGW11111111111111111 RGW11111111111111111 account1@ceph.com
+mk iamaltroot BBBBBBBBBBBBBBBBBBbb bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb RGW22222222222222222 RGW22222222222222222 account2@ceph.com
+"$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >"$DATA/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+S3_PORT=$PORT "$HARNESS/run.sh" "$@"
