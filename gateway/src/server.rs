@@ -110,15 +110,45 @@ pub fn build_front(state: Arc<AppState>) -> anyhow::Result<Arc<Front>> {
     b.set_access(Access {
         state: Arc::clone(&state),
     });
-    match state.config.domains.len() {
-        0 => {}
-        1 => b.set_host(s3s::host::SingleDomain::new(&state.config.domains[0])?),
-        _ => {
-            let ds: Vec<&str> = state.config.domains.iter().map(String::as_str).collect();
-            b.set_host(s3s::host::MultiDomain::new(&ds)?);
-        }
+    if !state.config.domains.is_empty() {
+        b.set_host(VirtualHosts {
+            domains: state
+                .config
+                .domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
+        });
     }
     Ok(Arc::new(Front::new(state, b.build())))
+}
+
+/// Virtual-hosted-style addressing: `BUCKET.DOMAIN[:port]` names a bucket; the bare domain, IP addresses and
+/// any other host are path style.
+struct VirtualHosts {
+    domains: Vec<String>,
+}
+
+impl s3s::host::S3Host for VirtualHosts {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<s3s::host::VirtualHost<'a>> {
+        let name = match host.rsplit_once(':') {
+            Some((h, port)) if !h.contains(']') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => host,
+        };
+        for d in &self.domains {
+            if name.eq_ignore_ascii_case(d) {
+                return Ok(s3s::host::VirtualHost::new(d.as_str()));
+            }
+            if name.len() > d.len() + 1
+                && name.as_bytes()[name.len() - d.len() - 1] == b'.'
+                && name[name.len() - d.len()..].eq_ignore_ascii_case(d)
+            {
+                let bucket = &name[..name.len() - d.len() - 1];
+                return Ok(s3s::host::VirtualHost::new(d.as_str()).with_bucket(bucket));
+            }
+        }
+        Ok(s3s::host::VirtualHost::new(name))
+    }
 }
 
 /// Deletes blobs older than `min_age` that no index row references.

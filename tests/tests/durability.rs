@@ -188,3 +188,60 @@ fn tokio_stream_from(
 ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
+
+/// A blob that no index row references and that is older than a day is swept at start-up; referenced blobs
+/// and young blobs stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orphan_blobs_are_swept() {
+    let mut s = Server::start(Opts::new(Db::Sqlite, Store::Std)).unwrap();
+    let c = s.client();
+    c.create_bucket().bucket("sweep").send().await.unwrap();
+    c.put_object()
+        .bucket("sweep")
+        .key("keep")
+        .body(ByteStream::from_static(b"kept bytes"))
+        .send()
+        .await
+        .unwrap();
+    s.kill9();
+    let blobs = s.dir.path().join("data").join("blobs");
+    let plant = |id: &str| {
+        let dir = blobs.join(&id[0..2]).join(&id[2..4]);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(id);
+        std::fs::write(&p, b"orphan").unwrap();
+        p
+    };
+    let old = plant(&"a1".repeat(16));
+    let young = plant(&"b2".repeat(16));
+    let st = std::process::Command::new("touch")
+        .args(["-d", "3 days ago"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    s.crash_and_restart();
+    let t0 = Instant::now();
+    while old.exists() && t0.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!old.exists(), "the old orphan is swept");
+    assert!(
+        young.exists(),
+        "a young blob may belong to an upload in progress: kept"
+    );
+    let c = s.client();
+    let got = c
+        .get_object()
+        .bucket("sweep")
+        .key("keep")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(got.as_ref(), b"kept bytes");
+}
