@@ -235,7 +235,6 @@ impl Front {
         let rid = gatehouse_core::new_request_id();
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
         let span = tracing::debug_span!("request", id = %rid, method = %req.method(), path = %req.uri().path());
-        let _enter = span.enter();
         if let Some(r) = self.local_route(&req) {
             return r;
         }
@@ -245,7 +244,7 @@ impl Front {
                 req.extensions_mut().insert(conn);
                 let (parts, body) = req.into_parts();
                 let req = Request::from_parts(parts, Body::from(body));
-                match self.s3.call(req).await {
+                match tracing::Instrument::instrument(self.s3.call(req), span).await {
                     Ok(r) => r,
                     Err(e) => {
                         tracing::error!(error = ?e, "s3 service error");

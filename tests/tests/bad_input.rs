@@ -268,13 +268,26 @@ async fn bad_input(s: &common::Server) {
         .unwrap_err();
     assert_eq!(code(&e), "NotImplemented");
     let e = c
-        .get_bucket_versioning()
+        .put_bucket_versioning()
         .bucket("bad")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();
     assert_eq!(code(&e), "NotImplemented");
-    // A short body (Content-Length larger than what arrives) is refused.
+    // Versioning was never enabled: GetBucketVersioning says so (no Status).
+    let v = c
+        .get_bucket_versioning()
+        .bucket("bad")
+        .send()
+        .await
+        .unwrap();
+    assert!(v.status().is_none());
+    // An unknown access key is refused and writes nothing.
     let (st, _) = send(
         "PUT",
         &format!("{}/bad/unsigned", s.endpoint),

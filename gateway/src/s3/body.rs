@@ -271,13 +271,56 @@ fn check_b64(a: Algo, v: &str) -> S3Result<()> {
     }
 }
 
+/// Bodies up to this size are kept in the index row itself instead of a blob file (one durable commit
+/// instead of a blob fsync, a directory fsync and a commit).
+pub(crate) const INLINE_MAX: u64 = 64 * 1024;
+
+/// Where ingested bytes went.
+#[derive(Debug)]
+pub(crate) enum Stored {
+    Blob(BlobInfo),
+    Inline(Bytes),
+}
+
 /// What an ingest produced.
 #[derive(Debug)]
 pub(crate) struct Ingested {
-    pub blob: BlobInfo,
+    pub stored: Stored,
+    pub size: u64,
     pub md5: [u8; 16],
     /// The stored checksum (one algorithm).
     pub checksums: Checksums,
+}
+
+impl Ingested {
+    /// The object's segments (none for inline bytes).
+    pub(crate) fn segments(&self) -> Vec<gatehouse_meta::Segment> {
+        match &self.stored {
+            Stored::Blob(b) => vec![gatehouse_meta::Segment {
+                locator: b.locator.clone(),
+                size: i64::try_from(b.size).unwrap_or(i64::MAX),
+                etag: None,
+                checksums: None,
+            }],
+            Stored::Inline(_) => Vec::new(),
+        }
+    }
+
+    /// The inline bytes, if the body was kept in the index.
+    pub(crate) fn inline_data(&self) -> Option<Vec<u8>> {
+        match &self.stored {
+            Stored::Inline(b) => Some(b.to_vec()),
+            Stored::Blob(_) => None,
+        }
+    }
+
+    /// The blob's locator, if the body went to a blob.
+    pub(crate) fn locator(&self) -> Option<String> {
+        match &self.stored {
+            Stored::Blob(b) => Some(b.locator.clone()),
+            Stored::Inline(_) => None,
+        }
+    }
 }
 
 struct Hashers {
@@ -321,6 +364,7 @@ pub(crate) async fn ingest<S, E>(
     body: Option<S>,
     expect: &Expect,
     trailers: Option<&TrailingHeaders>,
+    inline_ok: bool,
 ) -> S3Result<Ingested>
 where
     S: futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
@@ -357,19 +401,40 @@ where
             }))
         }
     };
-    let blob = match state.storage.put(input).await {
-        Ok(b) => b,
-        Err(e) => {
-            if let Some(err) = stream_error.lock().ok().and_then(|mut s| s.take()) {
-                return Err(err);
-            }
-            return Err(super::io_err(e));
+    let stream_failure = |e: std::io::Error| -> S3Error {
+        match stream_error.lock().ok().and_then(|mut s| s.take()) {
+            Some(err) => err,
+            None => super::io_err(e),
         }
     };
+    if inline_ok && expect.length.is_some_and(|l| l <= INLINE_MAX) {
+        let mut input = input;
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = input.next().await {
+            let chunk = chunk.map_err(stream_failure)?;
+            if (buf.len() + chunk.len()) as u64 > INLINE_MAX {
+                return Err(s3_error!(
+                    IncompleteBody,
+                    "The request body is longer than its Content-Length."
+                ));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        let (md5, checksums) = finish(&hashers, expect, trailers, algo)?;
+        let size = buf.len() as u64;
+        return Ok(Ingested {
+            stored: Stored::Inline(buf.freeze()),
+            size,
+            md5,
+            checksums,
+        });
+    }
+    let blob = state.storage.put(input).await.map_err(stream_failure)?;
     let verified = finish(&hashers, expect, trailers, algo);
     match verified {
         Ok((md5, checksums)) => Ok(Ingested {
-            blob,
+            size: blob.size,
+            stored: Stored::Blob(blob),
             md5,
             checksums,
         }),

@@ -151,17 +151,20 @@ async fn store_part(
     number: i32,
     ing: super::body::Ingested,
 ) -> S3Result<MetaPart> {
+    let super::body::Stored::Blob(blob) = ing.stored else {
+        return Err(s3_error!(InternalError, "a part must be stored as a blob"));
+    };
     let part = MetaPart {
         upload_id: upload.upload_id.clone(),
         part_number: number,
-        size: i64::try_from(ing.blob.size).unwrap_or(i64::MAX),
+        size: i64::try_from(blob.size).unwrap_or(i64::MAX),
         etag: quoted_hex(&ing.md5),
         last_modified_ms: gatehouse_core::now_ms(),
         checksums: Checksums {
             kind: None,
             ..ing.checksums
         },
-        locator: ing.blob.locator,
+        locator: blob.locator,
     };
     match g.state.meta.put_part(&part).await {
         Ok(old) => {
@@ -209,7 +212,14 @@ pub(crate) async fn upload_part(
             ));
         }
     }
-    let ing = ingest(&g.state, i.body, &expect, req.trailing_headers.as_ref()).await?;
+    let ing = ingest(
+        &g.state,
+        i.body,
+        &expect,
+        req.trailing_headers.as_ref(),
+        false,
+    )
+    .await?;
     let part = store_part(g, &upload, i.part_number, ing).await?;
     let c = checksum_dto(&part.checksums);
     let out = UploadPartOutput {
@@ -284,10 +294,11 @@ pub(crate) async fn upload_part_copy(
         Some(object_stream(&g.state, &src, range)),
         &expect,
         None,
+        false,
     )
     .await?;
-    if ing.blob.size != want {
-        delete_blobs(&g.state, vec![ing.blob.locator.clone()]);
+    if ing.size != want {
+        delete_blobs(&g.state, ing.locator().into_iter().collect());
         return Err(s3_error!(
             InternalError,
             "The source object changed while it was copied."

@@ -113,6 +113,9 @@ pub(crate) fn write_condition(
     Ok(c)
 }
 
+/// Whether small bodies are kept in the index row (see `body::INLINE_MAX`).
+const INLINE_WRITES: bool = false;
+
 /// Commits a freshly ingested blob as the current version of `key`; deletes the blob if the commit fails
 /// and the replaced version's blobs if it succeeds.
 pub(crate) async fn commit(
@@ -138,15 +141,6 @@ pub(crate) async fn commit(
             Err(meta_err(e))
         }
     }
-}
-
-fn single_segment(ing: &Ingested) -> Vec<Segment> {
-    vec![Segment {
-        locator: ing.blob.locator.clone(),
-        size: i64::try_from(ing.blob.size).unwrap_or(i64::MAX),
-        etag: None,
-        checksums: None,
-    }]
 }
 
 /// PutObject.
@@ -181,13 +175,20 @@ pub(crate) async fn put_object(
     let cond = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
     let meta = user_meta(i.metadata)?;
     let expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;
-    let ing = ingest(&g.state, i.body, &expect, req.trailing_headers.as_ref()).await?;
+    let ing = ingest(
+        &g.state,
+        i.body,
+        &expect,
+        req.trailing_headers.as_ref(),
+        INLINE_WRITES,
+    )
+    .await?;
     let etag = quoted_hex(&ing.md5);
     let rec = ObjectRecord {
         bucket: i.bucket,
         key: i.key,
         version_id: "null".to_owned(),
-        size: i64::try_from(ing.blob.size).unwrap_or(i64::MAX),
+        size: i64::try_from(ing.size).unwrap_or(i64::MAX),
         etag: etag.clone(),
         last_modified_ms: gatehouse_core::now_ms(),
         headers: ContentHeaders {
@@ -201,10 +202,10 @@ pub(crate) async fn put_object(
         },
         user_meta: meta,
         checksums: ing.checksums.clone(),
-        segments: single_segment(&ing),
+        segments: ing.segments(),
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
-        inline_data: None,
+        inline_data: ing.inline_data(),
     };
     commit(g, &rec, &cond).await?;
     let c = checksum_dto(&ing.checksums);
@@ -412,9 +413,10 @@ pub(crate) async fn copy_object(
     }
     let size = u64::try_from(src.size).unwrap_or(0);
     let stream = object_stream(&g.state, &src, 0..size);
-    let ing = ingest(&g.state, Some(stream), &expect, None).await?;
-    if ing.blob.size != size {
-        delete_blobs(&g.state, vec![ing.blob.locator.clone()]);
+    expect.length = Some(size);
+    let ing = ingest(&g.state, Some(stream), &expect, None, INLINE_WRITES).await?;
+    if ing.size != size {
+        delete_blobs(&g.state, ing.locator().into_iter().collect());
         return Err(s3_error!(
             InternalError,
             "The source object changed while it was copied."
@@ -432,10 +434,10 @@ pub(crate) async fn copy_object(
         headers,
         user_meta: meta,
         checksums: ing.checksums.clone(),
-        segments: single_segment(&ing),
+        segments: ing.segments(),
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
-        inline_data: None,
+        inline_data: ing.inline_data(),
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     let c = checksum_dto(&ing.checksums);

@@ -21,6 +21,12 @@ pub(crate) fn object_stream(
     rec: &ObjectRecord,
     range: ByteRange<u64>,
 ) -> ByteStream {
+    if let Some(data) = &rec.inline_data {
+        let len = data.len() as u64;
+        let (a, b) = (range.start.min(len), range.end.min(len));
+        let chunk = bytes::Bytes::copy_from_slice(&data[a as usize..b as usize]);
+        return Box::pin(futures::stream::once(async move { Ok(chunk) }));
+    }
     let mut pieces = Vec::new();
     let mut offset = 0u64;
     for s in &rec.segments {
