@@ -189,6 +189,15 @@ impl Front {
                         rid,
                     ));
                 }
+                Err(_) if exp.parse::<i64>().is_ok() => {
+                    return Some(error_response(
+                        StatusCode::FORBIDDEN,
+                        "AccessDenied",
+                        "Request has expired",
+                        "",
+                        rid,
+                    ));
+                }
                 Err(_) => {
                     return Some(error_response(
                         StatusCode::BAD_REQUEST,

@@ -228,6 +228,12 @@ impl Expect {
                 ));
             }
         }
+        if e.content_md5.is_none() && headers.contains_key("content-md5") {
+            return Err(s3_error!(
+                InvalidDigest,
+                "The Content-MD5 you specified was invalid."
+            ));
+        }
         if let Some(md5) = &e.content_md5 {
             match B64.decode(md5) {
                 Ok(b) if b.len() == 16 => {}

@@ -126,10 +126,13 @@ pub(crate) async fn create_bucket(
     match g.state.meta.create_bucket(&b).await {
         Ok(()) => {}
         Err(MetaError::BucketExists { owner_account_id }) if owner_account_id == p.account_id => {
-            return Err(s3_error!(
-                BucketAlreadyOwnedByYou,
-                "Your previous request to create the named bucket succeeded and you already own it."
-            ));
+            // AWS keeps a legacy answer in us-east-1: re-creating your own bucket succeeds.
+            if region != "us-east-1" {
+                return Err(s3_error!(
+                    BucketAlreadyOwnedByYou,
+                    "Your previous request to create the named bucket succeeded and you already own it."
+                ));
+            }
         }
         Err(MetaError::BucketExists { .. }) => {
             return Err(s3_error!(

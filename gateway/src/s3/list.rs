@@ -182,7 +182,7 @@ pub(crate) async fn list_objects_v2(
     let out = ListObjectsV2Output {
         name: Some(i.bucket),
         prefix: Some(enc_opt(Some(prefix), enc).unwrap_or_default()),
-        delimiter: enc_opt(i.delimiter, enc),
+        delimiter: enc_opt(i.delimiter.filter(|d| !d.is_empty()), enc),
         max_keys: i.max_keys.or(Some(1000)),
         key_count: Some(key_count),
         is_truncated: Some(page.is_truncated),
@@ -225,7 +225,7 @@ pub(crate) async fn list_objects(
     let out = ListObjectsOutput {
         name: Some(i.bucket),
         prefix: Some(enc_opt(Some(prefix), enc).unwrap_or_default()),
-        delimiter: enc_opt(i.delimiter, enc),
+        delimiter: enc_opt(i.delimiter.filter(|d| !d.is_empty()), enc),
         marker: Some(enc_opt(i.marker, enc).unwrap_or_default()),
         max_keys: i.max_keys.or(Some(1000)),
         is_truncated: Some(page.is_truncated),
@@ -289,7 +289,7 @@ pub(crate) async fn list_object_versions(
     let out = ListObjectVersionsOutput {
         name: Some(i.bucket),
         prefix: Some(enc_opt(Some(prefix), enc).unwrap_or_default()),
-        delimiter: enc_opt(i.delimiter, enc),
+        delimiter: enc_opt(i.delimiter.filter(|d| !d.is_empty()), enc),
         key_marker: Some(enc_opt(i.key_marker, enc).unwrap_or_default()),
         version_id_marker: Some(i.version_id_marker.unwrap_or_default()),
         max_keys: i.max_keys.or(Some(1000)),

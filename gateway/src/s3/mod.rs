@@ -32,6 +32,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "PutObject",
     "GetObject",
     "HeadObject",
+    "GetObjectAttributes",
     "DeleteObject",
     "DeleteObjects",
     "CopyObject",
@@ -225,6 +226,12 @@ impl S3 for Gatehouse {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         read::head_object(self, req).await
+    }
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        read::get_object_attributes(self, req).await
     }
     async fn delete_object(
         &self,

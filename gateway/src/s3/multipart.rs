@@ -116,7 +116,7 @@ pub(crate) async fn create(
         initiated_ms: gatehouse_core::now_ms(),
         headers: ContentHeaders {
             content_type: i.content_type,
-            content_encoding: i.content_encoding,
+            content_encoding: super::object::stored_encoding(i.content_encoding),
             content_disposition: i.content_disposition,
             content_language: i.content_language,
             cache_control: i.cache_control,
@@ -376,7 +376,14 @@ pub(crate) async fn complete(
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let i = req.input;
     let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
-    let cond = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let cond = write_condition(
+        g,
+        &i.bucket,
+        &i.key,
+        i.if_match.as_ref(),
+        i.if_none_match.as_ref(),
+    )
+    .await?;
     let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     if requested.is_empty() {
         return Err(s3_error!(

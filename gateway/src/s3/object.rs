@@ -76,6 +76,17 @@ pub(crate) fn user_meta(m: Option<Metadata>) -> S3Result<BTreeMap<String, String
     Ok(m)
 }
 
+/// The Content-Encoding to store: the transfer coding `aws-chunked` describes the request, not the object.
+pub(crate) fn stored_encoding(v: Option<String>) -> Option<String> {
+    let v = v?;
+    let kept: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
+}
+
 /// An HTTP-date string for a stored Expires header.
 pub(crate) fn expires_string(t: Option<&Timestamp>) -> Option<String> {
     let t = t?;
@@ -84,31 +95,54 @@ pub(crate) fn expires_string(t: Option<&Timestamp>) -> Option<String> {
     String::from_utf8(buf).ok()
 }
 
-/// The write conditions of a PUT / CompleteMultipartUpload.
-pub(crate) fn write_condition(
+/// Resolves the write conditions of a PUT / CompleteMultipartUpload into one atomic check for the index:
+/// `If-None-Match: *` is "must not exist"; every other form is checked against the current version here and
+/// then pinned to that version's ETag, so a concurrent writer in between makes the write fail (412) rather
+/// than slip through. `If-Match` on a missing key is NoSuchKey, as on AWS.
+pub(crate) async fn write_condition(
+    g: &Gatehouse,
+    bucket: &str,
+    key: &str,
     if_match: Option<&ETagCondition>,
     if_none_match: Option<&ETagCondition>,
 ) -> S3Result<WriteCondition> {
     let mut c = WriteCondition::default();
-    match if_none_match {
-        None => {}
-        Some(ETagCondition::Any) => c.if_none_match_star = true,
-        Some(_) => {
-            return Err(s3_error!(
-                NotImplemented,
-                "A header you provided implies functionality that is not implemented: If-None-Match supports only '*'"
-            ));
+    if if_match.is_none() && matches!(if_none_match, None | Some(ETagCondition::Any)) {
+        c.if_none_match_star = if_none_match.is_some();
+        return Ok(c);
+    }
+    let current = g
+        .state
+        .meta
+        .get_object(bucket, key)
+        .await
+        .map_err(meta_err)?;
+    let failed = || {
+        s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        )
+    };
+    let same = |cond: &ETagCondition, etag: &str| match cond {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(e) => e.value() == etag_of(etag).value(),
+    };
+    if let Some(m) = if_match {
+        match &current {
+            None => return Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
+            Some(cur) if !same(m, &cur.etag) => return Err(failed()),
+            Some(_) => {}
         }
     }
-    match if_match {
-        None => {}
-        Some(ETagCondition::ETag(e)) => c.if_match = Some(format!("\"{}\"", e.value())),
-        Some(ETagCondition::Any) => {
-            return Err(s3_error!(
-                NotImplemented,
-                "A header you provided implies functionality that is not implemented: If-Match: *"
-            ));
-        }
+    if let Some(nm) = if_none_match
+        && let Some(cur) = &current
+        && same(nm, &cur.etag)
+    {
+        return Err(failed());
+    }
+    match current {
+        Some(cur) => c.if_match = Some(cur.etag),
+        None => c.if_none_match_star = true,
     }
     Ok(c)
 }
@@ -172,7 +206,14 @@ pub(crate) async fn put_object(
         ));
     }
     require_bucket(&g.state, &i.bucket).await?;
-    let cond = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let cond = write_condition(
+        g,
+        &i.bucket,
+        &i.key,
+        i.if_match.as_ref(),
+        i.if_none_match.as_ref(),
+    )
+    .await?;
     let meta = user_meta(i.metadata)?;
     let expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;
     let ing = ingest(
@@ -193,7 +234,7 @@ pub(crate) async fn put_object(
         last_modified_ms: gatehouse_core::now_ms(),
         headers: ContentHeaders {
             content_type: i.content_type,
-            content_encoding: i.content_encoding,
+            content_encoding: stored_encoding(i.content_encoding),
             content_disposition: i.content_disposition,
             content_language: i.content_language,
             cache_control: i.cache_control,
@@ -388,7 +429,7 @@ pub(crate) async fn copy_object(
     let (headers, meta) = if replace {
         let h = ContentHeaders {
             content_type: i.content_type,
-            content_encoding: i.content_encoding,
+            content_encoding: stored_encoding(i.content_encoding),
             content_disposition: i.content_disposition,
             content_language: i.content_language,
             cache_control: i.cache_control,

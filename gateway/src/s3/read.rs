@@ -107,10 +107,9 @@ fn select(
         }
         if !multipart {
             if n != 1 {
-                return Err(super::custom_error(
-                    "InvalidPartNumber",
-                    http::StatusCode::RANGE_NOT_SATISFIABLE,
-                    "The requested partnumber is not satisfiable",
+                return Err(s3_error!(
+                    InvalidPart,
+                    "The requested partnumber is not satisfiable"
                 ));
             }
             let cr = (size > 0).then(|| format!("bytes 0-{}/{size}", size - 1));
@@ -123,10 +122,9 @@ fn select(
         }
         let idx = usize::try_from(n - 1).unwrap_or(usize::MAX);
         let Some(seg) = rec.segments.get(idx) else {
-            return Err(super::custom_error(
-                "InvalidPartNumber",
-                http::StatusCode::RANGE_NOT_SATISFIABLE,
-                "The requested partnumber is not satisfiable",
+            return Err(s3_error!(
+                InvalidPart,
+                "The requested partnumber is not satisfiable"
             ));
         };
         let start: u64 = rec.segments[..idx]
@@ -333,6 +331,90 @@ pub(crate) async fn head_object(
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
     }
     Ok(resp)
+}
+
+/// GetObjectAttributes.
+pub(crate) async fn get_object_attributes(
+    g: &Gatehouse,
+    req: S3Request<GetObjectAttributesInput>,
+) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+    let i = &req.input;
+    if i.version_id.as_deref().is_some_and(|v| v != "null") {
+        return Err(s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist."
+        ));
+    }
+    if i.sse_customer_algorithm.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "Server-side encryption is not implemented yet"
+        ));
+    }
+    let rec = load_object(&g.state, &i.bucket, &i.key).await?;
+    let want = |a: &str| i.object_attributes.iter().any(|x| x.as_str() == a);
+    let mut out = GetObjectAttributesOutput {
+        last_modified: Some(ts(rec.last_modified_ms)),
+        ..Default::default()
+    };
+    if want(ObjectAttributes::ETAG) {
+        out.e_tag = Some(etag_of(&rec.etag));
+    }
+    if want(ObjectAttributes::OBJECT_SIZE) {
+        out.object_size = Some(rec.size);
+    }
+    if want(ObjectAttributes::STORAGE_CLASS) {
+        out.storage_class = Some(StorageClass::from(rec.storage_class.clone()));
+    }
+    if want(ObjectAttributes::CHECKSUM)
+        && super::body::Algo::ALL
+            .iter()
+            .any(|a| a.get(&rec.checksums).is_some())
+    {
+        out.checksum = Some(checksum_dto(&rec.checksums));
+    }
+    let multipart = rec.segments.iter().any(|s| s.etag.is_some());
+    if want(ObjectAttributes::OBJECT_PARTS) && multipart {
+        let max = match i.max_parts {
+            None => 1000,
+            Some(n) if n < 0 => {
+                return Err(s3_error!(InvalidArgument, "max-parts must be non-negative"));
+            }
+            Some(n) => usize::try_from(n).unwrap_or(1000).min(1000),
+        };
+        let marker = usize::try_from(i.part_number_marker.unwrap_or(0).max(0)).unwrap_or(0);
+        let total = rec.segments.len();
+        let parts: Vec<ObjectPart> = rec
+            .segments
+            .iter()
+            .enumerate()
+            .skip(marker)
+            .take(max)
+            .map(|(n, s)| {
+                let c = s.checksums.as_ref().map(checksum_dto).unwrap_or_default();
+                ObjectPart {
+                    part_number: i32::try_from(n + 1).ok(),
+                    size: Some(s.size),
+                    checksum_crc32: c.checksum_crc32,
+                    checksum_crc32c: c.checksum_crc32c,
+                    checksum_crc64nvme: c.checksum_crc64nvme,
+                    checksum_sha1: c.checksum_sha1,
+                    checksum_sha256: c.checksum_sha256,
+                }
+            })
+            .collect();
+        let last = parts.last().and_then(|p| p.part_number);
+        let truncated = marker + parts.len() < total;
+        out.object_parts = Some(GetObjectAttributesParts {
+            total_parts_count: i32::try_from(total).ok(),
+            part_number_marker: i.part_number_marker,
+            next_part_number_marker: last,
+            max_parts: i32::try_from(max).ok(),
+            is_truncated: Some(truncated),
+            parts: Some(parts),
+        });
+    }
+    Ok(S3Response::new(out))
 }
 
 #[cfg(test)]
