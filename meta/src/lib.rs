@@ -107,7 +107,8 @@ pub struct ObjectRecord {
     /// Canonical id of the object's owner (the writing account).
     pub owner_canonical_id: String,
     /// The object's bytes when it is small enough to live in the index row itself (then `segments` is
-    /// empty). Loaded by `get_object`; never by listings.
+    /// empty). Loaded by `get_object` only: listings never read it, and the records returned as replaced
+    /// or deleted (`PutOutcome::replaced`, `delete_object`) come without it.
     pub inline_data: Option<Vec<u8>>,
 }
 
@@ -172,6 +173,7 @@ pub struct UploadPage {
 
 mod accounts;
 mod buckets;
+mod group;
 mod listing;
 mod multipart;
 mod objects;

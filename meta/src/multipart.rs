@@ -1,7 +1,9 @@
 //! Multipart uploads and their parts.
 
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::group::{Done, Op, mismatched};
 use crate::listing::{Lower, rollup, successor};
 use crate::objects::commit;
 use crate::store::{get, is_fk_violation, is_unique_violation, json_col, to_json};
@@ -56,6 +58,25 @@ impl Meta {
     /// Registers a multipart upload; `NoSuchBucket` if the bucket is gone, `AlreadyExists` on a
     /// duplicate upload id.
     pub async fn create_upload(&self, upload: &Upload) -> Result<()> {
+        if let Some(g) = &self.group {
+            let op = Op::CreateUpload {
+                upload: upload.clone(),
+            };
+            return match g.submit(op).await? {
+                Done::Created => Ok(()),
+                _ => Err(mismatched()),
+            };
+        }
+        let mut conn = self.writer.acquire().await?;
+        self.create_upload_in(&mut conn, upload).await
+    }
+
+    /// `create_upload` on the caller's write connection (its own statement, or inside a transaction).
+    pub(crate) async fn create_upload_in(
+        &self,
+        conn: &mut AnyConnection,
+        upload: &Upload,
+    ) -> Result<()> {
         let res = sqlx::query(
             "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, headers, user_meta, checksum_algorithm, \
              checksum_type, storage_class, owner_canonical_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -70,7 +91,7 @@ impl Meta {
         .bind(upload.checksum_type.as_deref())
         .bind(&upload.storage_class)
         .bind(&upload.owner_canonical_id)
-        .execute(&self.writer)
+        .execute(&mut *conn)
         .await;
         match res {
             Ok(_) => Ok(()),
@@ -105,7 +126,28 @@ impl Meta {
     /// Records a part (replacing a previous upload of the same number, which is returned so the caller can
     /// delete its blob). `NoSuchUpload` if the upload was completed or aborted meanwhile.
     pub async fn put_part(&self, part: &Part) -> Result<Option<Part>> {
+        if let Some(g) = &self.group {
+            let op = Op::PutPart { part: part.clone() };
+            return match g.submit(op).await? {
+                Done::Part(old) => Ok(old),
+                _ => Err(mismatched()),
+            };
+        }
         let mut tx = self.begin_write().await?;
+        let old = self.put_part_in(&mut tx, part).await?;
+        match tx.commit().await {
+            Ok(()) => Ok(old),
+            Err(e) if is_fk_violation(&e) => Err(MetaError::NoSuchUpload),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `put_part` inside the caller's write transaction.
+    pub(crate) async fn put_part_in(
+        &self,
+        conn: &mut AnyConnection,
+        part: &Part,
+    ) -> Result<Option<Part>> {
         // Locking the upload row serialises part writes of one upload against each other and against
         // complete/abort (Postgres); SQLite's write transaction already does.
         let sql = format!(
@@ -114,7 +156,7 @@ impl Meta {
         );
         if sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&part.upload_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .is_none()
         {
@@ -125,14 +167,14 @@ impl Meta {
         let old = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&part.upload_id)
             .bind(part.part_number)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         let old = old.as_ref().map(part_from_row).transpose()?;
         if old.is_some() {
             sqlx::query("DELETE FROM parts WHERE upload_id = $1 AND part_number = $2")
                 .bind(&part.upload_id)
                 .bind(part.part_number)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
         }
         let res = sqlx::query(
@@ -146,15 +188,10 @@ impl Meta {
         .bind(part.last_modified_ms)
         .bind(to_json(&part.checksums)?)
         .bind(&part.locator)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await;
         match res {
-            Ok(_) => {}
-            Err(e) if is_fk_violation(&e) => return Err(MetaError::NoSuchUpload),
-            Err(e) => return Err(e.into()),
-        }
-        match tx.commit().await {
-            Ok(()) => Ok(old),
+            Ok(_) => Ok(old),
             Err(e) if is_fk_violation(&e) => Err(MetaError::NoSuchUpload),
             Err(e) => Err(e.into()),
         }
@@ -305,16 +342,42 @@ impl Meta {
     /// Completes an upload in one transaction: checks `cond`, writes `rec` (whose segments are the chosen
     /// parts), deletes the upload and all its part rows. Returns the replaced object and the parts that were
     /// uploaded but not used (their blobs are the caller's to delete). `NoSuchUpload` if already gone.
+    /// The replaced record comes without its inline data.
     pub async fn complete_upload(
         &self,
         upload_id: &str,
         rec: &ObjectRecord,
         cond: &WriteCondition,
     ) -> Result<(PutOutcome, Vec<Part>)> {
+        if let Some(g) = &self.group {
+            let op = Op::CompleteUpload {
+                upload_id: upload_id.to_string(),
+                rec: rec.clone(),
+                cond: cond.clone(),
+            };
+            return match g.submit(op).await? {
+                Done::Completed(out, unused) => Ok((out, unused)),
+                _ => Err(mismatched()),
+            };
+        }
         let mut tx = self.begin_write().await?;
-        let parts = self.take_upload(&mut tx, upload_id, None).await?;
-        let replaced = self.write_object(&mut tx, rec, cond).await?;
+        let done = self
+            .complete_upload_in(&mut tx, upload_id, rec, cond)
+            .await?;
         commit(tx).await?;
+        Ok(done)
+    }
+
+    /// `complete_upload` inside the caller's write transaction.
+    pub(crate) async fn complete_upload_in(
+        &self,
+        conn: &mut AnyConnection,
+        upload_id: &str,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+    ) -> Result<(PutOutcome, Vec<Part>)> {
+        let parts = self.take_upload(conn, upload_id, None).await?;
+        let replaced = self.write_object(conn, rec, cond).await?;
         let used: std::collections::HashSet<&str> =
             rec.segments.iter().map(|s| s.locator.as_str()).collect();
         let unused = parts
@@ -331,6 +394,17 @@ impl Meta {
         key: &str,
         upload_id: &str,
     ) -> Result<Vec<Part>> {
+        if let Some(g) = &self.group {
+            let op = Op::AbortUpload {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                upload_id: upload_id.to_string(),
+            };
+            return match g.submit(op).await? {
+                Done::Aborted(parts) => Ok(parts),
+                _ => Err(mismatched()),
+            };
+        }
         let mut tx = self.begin_write().await?;
         let parts = self
             .take_upload(&mut tx, upload_id, Some((bucket, key)))
@@ -340,9 +414,9 @@ impl Meta {
     }
 
     /// Locks and deletes an upload (optionally checking its bucket/key) and its parts, returning the parts.
-    async fn take_upload(
+    pub(crate) async fn take_upload(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut AnyConnection,
         upload_id: &str,
         owner: Option<(&str, &str)>,
     ) -> Result<Vec<Part>> {

@@ -3,17 +3,22 @@
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::group::{Done, Op, mismatched};
 use crate::store::{get, is_fk_violation, json_col, to_json};
 use crate::*;
 
-/// Columns of an object row, in `object_from_row` order.
+/// Columns of an object row, in `object_from_row` order: everything but `inline_data`, which only
+/// `get_object` reads (`GET_COLS`).
 pub(crate) const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
                                       checksums, segments, storage_class, owner_canonical_id";
+/// `OBJECT_COLS` plus the inline bytes.
+const GET_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
+                        checksums, segments, storage_class, owner_canonical_id, inline_data";
 
 /// How often a write re-reads the current version after losing an insert race before giving up.
 const WRITE_RETRIES: usize = 16;
 
-/// Decodes an `OBJECT_COLS` row.
+/// Decodes an `OBJECT_COLS` row (`inline_data` left `None`).
 pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
     Ok(ObjectRecord {
         bucket: get(row, "bucket")?,
@@ -34,7 +39,8 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
 
 impl Meta {
     /// Writes `rec` as the current version of its key inside the caller's write transaction, checking
-    /// `cond` against the current version first. Returns the replaced current version.
+    /// `cond` against the current version first. Returns the replaced current version (without its
+    /// inline data).
     ///
     /// Concurrency (Postgres): the current row is locked with `FOR UPDATE`; when there is none, the insert
     /// uses `ON CONFLICT DO NOTHING`, which waits for a concurrent inserter of the same key and then inserts
@@ -75,8 +81,8 @@ impl Meta {
             }
             let inserted = sqlx::query(
                 "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
-                 user_meta, checksums, segments, storage_class, owner_canonical_id) \
-                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                 user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data) \
+                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
             )
             .bind(&rec.bucket)
             .bind(&rec.key)
@@ -90,6 +96,7 @@ impl Meta {
             .bind(&segments)
             .bind(&rec.storage_class)
             .bind(&rec.owner_canonical_id)
+            .bind(rec.inline_data.as_deref())
             .execute(&mut *conn)
             .await;
             let inserted = match inserted {
@@ -126,34 +133,78 @@ impl Meta {
 
     /// Writes (inserts or replaces) the object version `rec.version_id` of `rec.key`, checking `cond`
     /// against the current version in the same transaction (`PreconditionFailed`). `NoSuchBucket` if the
-    /// bucket was deleted meanwhile.
+    /// bucket was deleted meanwhile. `rec.inline_data`, if any, is stored in the index row (then
+    /// `rec.segments` should be empty). The replaced record comes without its inline data.
+    ///
+    /// Returns once the write is durable; on SQLite it shares its commit with concurrent writes (see
+    /// `group`).
     pub async fn put_object(
         &self,
         rec: &ObjectRecord,
         cond: &WriteCondition,
     ) -> Result<PutOutcome> {
+        if let Some(g) = &self.group {
+            let op = Op::PutObject {
+                rec: rec.clone(),
+                cond: cond.clone(),
+            };
+            return match g.submit(op).await? {
+                Done::Put(out) => Ok(out),
+                _ => Err(mismatched()),
+            };
+        }
         let mut tx = self.begin_write().await?;
         let replaced = self.write_object(&mut tx, rec, cond).await?;
         commit(tx).await?;
         Ok(PutOutcome { replaced })
     }
 
-    /// The current version of `key`.
+    /// The current version of `key`, with its inline data if it has any.
     pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
         let sql = format!(
-            "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1"
+            "SELECT {GET_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(bucket)
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(object_from_row).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut rec = object_from_row(&row)?;
+        rec.inline_data = get(&row, "inline_data")?;
+        Ok(Some(rec))
     }
 
-    /// Deletes the current version of `key`; returns it (its blobs are the caller's to delete).
+    /// Deletes the current version of `key`; returns it (without its inline data; its blobs are the
+    /// caller's to delete).
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        if let Some(g) = &self.group {
+            let op = Op::DeleteObject {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+            };
+            return match g.submit(op).await? {
+                Done::Deleted(cur) => Ok(cur),
+                _ => Err(mismatched()),
+            };
+        }
         let mut tx = self.begin_write().await?;
+        let cur = self.delete_object_in(&mut tx, bucket, key).await?;
+        if cur.is_some() {
+            commit(tx).await?;
+        }
+        Ok(cur)
+    }
+
+    /// `delete_object` inside the caller's write transaction.
+    pub(crate) async fn delete_object_in(
+        &self,
+        conn: &mut AnyConnection,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<ObjectRecord>> {
         let sql = format!(
             "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1{}",
             self.for_update()
@@ -161,7 +212,7 @@ impl Meta {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(bucket)
             .bind(key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         let Some(cur) = row.as_ref().map(object_from_row).transpose()? else {
             return Ok(None);
@@ -170,9 +221,8 @@ impl Meta {
             .bind(bucket)
             .bind(key)
             .bind(&cur.version_id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        commit(tx).await?;
         Ok(Some(cur))
     }
 
@@ -210,7 +260,7 @@ fn etag_matches(stored: &str, wanted: &str) -> bool {
 }
 
 /// Commits, mapping a deferred foreign-key failure to `NoSuchBucket`.
-pub(crate) async fn commit(tx: sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+pub(crate) async fn commit(tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
     match tx.commit().await {
         Ok(()) => Ok(()),
         Err(e) if is_fk_violation(&e) => Err(MetaError::NoSuchBucket),

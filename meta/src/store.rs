@@ -9,6 +9,11 @@
 //! durability would lose acknowledged objects on power loss; the fsync per commit is the price (see the
 //! throughput note in the crate's tests, `bench_put_object_concurrency`).
 //!
+//! **SQLite group commit**: the hot writes (object put/delete, multipart create/part/complete/abort) go
+//! through one writer task that commits whatever is queued in one transaction, each write in its own
+//! savepoint, so concurrent writers share an fsync (module `group`). Other writes run one transaction
+//! each on the same writer connection.
+//!
 //! **SQLite concurrency**: one writer connection (a pool of size 1, whose FIFO acquire queue serialises
 //! writers inside the process without SQLite's sleep-and-retry busy handler) plus a small pool of
 //! read-only connections; WAL lets readers proceed while the writer commits. Write transactions start with
@@ -21,6 +26,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Executor, Row, Transaction};
 
+use crate::group::GroupCommit;
 use crate::*;
 
 /// Which SQL dialect the pool speaks.
@@ -38,12 +44,15 @@ pub struct Meta {
     /// Write transactions: a single connection on SQLite, the same pool as `pool` on Postgres.
     pub(crate) writer: AnyPool,
     pub(crate) dialect: Dialect,
+    /// The group-commit writer task (SQLite); `None` on Postgres, and inside the task itself.
+    pub(crate) group: Option<GroupCommit>,
 }
 
 /// Result of writing an object version: the record it replaced, whose blobs the caller deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutOutcome {
-    /// The previous current version of the key, if there was one.
+    /// The previous current version of the key, if there was one (its `inline_data` is not loaded:
+    /// always `None`).
     pub replaced: Option<ObjectRecord>,
 }
 
@@ -117,6 +126,7 @@ impl Meta {
             writer: pool.clone(),
             pool,
             dialect: Dialect::Postgres,
+            group: None,
         })
     }
 
@@ -128,6 +138,8 @@ impl Meta {
             .acquire_timeout(Duration::from_secs(120))
             .idle_timeout(None)
             .max_lifetime(None)
+            // A local connection that was fine a moment ago: no ping before every write.
+            .test_before_acquire(false)
             .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn, false).await }))
             .connect(url)
             .await?;
@@ -148,23 +160,27 @@ impl Meta {
             }
         }
         MIGRATE_SQLITE.run(&writer).await?;
-        if in_memory {
-            return Ok(Meta {
-                pool: writer.clone(),
-                writer,
-                dialect: Dialect::Sqlite,
-            });
-        }
-        let pool = AnyPoolOptions::new()
-            .max_connections(SQLITE_READERS)
-            .acquire_timeout(Duration::from_secs(60))
-            .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn, true).await }))
-            .connect(url)
-            .await?;
-        Ok(Meta {
+        let pool = if in_memory {
+            writer.clone()
+        } else {
+            AnyPoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .acquire_timeout(Duration::from_secs(60))
+                .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn, true).await }))
+                .connect(url)
+                .await?
+        };
+        let raw = Meta {
             pool,
             writer,
             dialect: Dialect::Sqlite,
+            group: None,
+        };
+        // The task gets the handle without a `GroupCommit`, so it ends when the last real handle goes.
+        let group = GroupCommit::start(raw.clone(), in_memory);
+        Ok(Meta {
+            group: Some(group),
+            ..raw
         })
     }
 

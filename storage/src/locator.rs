@@ -20,6 +20,14 @@ pub(crate) fn new_locator() -> String {
     format!("{}/{}/{}", &id[0..2], &id[2..4], id)
 }
 
+/// A fresh random locator in the given fan-out leaf (`leaf` = the 16 bits `abcd` of `ab/cd/`). The other 112
+/// bits of the UUID stay random, so locators stay unique; only the placement is chosen.
+pub(crate) fn new_locator_in(leaf: u16) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let prefix = format!("{leaf:04x}");
+    format!("{}/{}/{}{}", &prefix[0..2], &prefix[2..4], prefix, &id[4..])
+}
+
 fn is_lower_hex(b: u8) -> bool {
     b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
@@ -152,6 +160,16 @@ mod tests {
             let l = new_locator();
             assert!(check(&l).is_ok(), "{l}");
         }
+    }
+
+    #[test]
+    fn placed_locators_pass() {
+        for leaf in [0u16, 1, 0xabcd, u16::MAX] {
+            let l = new_locator_in(leaf);
+            assert!(check(&l).is_ok(), "{l}");
+            assert_eq!(&l[..5], format!("{:02x}/{:02x}", leaf >> 8, leaf & 0xff));
+        }
+        assert_ne!(new_locator_in(7), new_locator_in(7));
     }
 
     #[test]

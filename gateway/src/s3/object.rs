@@ -148,7 +148,7 @@ pub(crate) async fn write_condition(
 }
 
 /// Whether small bodies are kept in the index row (see `body::INLINE_MAX`).
-const INLINE_WRITES: bool = false;
+const INLINE_WRITES: bool = true;
 
 /// Commits a freshly ingested blob as the current version of `key`; deletes the blob if the commit fails
 /// and the replaced version's blobs if it succeeds.

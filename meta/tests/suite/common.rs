@@ -15,6 +15,8 @@ use sqlx::any::AnyPoolOptions;
 /// One test database; call `finish` at the end to clean up the Postgres schema.
 pub struct TestDb {
     pub meta: Meta,
+    /// URL of the same database (schema), for tests that reach past `Meta` with raw SQL.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
@@ -39,18 +41,18 @@ async fn admin_pool(url: &str) -> AnyPool {
         .max_connections(1)
         .connect(url)
         .await
-        .expect("connect to GATEHOUSE_TEST_PG_URL")
+        .expect("connect to the test database")
 }
 
 /// A fresh SQLite database in a temp dir.
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("tempdir");
-    let meta = Meta::open_sqlite(&dir.path().join("meta.db"))
-        .await
-        .expect("open sqlite");
+    let path = dir.path().join("meta.db");
+    let meta = Meta::open_sqlite(&path).await.expect("open sqlite");
     assert_eq!(meta.dialect(), "sqlite");
     TestDb {
         meta,
+        url: format!("sqlite://{}?mode=rw", path.display()),
         _dir: Some(dir),
         pg: None,
     }
@@ -83,9 +85,36 @@ pub async fn postgres(test: &str) -> Option<TestDb> {
     assert_eq!(meta.dialect(), "postgres");
     Some(TestDb {
         meta,
+        url: meta_url,
         _dir: None,
         pg: Some((url, schema)),
     })
+}
+
+/// A one-connection pool on `db`'s database, for raw SQL.
+pub async fn raw_pool(db: &TestDb) -> AnyPool {
+    admin_pool(&db.url).await
+}
+
+/// Defines `NAME::sqlite` and `NAME::postgres` tests running `async fn NAME(&TestDb)`.
+#[macro_export]
+macro_rules! both_db {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = $crate::common::sqlite().await;
+                super::$name(&db).await;
+                db.finish().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(db) = $crate::common::postgres(concat!(module_path!())).await else { return };
+                super::$name(&db).await;
+                db.finish().await;
+            }
+        }
+    )*};
 }
 
 /// Defines `NAME::sqlite` and `NAME::postgres` tests running `async fn NAME(Meta)`.

@@ -6,6 +6,8 @@ mod common;
 
 mod accounts;
 mod buckets;
+mod group;
+mod inline;
 mod listing;
 mod multipart;
 mod objects;

@@ -233,7 +233,8 @@ both!(
     blob_references
 );
 
-/// Throughput of `put_object` with 32 concurrent tasks (distinct keys). Run with
+/// Throughput of `put_object` with 1 and 32 concurrent tasks (distinct keys), blob-backed and (32 tasks)
+/// with 4 KiB inline data. Run with
 /// `cargo test -p gatehouse-meta --test suite -- --ignored --nocapture bench_put`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore]
@@ -250,16 +251,19 @@ async fn bench_put_object_concurrency() {
 
 async fn report(label: &str, m: &Meta, n_per_task: usize) {
     bucket(m, "bench").await;
-    for tasks in [1usize, 32] {
+    for (tasks, inline) in [(1usize, false), (32, false), (32, true)] {
         let start = std::time::Instant::now();
         let mut hs = Vec::new();
         for t in 0..tasks {
             let m = m.clone();
             hs.push(tokio::spawn(async move {
                 for i in 0..n_per_task {
-                    m.put_object(&obj("bench", &format!("t{tasks}/{t}/{i}"), "e"), &none())
-                        .await
-                        .unwrap();
+                    let mut rec = obj("bench", &format!("t{tasks}{inline}/{t}/{i}"), "e");
+                    if inline {
+                        rec.segments.clear();
+                        rec.inline_data = Some(vec![b'x'; 4096]);
+                    }
+                    m.put_object(&rec, &none()).await.unwrap();
                 }
             }));
         }
@@ -268,8 +272,13 @@ async fn report(label: &str, m: &Meta, n_per_task: usize) {
         }
         let n = tasks * n_per_task;
         let secs = start.elapsed().as_secs_f64();
+        let kind = if inline {
+            "4 KiB inline"
+        } else {
+            "blob-backed"
+        };
         eprintln!(
-            "{label}: {tasks:>2} tasks: {n} put_object in {secs:.2}s = {:.0}/s",
+            "{label}: {tasks:>2} tasks: {n} put_object ({kind}) in {secs:.2}s = {:.0}/s",
             n as f64 / secs
         );
     }

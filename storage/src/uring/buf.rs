@@ -59,12 +59,6 @@ impl AlignedBuf {
         self.len = 0;
     }
 
-    /// The filled bytes.
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        // SAFETY: the first `len` bytes were written by `extend` or `pad_to_align`.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-
     /// Pointer to the first byte, for the kernel.
     pub(crate) fn as_ptr(&self) -> *const u8 {
         self.ptr.as_ptr()

@@ -44,6 +44,8 @@ pub(crate) enum Op {
     Ftruncate { fd: Arc<OwnedFd>, len: u64 },
     /// `unlink(path)`.
     Unlink { path: CString },
+    /// `mkdir(path, 0o755)`.
+    Mkdir { path: CString },
 }
 
 /// A completed operation: the kernel's result (`-errno` on failure) and the operation's resources back.
@@ -63,8 +65,8 @@ impl Done {
 
 struct Request {
     ops: Vec<Op>,
-    /// Bit `i` set: op `i` is linked to op `i + 1` (runs after it, cancelled if it fails).
-    links: u64,
+    /// How the ops are chained and issued.
+    chain: Chain,
     reply: Option<oneshot::Sender<Vec<Done>>>,
 }
 
@@ -93,6 +95,27 @@ pub(crate) struct Ring {
 impl std::fmt::Debug for Ring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Ring")
+    }
+}
+
+/// Per-op submission flags of a batch, as bit masks over the op index.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Chain {
+    /// Bit `i` set: op `i` is linked to op `i + 1` (runs after it, cancelled if it fails).
+    pub(crate) link: u64,
+    /// Bit `i` set: op `i + 1` runs after op `i` even if op `i` fails (takes precedence over `link`).
+    pub(crate) hard: u64,
+    /// Bit `i` set: op `i` goes straight to an io-wq worker instead of being tried inline first.
+    pub(crate) force_async: u64,
+}
+
+impl Chain {
+    /// Linked where `link` says so; nothing else.
+    pub(crate) fn linked(link: u64) -> Self {
+        Self {
+            link,
+            ..Self::default()
+        }
     }
 }
 
@@ -147,10 +170,15 @@ impl Ring {
 
     /// Submits `ops` (linked where `links` says so) and waits for all of them to complete.
     pub(crate) async fn run(&self, ops: Vec<Op>, links: u64) -> io::Result<Vec<Done>> {
+        self.run_chain(ops, Chain::linked(links)).await
+    }
+
+    /// Submits `ops` with the given chaining and waits for all of them to complete.
+    pub(crate) async fn run_chain(&self, ops: Vec<Op>, chain: Chain) -> io::Result<Vec<Done>> {
         let (tx, rx) = oneshot::channel();
         self.send(Request {
             ops,
-            links,
+            chain,
             reply: Some(tx),
         })?;
         rx.await.map_err(|_| stopped())
@@ -163,10 +191,23 @@ impl Ring {
 
     /// Submits one operation and returns a receiver for its completion (for pipelining).
     pub(crate) fn start1(&self, op: Op) -> io::Result<oneshot::Receiver<Vec<Done>>> {
+        self.start1_with(op, false)
+    }
+
+    /// Like [`start1`](Self::start1); `force_async` hands the op straight to an io-wq worker (so that, e.g.,
+    /// page-cache copies of large reads run on several CPUs instead of all on the ring thread).
+    pub(crate) fn start1_with(
+        &self,
+        op: Op,
+        force_async: bool,
+    ) -> io::Result<oneshot::Receiver<Vec<Done>>> {
         let (tx, rx) = oneshot::channel();
         self.send(Request {
             ops: vec![op],
-            links: 0,
+            chain: Chain {
+                force_async: u64::from(force_async),
+                ..Chain::default()
+            },
             reply: Some(tx),
         })?;
         Ok(rx)
@@ -176,7 +217,7 @@ impl Ring {
     pub(crate) fn detach(&self, ops: Vec<Op>) {
         let _ = self.send(Request {
             ops,
-            links: 0,
+            chain: Chain::default(),
             reply: None,
         });
     }
@@ -358,7 +399,7 @@ impl RingThread {
     }
 
     fn push(&mut self, req: Request) {
-        let Request { ops, links, reply } = req;
+        let Request { ops, chain, reply } = req;
         if ops.is_empty() || ops.len() > MAX_OPS {
             if let Some(r) = reply {
                 let _ = r.send(Vec::new());
@@ -374,8 +415,19 @@ impl RingThread {
             .enumerate()
             .map(|(i, op)| {
                 let mut e = entry(op).user_data(((slot as u64) << 8) | i as u64);
-                if links & (1 << i) != 0 && i + 1 < ops.len() {
-                    e = e.flags(squeue::Flags::IO_LINK);
+                let mut flags = squeue::Flags::empty();
+                if i + 1 < ops.len() {
+                    if chain.hard & (1 << i) != 0 {
+                        flags |= squeue::Flags::IO_HARDLINK;
+                    } else if chain.link & (1 << i) != 0 {
+                        flags |= squeue::Flags::IO_LINK;
+                    }
+                }
+                if chain.force_async & (1 << i) != 0 {
+                    flags |= squeue::Flags::ASYNC;
+                }
+                if !flags.is_empty() {
+                    e = e.flags(flags);
                 }
                 e
             })
@@ -505,6 +557,7 @@ fn entry(op: &Op) -> squeue::Entry {
         }
         Op::Ftruncate { fd: f, len } => opcode::Ftruncate::new(fd(f), *len).build(),
         Op::Unlink { path } => opcode::UnlinkAt::new(cwd, path.as_ptr()).build(),
+        Op::Mkdir { path } => opcode::MkDirAt::new(cwd, path.as_ptr()).mode(0o755).build(),
     }
 }
 
@@ -530,9 +583,18 @@ fn finish(mut op: Op, res: i32) -> Done {
     }
 }
 
-/// Checks that io_uring can be used here (not disabled by sysctl or seccomp) with the opcodes we need; the
-/// value says whether `ftruncate` (needed for `O_DIRECT` tails) is supported.
-pub(crate) fn probe() -> io::Result<bool> {
+/// Optional opcodes the kernel supports.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Features {
+    /// `IORING_OP_FTRUNCATE` (needed for `O_DIRECT` tails).
+    pub(crate) ftruncate: bool,
+    /// `IORING_OP_MKDIRAT` (else fan-out directories are made on the blocking pool).
+    pub(crate) mkdir: bool,
+}
+
+/// Checks that io_uring can be used here (not disabled by sysctl or seccomp) with the opcodes we need, and
+/// which optional ones it has.
+pub(crate) fn probe() -> io::Result<Features> {
     let ring = IoUring::new(4)?;
     let mut p = io_uring::Probe::new();
     ring.submitter().register_probe(&mut p)?;
@@ -549,5 +611,8 @@ pub(crate) fn probe() -> io::Result<bool> {
             format!("io_uring opcode {missing} unsupported"),
         ));
     }
-    Ok(p.is_supported(opcode::Ftruncate::CODE))
+    Ok(Features {
+        ftruncate: p.is_supported(opcode::Ftruncate::CODE),
+        mkdir: p.is_supported(opcode::MkDirAt::CODE),
+    })
 }

@@ -1,0 +1,329 @@
+//! SQLite group commit: many small writes share one transaction and therefore one fsync.
+//!
+//! With `synchronous=FULL` every commit costs an fsync (~1 ms), so one-transaction-per-write caps the
+//! single SQLite writer at about a thousand writes per second however many callers wait. Here the hot
+//! writes (object put/delete, multipart create/part/complete/abort) are sent to one writer task instead.
+//! The task takes whatever is queued *at that moment* (at most `MAX_BATCH_OPS` operations or about
+//! `MAX_BATCH_BYTES` of row data), never waiting for company: a lone write runs alone at once, and batches
+//! form by themselves while the previous commit is being fsynced.
+//!
+//! A batch runs as one `BEGIN IMMEDIATE ... COMMIT`; each operation runs inside its own `SAVEPOINT`, so an
+//! operation that fails (`PreconditionFailed`, `NoSuchBucket`, `NoSuchUpload`, `AlreadyExists`, or any
+//! other error) is rolled back alone and gets its own error, while the others go on to commit. Operations
+//! run in queue order on one connection, so every result is exactly what the same operations would give
+//! run one after another in that order. Every caller learns its result only after the shared `COMMIT`
+//! has returned, i.e. after the fsync: acknowledged means durable.
+//!
+//! Failures of the batch itself: if anything goes wrong before `COMMIT` that a savepoint cannot undo
+//! (`BEGIN` fails, or rolling back to a savepoint fails because SQLite aborted the whole transaction),
+//! the batch is rolled back and each operation is re-run in a transaction of its own, so each gets the
+//! result it would have got without batching. If `COMMIT` itself fails, the outcome is unknown (it may
+//! become visible after recovery), so nothing is re-run and every operation of the batch gets an error.
+//!
+//! A caller that stops waiting (its future dropped) before its operation starts is skipped; once
+//! started, the operation completes and commits with the batch.
+
+use sqlx::{AnyConnection, Connection};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::objects::commit;
+use crate::*;
+
+/// Most operations in one transaction.
+const MAX_BATCH_OPS: usize = 256;
+/// Roughly the most row data (inline object bytes, mostly) in one transaction.
+const MAX_BATCH_BYTES: usize = 8 << 20;
+
+/// A write the writer task performs.
+pub(crate) enum Op {
+    PutObject {
+        rec: ObjectRecord,
+        cond: WriteCondition,
+    },
+    DeleteObject {
+        bucket: String,
+        key: String,
+    },
+    PutPart {
+        part: Part,
+    },
+    CreateUpload {
+        upload: Upload,
+    },
+    CompleteUpload {
+        upload_id: String,
+        rec: ObjectRecord,
+        cond: WriteCondition,
+    },
+    AbortUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+    },
+}
+
+/// The successful result of an `Op`, one variant per kind.
+pub(crate) enum Done {
+    Put(PutOutcome),
+    Deleted(Option<ObjectRecord>),
+    Part(Option<Part>),
+    Created,
+    Completed(PutOutcome, Vec<Part>),
+    Aborted(Vec<Part>),
+}
+
+/// An operation and where its result goes.
+struct Request {
+    op: Op,
+    reply: oneshot::Sender<Result<Done>>,
+}
+
+/// Handle to the writer task of a SQLite database. Cheap to clone; the task ends when the last handle
+/// is dropped (after finishing what is queued).
+#[derive(Clone)]
+pub(crate) struct GroupCommit {
+    queue: mpsc::UnboundedSender<Request>,
+}
+
+impl GroupCommit {
+    /// Spawns the writer task on the current Tokio runtime. `meta` must not itself hold a `GroupCommit`
+    /// (the task would keep its own queue open and never end).
+    /// `in_memory`: the database lives in the writer connection, which must then never be replaced.
+    pub(crate) fn start(meta: Meta, in_memory: bool) -> GroupCommit {
+        let (queue, rx) = mpsc::unbounded_channel();
+        tokio::spawn(writer_task(Writer { meta, in_memory }, rx));
+        GroupCommit { queue }
+    }
+
+    /// Queues `op` and waits until it has been committed (or has failed).
+    pub(crate) async fn submit(&self, op: Op) -> Result<Done> {
+        let (reply, rx) = oneshot::channel();
+        self.queue
+            .send(Request { op, reply })
+            .map_err(|_| MetaError::Db(sqlx::Error::WorkerCrashed))?;
+        rx.await
+            .map_err(|_| MetaError::Db(sqlx::Error::WorkerCrashed))?
+    }
+}
+
+/// A reply of the wrong kind (cannot happen: each `Meta` method sends one kind and gets the same back).
+pub(crate) fn mismatched() -> MetaError {
+    MetaError::Corrupt("group commit: reply of the wrong kind".into())
+}
+
+/// Rough size of the row data an operation writes, for `MAX_BATCH_BYTES`.
+fn weight(op: &Op) -> usize {
+    match op {
+        Op::PutObject { rec, .. } | Op::CompleteUpload { rec, .. } => {
+            512 + rec.inline_data.as_ref().map_or(0, Vec::len) + 128 * rec.segments.len()
+        }
+        _ => 512,
+    }
+}
+
+/// Takes what is queued, runs it as one transaction, replies; until every handle is gone.
+async fn writer_task(w: Writer, mut rx: mpsc::UnboundedReceiver<Request>) {
+    let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH_OPS);
+    while let Some(first) = rx.recv().await {
+        let mut bytes = weight(&first.op);
+        batch.push(first);
+        while batch.len() < MAX_BATCH_OPS && bytes < MAX_BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(req) => {
+                    bytes += weight(&req.op);
+                    batch.push(req);
+                }
+                Err(_) => break,
+            }
+        }
+        // Callers that gave up before their write started: skip it, as if never asked.
+        batch.retain(|r| !r.reply.is_closed());
+        w.run_batch(std::mem::take(&mut batch)).await;
+    }
+}
+
+/// The writer task's state.
+struct Writer {
+    /// A handle without `group`.
+    meta: Meta,
+    /// See `GroupCommit::start`.
+    in_memory: bool,
+}
+
+/// How running a transaction failed.
+enum Failure {
+    /// Before `COMMIT`, and rolled back: nothing happened, the operations may be re-run.
+    Before(sqlx::Error),
+    /// Before `COMMIT`, and the rollback failed too (SQLite had already rolled back by itself, say).
+    /// Nothing happened, but sqlx may still count an open transaction on the connection.
+    Broken(sqlx::Error),
+    /// `COMMIT` failed: the outcome is unknown (the commit may become visible after recovery).
+    Commit(sqlx::Error),
+}
+
+impl Writer {
+    /// Runs `batch` (see the module doc) and sends every result.
+    async fn run_batch(&self, batch: Vec<Request>) {
+        if batch.len() > 1 {
+            match self.try_batch(&batch).await {
+                Ok(results) => {
+                    for (req, res) in batch.into_iter().zip(results) {
+                        // The caller may have stopped waiting; its write stands.
+                        let _ = req.reply.send(res);
+                    }
+                    return;
+                }
+                Err(Failure::Commit(e)) => {
+                    tracing::error!(error = %e, ops = batch.len(), "group commit: COMMIT failed");
+                    for req in batch {
+                        let err = std::io::Error::other(format!("group commit failed: {e}"));
+                        let _ = req.reply.send(Err(MetaError::Db(sqlx::Error::Io(err))));
+                    }
+                    return;
+                }
+                Err(Failure::Before(e) | Failure::Broken(e)) => {
+                    tracing::warn!(error = %e, ops = batch.len(),
+                        "group commit: batch failed before COMMIT; running its writes one by one");
+                }
+            }
+        }
+        for req in batch {
+            let res = self.run_alone(&req.op).await;
+            let _ = req.reply.send(res);
+        }
+    }
+
+    /// Runs every operation of `batch` in its own savepoint of one transaction, and commits.
+    async fn try_batch(
+        &self,
+        batch: &[Request],
+    ) -> std::result::Result<Vec<Result<Done>>, Failure> {
+        let mut conn = self.meta.writer.acquire().await.map_err(Failure::Before)?;
+        let outcome = run_in_savepoints(&self.meta, &mut conn, batch).await;
+        if matches!(outcome, Err(Failure::Broken(_) | Failure::Commit(_))) {
+            self.discard(&mut conn);
+        }
+        outcome
+    }
+
+    /// Runs `op` in a write transaction of its own (what `Meta` does without group commit).
+    async fn run_alone(&self, op: &Op) -> Result<Done> {
+        let mut conn = self.meta.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let res = self.meta.run_op(&mut tx, op).await;
+        match res {
+            Ok(done) => match commit(tx).await {
+                Ok(()) => Ok(done),
+                Err(e) => {
+                    self.discard(&mut conn);
+                    Err(e)
+                }
+            },
+            Err(e) => {
+                if tx.rollback().await.is_err() {
+                    self.discard(&mut conn);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes the writer connection instead of returning it to the pool, when its state is in doubt
+    /// (sqlx counts transactions itself and does not recover when SQLite ended one behind its back).
+    /// An in-memory database lives in that connection, so there it is kept.
+    fn discard(&self, conn: &mut sqlx::pool::PoolConnection<sqlx::Any>) {
+        if !self.in_memory {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// The body of `try_batch` on connection `conn`.
+async fn run_in_savepoints(
+    meta: &Meta,
+    conn: &mut AnyConnection,
+    batch: &[Request],
+) -> std::result::Result<Vec<Result<Done>>, Failure> {
+    let mut tx = conn
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(Failure::Before)?;
+    let mut results: Vec<Result<Done>> = Vec::with_capacity(batch.len());
+    // The statements between two operations go in one round trip: end one savepoint, open the next.
+    let mut step = Ok(());
+    for req in batch {
+        let between = match results.last() {
+            None => SAVEPOINT,
+            Some(Ok(_)) => RELEASE_SAVEPOINT,
+            Some(Err(_)) => UNDO_SAVEPOINT,
+        };
+        step = sqlx::query(between).execute(&mut *tx).await.map(|_| ());
+        if step.is_err() {
+            break;
+        }
+        results.push(meta.run_op(&mut tx, &req.op).await);
+    }
+    if step.is_ok() {
+        let end = match results.last() {
+            Some(Err(_)) => UNDO,
+            _ => RELEASE,
+        };
+        step = sqlx::query(end).execute(&mut *tx).await.map(|_| ());
+    }
+    if let Err(e) = step {
+        return Err(match tx.rollback().await {
+            Ok(()) => Failure::Before(e),
+            Err(_) => Failure::Broken(e),
+        });
+    }
+    tx.commit().await.map_err(Failure::Commit)?;
+    Ok(results)
+}
+
+// The savepoint each operation of a batch runs in (never nested, so one name does).
+/// Opens the first operation's savepoint.
+const SAVEPOINT: &str = "SAVEPOINT gatehouse_op";
+/// Keeps the last operation's work and opens the next savepoint.
+const RELEASE_SAVEPOINT: &str = "RELEASE gatehouse_op; SAVEPOINT gatehouse_op";
+/// Undoes the last operation's work and opens the next savepoint.
+const UNDO_SAVEPOINT: &str =
+    "ROLLBACK TO gatehouse_op; RELEASE gatehouse_op; SAVEPOINT gatehouse_op";
+/// Keeps the last operation's work.
+const RELEASE: &str = "RELEASE gatehouse_op";
+/// Undoes the last operation's work.
+const UNDO: &str = "ROLLBACK TO gatehouse_op; RELEASE gatehouse_op";
+
+impl Meta {
+    /// Performs `op` inside the caller's write transaction.
+    async fn run_op(&self, conn: &mut AnyConnection, op: &Op) -> Result<Done> {
+        Ok(match op {
+            Op::PutObject { rec, cond } => Done::Put(PutOutcome {
+                replaced: self.write_object(conn, rec, cond).await?,
+            }),
+            Op::DeleteObject { bucket, key } => {
+                Done::Deleted(self.delete_object_in(conn, bucket, key).await?)
+            }
+            Op::PutPart { part } => Done::Part(self.put_part_in(conn, part).await?),
+            Op::CreateUpload { upload } => {
+                self.create_upload_in(conn, upload).await?;
+                Done::Created
+            }
+            Op::CompleteUpload {
+                upload_id,
+                rec,
+                cond,
+            } => {
+                let (out, unused) = self.complete_upload_in(conn, upload_id, rec, cond).await?;
+                Done::Completed(out, unused)
+            }
+            Op::AbortUpload {
+                bucket,
+                key,
+                upload_id,
+            } => Done::Aborted(
+                self.take_upload(conn, upload_id, Some((bucket, key)))
+                    .await?,
+            ),
+        })
+    }
+}
