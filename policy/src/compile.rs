@@ -8,6 +8,7 @@
 //! present), and when exactly one value: `s|k` string, `n|k` integer, `d|k` epoch ms, `b|k` bool, `ip|k`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cedar_policy::{Policy, PolicyId};
 
@@ -18,7 +19,7 @@ use crate::document::{
     PrincipalId, template,
 };
 use crate::error::PolicyError;
-use crate::pattern::{PatTok, Template};
+use crate::pattern::{MatchTok, PatTok, Template};
 use crate::public::policy_is_public;
 
 /// Action lists longer than this are not repeated in the Cedar scope (see `compile`).
@@ -57,15 +58,94 @@ pub(crate) enum HostPred {
     Condition(usize),
 }
 
+/// Context forms of a condition key: `S|k`, `s|k`, `n|k`, `d|k`, `b|k`, `ip|k`.
+pub(crate) const FORM_SET: u8 = 1;
+/// `s|k`.
+pub(crate) const FORM_STR: u8 = 2;
+/// `n|k`.
+pub(crate) const FORM_NUM: u8 = 4;
+/// `d|k`.
+pub(crate) const FORM_DATE: u8 = 8;
+/// `b|k`.
+pub(crate) const FORM_BOOL: u8 = 16;
+/// `ip|k`.
+pub(crate) const FORM_IP: u8 = 32;
+
+/// The context forms `compile_condition`'s output for `c` reads (keep in step with it).
+fn condition_forms(c: &Condition) -> u8 {
+    let op = c.op;
+    if op.qualifier.is_some() || op.cmp == Cmp::Null {
+        return FORM_SET;
+    }
+    let form = match op.cmp {
+        Cmp::NumEq | Cmp::NumLt | Cmp::NumLe | Cmp::NumGt | Cmp::NumGe => FORM_NUM,
+        Cmp::DateEq | Cmp::DateLt | Cmp::DateLe | Cmp::DateGt | Cmp::DateGe => FORM_DATE,
+        Cmp::Bool => FORM_BOOL,
+        Cmp::Ip => FORM_IP,
+        _ => FORM_STR,
+    };
+    if op.if_exists { form | FORM_STR } else { form }
+}
+
+/// Which part of the Principal element a generated Cedar policy tests (mirrored in Rust by the
+/// evaluator's pre-filter, which must agree exactly with the generated expression).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrincipalTest {
+    /// No Principal element: always true.
+    Always,
+    /// `direct` of a positive Principal.
+    Direct,
+    /// `role` of a positive Principal.
+    Role,
+    /// `account` of a positive Principal.
+    Account,
+    /// `direct || role || account` (a positive Principal on a Deny).
+    AnyKind,
+    /// NotPrincipal: not every identity of the caller is listed.
+    NotListed,
+}
+
+/// One Resource / NotResource pattern, precompiled for the evaluator's pre-filter.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourcePattern {
+    /// The literal text before the first wildcard or variable: a matching ARN starts with it
+    /// (the parts before are literal, and a part's literal start must begin the value's part).
+    pub prefix: String,
+    /// The match tokens if the pattern has no policy variables.
+    pub fixed: Option<Vec<MatchTok>>,
+    /// The pattern, instantiated per request when it has variables.
+    pub template: Template,
+}
+
+/// One generated Cedar policy of a statement (one per principal-match kind).
+#[derive(Debug, Clone)]
+pub(crate) struct StatementPolicy {
+    pub policy: Policy,
+    pub kind: MatchKind,
+    pub test: PrincipalTest,
+}
+
 /// One compiled statement.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledStatement {
     pub index: usize,
     pub effect: Effect,
     pub actions: ActionSet,
-    pub cedar: Vec<(Policy, MatchKind)>,
+    pub cedar: Vec<StatementPolicy>,
     pub host: Vec<(String, HostPred)>,
-    pub keys: Vec<String>,
+    /// Condition keys read natively (lower case) with the context forms the policies read
+    /// (`FORM_*` bits).
+    pub keys: Vec<(String, u8)>,
+    /// The statement's conditions alone as one Cedar policy (any action, any principal), which is
+    /// what the evaluator runs once Rust has proven the principal and resource tests true; `None`
+    /// when the conditions are trivially true (the statement then applies exactly when they hold).
+    /// Statements of one policy with the same conditions share the Cedar policy; the `u32` is the
+    /// index of the first such statement (the policy's identity within this compilation).
+    pub conditions: Option<(Policy, u32)>,
+    /// The Principal / NotPrincipal element's identities, if any.
+    pub principal: Option<PrincipalSets>,
+    /// The Resource / NotResource patterns and whether negated, if there is a Resource element.
+    pub resource: Option<(Vec<ResourcePattern>, bool)>,
 }
 
 /// A validated policy document compiled to Cedar; build once per policy version and share.
@@ -76,8 +156,12 @@ pub struct CompiledPolicy {
     document: PolicyDocument,
     uid: String,
     is_public: bool,
+    /// Process-unique number of this compilation (cache key of the evaluator's policy sets).
+    pub(crate) serial: u64,
     pub(crate) statements: Vec<CompiledStatement>,
 }
+
+static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 fn fnv64(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -183,13 +267,15 @@ fn any_of(key: &str, vals: &[String]) -> String {
     }
 }
 
-struct PrincipalSets {
-    any: bool,
-    arns: Vec<String>,
-    accts: Vec<String>,
-    canons: Vec<String>,
-    svcs: Vec<String>,
-    feds: Vec<String>,
+/// A Principal element's identities by kind.
+#[derive(Debug, Clone)]
+pub(crate) struct PrincipalSets {
+    pub any: bool,
+    pub arns: Vec<String>,
+    pub accts: Vec<String>,
+    pub canons: Vec<String>,
+    pub svcs: Vec<String>,
+    pub feds: Vec<String>,
 }
 
 fn principal_sets(ids: &[PrincipalId]) -> PrincipalSets {
@@ -457,6 +543,8 @@ impl CompiledPolicy {
     ) -> Result<CompiledPolicy, PolicyError> {
         let cat = catalogue();
         let mut statements = Vec::with_capacity(document.statements.len());
+        // Condition bodies already compiled, with their statement's effect, policy and index.
+        let mut shared: Vec<(String, Effect, Policy, u32)> = Vec::new();
         for (si, st) in document.statements.iter().enumerate() {
             let mut actions = ActionSet::empty(cat.len());
             for a in &st.action.values {
@@ -466,8 +554,9 @@ impl CompiledPolicy {
                 actions = actions.complement(cat.len());
             }
             let mut host = Vec::new();
-            let mut keys = Vec::new();
+            let mut keys: Vec<(String, u8)> = Vec::new();
             let mut clauses = Vec::new();
+            let mut cond_clauses = Vec::new();
             // Resource.
             if let Some(r) = &st.resource {
                 match compile_resource(r, document.version) {
@@ -489,22 +578,26 @@ impl CompiledPolicy {
                 match compile_condition(c, document.version) {
                     Some(e) => {
                         let lk = c.key.to_ascii_lowercase();
-                        if !keys.contains(&lk) {
-                            keys.push(lk);
+                        let forms = condition_forms(c);
+                        match keys.iter_mut().find(|(k, _)| *k == lk) {
+                            Some((_, f)) => *f |= forms,
+                            None => keys.push((lk, forms)),
                         }
-                        clauses.push(e);
+                        cond_clauses.push(e);
                     }
                     None => {
                         let name = format!("h|{uid}|{si}|{ci}");
-                        clauses.push(format!("({} == true)", ctx(&name)));
+                        cond_clauses.push(format!("({} == true)", ctx(&name)));
                         host.push((name, HostPred::Condition(ci)));
                     }
                 }
             }
+            let cond_body = and_all(cond_clauses);
+            clauses.push(cond_body.clone());
             let body = and_all(clauses);
             // Principal: one Cedar policy per match kind for allows, one for denies.
-            let variants: Vec<(MatchKind, String)> = match &st.principal {
-                None => vec![(MatchKind::Implicit, "true".into())],
+            let variants: Vec<(MatchKind, PrincipalTest, String)> = match &st.principal {
+                None => vec![(MatchKind::Implicit, PrincipalTest::Always, "true".into())],
                 Some(p) => {
                     let s = principal_sets(&p.ids);
                     if p.negated {
@@ -525,7 +618,7 @@ impl CompiledPolicy {
                                 format!("(!{} || {})", has("p|fed"), any_of("p|fed", &s.feds)),
                             ])
                         };
-                        vec![(MatchKind::Direct, not(&all_listed))]
+                        vec![(MatchKind::Direct, PrincipalTest::NotListed, not(&all_listed))]
                     } else {
                         let direct = or_all(vec![
                             if s.any { "true".into() } else { "false".into() },
@@ -539,12 +632,16 @@ impl CompiledPolicy {
                             any_of("p|canon", &s.canons),
                         ]);
                         if st.effect == Effect::Deny {
-                            vec![(MatchKind::Direct, or_all(vec![direct, role, account]))]
+                            vec![(
+                                MatchKind::Direct,
+                                PrincipalTest::AnyKind,
+                                or_all(vec![direct, role, account]),
+                            )]
                         } else {
                             vec![
-                                (MatchKind::Direct, direct),
-                                (MatchKind::Role, role),
-                                (MatchKind::Account, account),
+                                (MatchKind::Direct, PrincipalTest::Direct, direct),
+                                (MatchKind::Role, PrincipalTest::Role, role),
+                                (MatchKind::Account, PrincipalTest::Account, account),
                             ]
                         }
                     }
@@ -556,7 +653,7 @@ impl CompiledPolicy {
                 "forbid"
             };
             let mut cedar = Vec::new();
-            for (mk, pexpr) in variants {
+            for (mk, test, pexpr) in variants {
                 let cond = and_all(vec![pexpr, body.clone()]);
                 if cond == "false" || actions.is_empty() {
                     continue;
@@ -585,8 +682,55 @@ impl CompiledPolicy {
                 let policy = Policy::parse(Some(pid), &text).map_err(|e| {
                     PolicyError::malformed(format!("internal error compiling statement {si}: {e}"))
                 })?;
-                cedar.push((policy, mk));
+                cedar.push(StatementPolicy {
+                    policy,
+                    kind: mk,
+                    test,
+                });
             }
+            let conditions = if cond_body == "true" || cedar.is_empty() {
+                None
+            } else if let Some((_, _, p, first)) = shared
+                .iter()
+                .find(|(b, e, _, _)| *b == cond_body && *e == st.effect)
+            {
+                Some((p.clone(), *first))
+            } else {
+                let text = format!(
+                    "@policy({}) @stmt(\"{si}\")\n{verb}(principal, action, resource) when {{ {cond_body} }};",
+                    cedar_str(id),
+                );
+                let pid = PolicyId::new(format!("{uid}.{si}.conditions"));
+                let p = Policy::parse(Some(pid), &text).map_err(|e| {
+                    PolicyError::malformed(format!("internal error compiling statement {si}: {e}"))
+                })?;
+                let first = u32::try_from(si).unwrap_or(u32::MAX);
+                shared.push((cond_body, st.effect, p.clone(), first));
+                Some((p, first))
+            };
+            let resource = st.resource.as_ref().map(|r| {
+                let pats = r
+                    .values
+                    .iter()
+                    .map(|v| {
+                        let t = template(v, document.version);
+                        let prefix = t
+                            .toks
+                            .iter()
+                            .map_while(|tok| match tok {
+                                PatTok::Char(c) => Some(*c),
+                                _ => None,
+                            })
+                            .collect();
+                        ResourcePattern {
+                            prefix,
+                            fixed: if t.has_vars() { None } else { t.instantiate(&|_| None) },
+                            template: t,
+                        }
+                    })
+                    .collect();
+                (pats, r.negated)
+            });
             statements.push(CompiledStatement {
                 index: si,
                 effect: st.effect,
@@ -594,6 +738,9 @@ impl CompiledPolicy {
                 cedar,
                 host,
                 keys,
+                conditions,
+                principal: st.principal.as_ref().map(|p| principal_sets(&p.ids)),
+                resource,
             });
         }
         let is_public = kind == PolicyKind::Resource && policy_is_public(&document);
@@ -603,6 +750,7 @@ impl CompiledPolicy {
             document,
             uid,
             is_public,
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
             statements,
         })
     }
@@ -627,7 +775,7 @@ impl CompiledPolicy {
     pub fn cedar_text(&self) -> String {
         self.statements
             .iter()
-            .flat_map(|s| s.cedar.iter().map(|(p, _)| p.to_string()))
+            .flat_map(|s| s.cedar.iter().map(|p| p.policy.to_string()))
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -1,21 +1,27 @@
-//! The one entry point: [`evaluate`] runs the request's statements through Cedar in one small policy
-//! set, then combines the per-layer results in Rust exactly as AWS's policy evaluation logic does.
+//! The one entry point: [`evaluate`] runs the conditions of the request's applicable statements
+//! through Cedar in one small policy set (principal and resource decided in Rust first), then
+//! combines the per-layer results in Rust exactly as AWS's policy evaluation logic does.
 
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use cedar_policy::{
     Authorizer, Context as CedarContext, Decision as CedarDecision, Entities, EntityId,
-    EntityTypeName, EntityUid, PolicySet, Request as CedarRequest, RestrictedExpression,
+    EntityTypeName, EntityUid, PolicyId, PolicySet, Request as CedarRequest, RestrictedExpression,
 };
 
 use crate::acl::Acl;
 use crate::bpa::PublicAccessBlock;
 use crate::catalogue::catalogue;
-use crate::compile::{CompiledPolicy, CompiledStatement, HostPred, MatchKind};
+use crate::compile::{
+    CompiledPolicy, CompiledStatement, FORM_BOOL, FORM_DATE, FORM_IP, FORM_NUM, FORM_SET, FORM_STR,
+    HostPred, MatchKind,
+};
 use crate::conditions::eval_condition;
-use crate::document::{Effect, template};
-use crate::pattern::arn_match;
+use crate::document::Effect;
+use crate::prefilter::{
+    CachedSet, PrincipalView, SetKey, ip_expr, policy_set, principal_test, resource_hit,
+};
 use crate::request::{ContextValue, PrincipalKind, Request};
 
 /// Which layer a deciding statement came from.
@@ -146,74 +152,61 @@ struct Candidate<'a> {
     stmt: &'a CompiledStatement,
 }
 
-/// Variable lookup for host predicates: single-valued keys as strings.
-fn var_lookup<'r>(req: &'r Request<'r>) -> impl Fn(&str) -> Option<String> + 'r {
-    move |k: &str| {
-        let v = req.value(k)?;
-        let s = v.scalars();
-        if s.len() == 1 {
-            Some(s[0].as_string().into_owned())
-        } else {
-            None
-        }
-    }
-}
-
-fn host_value(pred: &HostPred, c: &Candidate<'_>, req: &Request<'_>) -> bool {
-    let doc = c.policy.document();
-    let Some(st) = doc.statements.get(c.stmt.index) else {
-        return false;
-    };
+fn host_value(pred: &HostPred, c: &Candidate<'_>, req: &Request<'_>, res_hit: Option<bool>) -> bool {
     match pred {
-        HostPred::Resource => {
-            let Some(r) = &st.resource else { return false };
-            let lookup = var_lookup(req);
-            r.values.iter().any(|v| {
-                template(v, doc.version)
-                    .instantiate(&lookup)
-                    .is_some_and(|t| arn_match(&t, req.resource))
-            })
+        HostPred::Resource => res_hit.unwrap_or(false),
+        HostPred::Condition(ci) => {
+            let doc = c.policy.document();
+            doc.statements
+                .get(c.stmt.index)
+                .and_then(|st| st.conditions.get(*ci))
+                .is_some_and(|cond| eval_condition(cond, doc.version, req))
         }
-        HostPred::Condition(ci) => st
-            .conditions
-            .get(*ci)
-            .is_some_and(|cond| eval_condition(cond, doc.version, req)),
     }
 }
 
-fn push_key_forms(pairs: &mut Vec<(String, RestrictedExpression)>, lk: &str, v: &ContextValue) {
+/// The context entries of condition key `lk` that the policies read (`forms`, `FORM_*` bits).
+fn push_key_forms(
+    pairs: &mut Vec<(String, RestrictedExpression)>,
+    lk: &str,
+    forms: u8,
+    v: &ContextValue,
+) {
     let scalars = v.scalars();
     if scalars.is_empty() {
         return;
     }
-    pairs.push((
+    let want = |f: u8| forms & f != 0;
+    if want(FORM_SET) {
+        pairs.push((
         format!("S|{lk}"),
         RestrictedExpression::new_set(
             scalars
                 .iter()
                 .map(|s| RestrictedExpression::new_string(s.as_string().into_owned())),
-        ),
-    ));
-    if let [one] = scalars.as_slice() {
+            ),
+        ));
+    }
+    let [one] = scalars.as_slice() else {
+        return;
+    };
+    if want(FORM_STR) {
         pairs.push((
             format!("s|{lk}"),
             RestrictedExpression::new_string(one.as_string().into_owned()),
         ));
-        if let Some(n) = one.as_number() {
-            pairs.push((format!("n|{lk}"), RestrictedExpression::new_long(n)));
-        }
-        if let Some(d) = one.as_date_ms() {
-            pairs.push((format!("d|{lk}"), RestrictedExpression::new_long(d)));
-        }
-        if let Some(b) = one.as_bool() {
-            pairs.push((format!("b|{lk}"), RestrictedExpression::new_bool(b)));
-        }
-        if let Some(ip) = one.as_ip() {
-            pairs.push((
-                format!("ip|{lk}"),
-                RestrictedExpression::new_ip(ip.to_string()),
-            ));
-        }
+    }
+    if let Some(n) = one.as_number().filter(|_| want(FORM_NUM)) {
+        pairs.push((format!("n|{lk}"), RestrictedExpression::new_long(n)));
+    }
+    if let Some(d) = one.as_date_ms().filter(|_| want(FORM_DATE)) {
+        pairs.push((format!("d|{lk}"), RestrictedExpression::new_long(d)));
+    }
+    if let Some(b) = one.as_bool().filter(|_| want(FORM_BOOL)) {
+        pairs.push((format!("b|{lk}"), RestrictedExpression::new_bool(b)));
+    }
+    if let Some(ip) = one.as_ip().filter(|_| want(FORM_IP)) {
+        pairs.push((format!("ip|{lk}"), ip_expr(ip)));
     }
 }
 
@@ -222,6 +215,18 @@ fn push_key_forms(pairs: &mut Vec<(String, RestrictedExpression)>, lk: &str, v: 
 struct Matched {
     denies: Vec<Reason>,
     allows: Vec<(Reason, MatchKind)>,
+}
+
+impl Matched {
+    /// Records that statement `c` applies under `kinds` (a Deny counts once).
+    fn push(&mut self, c: &Candidate<'_>, kinds: &[MatchKind]) {
+        match c.stmt.effect {
+            Effect::Deny => self.denies.push(reason(c)),
+            Effect::Allow => self
+                .allows
+                .extend(kinds.iter().map(|k| (reason(c), *k))),
+        }
+    }
 }
 
 fn reason(c: &Candidate<'_>) -> Reason {
@@ -240,6 +245,13 @@ fn reason(c: &Candidate<'_>) -> Reason {
 }
 
 /// Runs the candidates through Cedar; any evaluation error counts as a Deny of the erring statement.
+///
+/// Each generated policy is `principal && resource && conditions`. Rust first evaluates the
+/// principal and resource parts (see `prefilter`; both are error-free): where either is false the
+/// policy is false and is left out; where both are true the policy's value, errors included, is
+/// that of the conditions alone. So Cedar runs each remaining statement's conditions once, as one
+/// policy, in a set cached per thread by the statements' identity; a statement with no conditions
+/// applies outright.
 fn run_cedar(req: &Request<'_>, cands: &[Candidate<'_>], action: &str) -> Matched {
     let mut m = Matched::default();
     if cands.is_empty() {
@@ -248,84 +260,100 @@ fn run_cedar(req: &Request<'_>, cands: &[Candidate<'_>], action: &str) -> Matche
     let fail = |m: &mut Matched| {
         m.denies.extend(cands.iter().map(reason));
     };
+    let view = PrincipalView::new(req.principal);
+    // Candidates whose conditions Cedar must decide, with their resource hit, and the match kinds
+    // under which their principal test holds.
+    let mut live: Vec<(usize, Option<bool>, Vec<MatchKind>)> = Vec::new();
+    for (ci, c) in cands.iter().enumerate() {
+        let kinds: Vec<MatchKind> = c
+            .stmt
+            .cedar
+            .iter()
+            .filter(|sp| principal_test(sp.test, c.stmt.principal.as_ref(), &view))
+            .map(|sp| sp.kind)
+            .collect();
+        if kinds.is_empty() {
+            continue;
+        }
+        let hit = resource_hit(c.stmt, req);
+        let negated = c.stmt.resource.as_ref().is_some_and(|(_, n)| *n);
+        if hit.is_some_and(|h| h == negated) {
+            continue;
+        }
+        if c.stmt.conditions.is_none() {
+            m.push(c, &kinds);
+        } else {
+            live.push((ci, hit, kinds));
+        }
+    }
+    if live.is_empty() {
+        return m;
+    }
     let Some(names) = names() else {
         fail(&mut m);
         return m;
     };
-    let p = req.principal;
-    let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(16);
-    pairs.push((
-        "res".into(),
-        RestrictedExpression::new_string(req.resource.to_string()),
-    ));
-    if matches!(
-        p.kind,
-        PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
-    ) {
-        if let Some(a) = &p.arn {
-            pairs.push(("p|arn".into(), RestrictedExpression::new_string(a.clone())));
+    // One Cedar policy per distinct condition (statements of one compiled policy may share it,
+    // and so may the same compiled policy in two layers), with the live statements it decides.
+    let mut groups: Vec<((u64, u32), Vec<usize>)> = Vec::new();
+    for (n, (ci, _, _)) in live.iter().enumerate() {
+        let c = &cands[*ci];
+        let Some((_, first)) = &c.stmt.conditions else {
+            continue;
+        };
+        let id = (c.policy.serial, *first);
+        match groups.iter_mut().find(|(g, _)| *g == id) {
+            Some((_, members)) => members.push(n),
+            None => groups.push((id, vec![n])),
         }
     }
-    if let Some(r) = &p.role_arn {
-        pairs.push(("p|role".into(), RestrictedExpression::new_string(r.clone())));
-    }
-    if let Some(a) = p.account_arn() {
-        pairs.push(("p|acct".into(), RestrictedExpression::new_string(a)));
-    }
-    if let Some(c) = &p.canonical_id {
-        pairs.push((
-            "p|canon".into(),
-            RestrictedExpression::new_string(c.clone()),
-        ));
-    }
-    if let Some(s) = &p.service {
-        pairs.push(("p|svc".into(), RestrictedExpression::new_string(s.clone())));
-    }
-    if let Some(f) = &p.federated {
-        pairs.push(("p|fed".into(), RestrictedExpression::new_string(f.clone())));
-    }
-    if p.kind == PrincipalKind::Anonymous {
-        pairs.push(("p|anon".into(), RestrictedExpression::new_bool(true)));
-    }
-    let mut keys: Vec<&str> = Vec::new();
+    let key: SetKey = groups.iter().map(|((serial, first), _)| (*serial, *first)).collect();
+    let build = || {
+        let mut set = PolicySet::new();
+        let mut ids = Vec::with_capacity(groups.len());
+        for (n, (_, members)) in groups.iter().enumerate() {
+            let (ci, _, _) = live.get(*members.first()?)?;
+            let (policy, _) = cands.get(*ci)?.stmt.conditions.as_ref()?;
+            let mut policy = policy.clone();
+            if set.policy(policy.id()).is_some() {
+                // Two compilations of the same document (same ids): give this copy its own id.
+                policy = policy.new_id(PolicyId::new(format!("{}#{n}", policy.id())));
+            }
+            ids.push(policy.id().clone());
+            set.add(policy).ok()?;
+        }
+        Some(CachedSet { set, ids })
+    };
+    let Some(cached) = policy_set(key, build) else {
+        fail(&mut m);
+        return m;
+    };
+    let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(16);
+    let mut keys: Vec<(&str, u8)> = Vec::new();
     let mut host_names: Vec<&str> = Vec::new();
-    let mut set = PolicySet::new();
-    let mut index: Vec<(cedar_policy::PolicyId, usize, MatchKind)> = Vec::new();
-    for (ci, c) in cands.iter().enumerate() {
-        for k in &c.stmt.keys {
-            if !keys.contains(&k.as_str()) {
-                keys.push(k);
+    for (ci, hit, _) in &live {
+        let c = &cands[*ci];
+        for (k, forms) in &c.stmt.keys {
+            match keys.iter_mut().find(|(x, _)| x == k) {
+                Some((_, f)) => *f |= forms,
+                None => keys.push((k, *forms)),
             }
         }
         for (name, pred) in &c.stmt.host {
             // The same compiled policy may sit in two layers; its predicates have one value.
-            if host_names.contains(&name.as_str()) {
+            if matches!(pred, HostPred::Resource) || host_names.contains(&name.as_str()) {
                 continue;
             }
             host_names.push(name);
             pairs.push((
                 name.clone(),
-                RestrictedExpression::new_bool(host_value(pred, c, req)),
+                RestrictedExpression::new_bool(host_value(pred, c, req, *hit)),
             ));
         }
-        for (policy, mk) in &c.stmt.cedar {
-            let mut policy = policy.clone();
-            if set.policy(policy.id()).is_some() {
-                // The same compiled policy in two layers: give the second copy its own id.
-                policy =
-                    policy.new_id(cedar_policy::PolicyId::new(format!("{}#{ci}", policy.id())));
-            }
-            let id = policy.id().clone();
-            if set.add(policy).is_err() {
-                fail(&mut m);
-                return m;
-            }
-            index.push((id, ci, *mk));
-        }
     }
-    for k in keys {
+    for (k, forms) in keys {
         if let Some(v) = req.value(k) {
-            push_key_forms(&mut pairs, k, &v);
+            push_key_forms(&mut pairs, k, forms, &v);
         }
     }
     let Ok(context) = CedarContext::from_pairs(pairs) else {
@@ -344,24 +372,30 @@ fn run_cedar(req: &Request<'_>, cands: &[Candidate<'_>], action: &str) -> Matche
         fail(&mut m);
         return m;
     };
-    let response = Authorizer::new().is_authorized(&request, &set, &Entities::empty());
-    let find = |id: &cedar_policy::PolicyId| index.iter().find(|(pid, _, _)| pid == id);
+    let response = Authorizer::new().is_authorized(&request, &cached.set, &Entities::empty());
+    // The live statements (candidate, match kinds) a Cedar policy decides.
+    let members = |id: &PolicyId| {
+        let n = cached.ids.iter().position(|x| x == id);
+        let group = n.and_then(|n| groups.get(n));
+        group
+            .map(|(_, ms)| ms.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|l| live.get(*l))
+            .filter_map(|(ci, _, kinds)| Some((cands.get(*ci)?, kinds)))
+    };
     for e in response.diagnostics().errors() {
         let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
-        if let Some((_, ci, _)) = find(e.policy_id()) {
-            if let Some(c) = cands.get(*ci) {
-                m.denies.push(reason(c));
-            }
+        for (c, _) in members(e.policy_id()) {
+            m.denies.push(reason(c));
         }
     }
     for pid in response.diagnostics().reason() {
-        let Some((_, ci, mk)) = find(pid) else {
-            continue;
-        };
-        let Some(c) = cands.get(*ci) else { continue };
-        match (response.decision(), c.stmt.effect) {
-            (CedarDecision::Deny, _) | (_, Effect::Deny) => m.denies.push(reason(c)),
-            (CedarDecision::Allow, Effect::Allow) => m.allows.push((reason(c), *mk)),
+        for (c, kinds) in members(pid) {
+            match (response.decision(), c.stmt.effect) {
+                (CedarDecision::Deny, _) | (_, Effect::Deny) => m.denies.push(reason(c)),
+                (CedarDecision::Allow, Effect::Allow) => m.push(c, kinds),
+            }
         }
     }
     m

@@ -42,8 +42,10 @@
 //! ```
 //!
 //! # How it works
-//! Statements whose expanded action set contains the request's action are put in one small Cedar
-//! policy set per request (never a global set). Principal-derived keys (`aws:username`,
+//! Statements whose expanded action set contains the request's action are candidates. Rust
+//! decides their principal and resource parts (exactly as the generated Cedar would); the
+//! conditions of the remaining statements run in one small Cedar policy set per request (never a
+//! global set; cached per thread). Principal-derived keys (`aws:username`,
 //! `aws:PrincipalTag/*`, ...) are filled in from the [`Principal`]. What Cedar cannot express is
 //! computed in Rust and passed as context booleans (see [`compile`]). Any Cedar evaluation error is
 //! an explicit deny of the erring statement. The combination of layers is done in Rust
@@ -59,6 +61,7 @@ pub mod document;
 pub mod error;
 pub mod evaluate;
 pub mod pattern;
+mod prefilter;
 pub mod public;
 pub mod reference;
 pub mod request;

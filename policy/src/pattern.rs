@@ -141,12 +141,12 @@ fn eq_char(a: char, b: char, ci: bool) -> bool {
     }
 }
 
-/// Glob match of tokens against text (`*` any run, `?` one char); linear-time backtracking.
+/// Glob match of tokens against text (`*` any run, `?` one char); linear-time backtracking,
+/// without allocating (positions are byte offsets at char boundaries).
 pub fn match_toks(toks: &[MatchTok], text: &str, ci: bool) -> bool {
-    let t: Vec<char> = text.chars().collect();
     let (mut p, mut s) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while s < t.len() {
+    while let Some(ch) = text.get(s..).and_then(|r| r.chars().next()) {
         match toks.get(p) {
             Some(MatchTok::Star) => {
                 star = Some((p, s));
@@ -154,23 +154,28 @@ pub fn match_toks(toks: &[MatchTok], text: &str, ci: bool) -> bool {
             }
             Some(MatchTok::One) => {
                 p += 1;
-                s += 1;
+                s += ch.len_utf8();
             }
-            Some(MatchTok::Char(c)) if eq_char(*c, t[s], ci) => {
+            Some(MatchTok::Char(c)) if eq_char(*c, ch, ci) => {
                 p += 1;
-                s += 1;
+                s += ch.len_utf8();
             }
             _ => match star {
                 Some((sp, ss)) => {
+                    let step = text
+                        .get(ss..)
+                        .and_then(|r| r.chars().next())
+                        .map_or(1, char::len_utf8);
                     p = sp + 1;
-                    s = ss + 1;
-                    star = Some((sp, ss + 1));
+                    s = ss + step;
+                    star = Some((sp, ss + step));
                 }
                 None => return false,
             },
         }
     }
-    toks[p.min(toks.len())..]
+    toks.get(p..)
+        .unwrap_or(&[])
         .iter()
         .all(|t| *t == MatchTok::Star)
 }
@@ -206,27 +211,66 @@ pub fn split_arn(s: &str) -> Option<[&str; 6]> {
     Some(parts)
 }
 
+/// The common shape `arn:p:s:r:a:literal` with an optional trailing `*`, decided without splitting:
+/// when the five part separators are all literal, the per-part match is a whole-string equality
+/// (or prefix test, for the trailing `*` inside the last part). `None` for any other shape.
+fn literal_arn_match(toks: &[MatchTok], value: &str) -> Option<bool> {
+    let (lit, star) = match toks.split_last() {
+        Some((MatchTok::Star, rest)) => (rest, true),
+        _ => (toks, false),
+    };
+    let mut colons = 0;
+    for t in lit {
+        match t {
+            MatchTok::Char(':') => colons += 1,
+            MatchTok::Char(_) => {}
+            _ => return None,
+        }
+    }
+    if colons < 5 {
+        return None;
+    }
+    let mut chars = value.chars();
+    for t in lit {
+        match chars.next() {
+            Some(c) if *t == MatchTok::Char(c) => {}
+            _ => return Some(false),
+        }
+    }
+    Some(star || chars.next().is_none())
+}
+
 /// ARN match as `ArnLike` and the Resource element do it: each of the six parts separately, with
 /// wildcards not crossing a part boundary (except in the final resource part). A lone `*` matches anything.
 pub fn arn_match(toks: &[MatchTok], value: &str) -> bool {
     if toks.len() == 1 && toks[0] == MatchTok::Star {
         return true;
     }
+    if let Some(hit) = literal_arn_match(toks, value) {
+        return hit;
+    }
+    arn_match_parts(toks, value)
+}
+
+/// The general per-part ARN match (after the lone-`*` case).
+fn arn_match_parts(toks: &[MatchTok], value: &str) -> bool {
     let Some(vparts) = split_arn(value) else {
         return false;
     };
-    let mut segs: Vec<&[MatchTok]> = Vec::with_capacity(6);
+    let mut segs: [&[MatchTok]; 6] = [&[]; 6];
+    let mut n = 0;
     let mut start = 0;
     for (i, t) in toks.iter().enumerate() {
-        if segs.len() < 5 && *t == MatchTok::Char(':') {
-            segs.push(&toks[start..i]);
+        if n < 5 && *t == MatchTok::Char(':') {
+            segs[n] = &toks[start..i];
+            n += 1;
             start = i + 1;
         }
     }
-    if segs.len() < 5 {
+    if n < 5 {
         return false;
     }
-    segs.push(&toks[start..]);
+    segs[5] = &toks[start..];
     segs.iter()
         .zip(vparts.iter())
         .all(|(p, v)| match_toks(p, v, false))
@@ -276,6 +320,41 @@ mod tests {
                 .iter()
                 .all(|t| matches!(t, PatTok::Char(_)))
         );
+    }
+
+    #[test]
+    fn literal_shape_agrees_with_per_part_match() {
+        let pats = [
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket",
+            "arn:aws:s3:::",
+            "arn:aws:s3:::*",
+            "arn:aws:s3::bucket/*",
+            "arn:aws:s3:::b:c*",
+            "arn:aws:iam::1:role/x",
+            "a:b:c:d:e:",
+        ];
+        let vals = [
+            "arn:aws:s3:::bucket/a:b",
+            "arn:aws:s3:::bucket",
+            "arn:aws:s3:::bucket/",
+            "arn:aws:s3:::bucketx",
+            "arn:aws:s3:::",
+            "arn:aws:s3::",
+            "arn:aws:s3:::b:c",
+            "arn:aws:s3:::b:cd:e",
+            "arn:aws:iam::1:role/x",
+            "a:b:c:d:e:",
+            "a:b:c:d:e:f",
+            "*",
+            "",
+        ];
+        for p in pats {
+            let toks = plain_toks(p);
+            for v in vals {
+                assert_eq!(arn_match(&toks, v), arn_match_parts(&toks, v), "{p} vs {v}");
+            }
+        }
     }
 
     #[test]
