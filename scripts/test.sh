@@ -36,8 +36,8 @@ set -e
 # 4. One closing line over both runners.
 passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$LOG_DIR/cargo.log")
 failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$LOG_DIR/cargo.log")
-py_passed=$(grep -Eo '[0-9]+ passed' "$LOG_DIR/pytest.log" | tail -1 | cut -d' ' -f1)
-py_failed=$(grep -Eo '[0-9]+ failed' "$LOG_DIR/pytest.log" | tail -1 | cut -d' ' -f1)
+py_passed=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^passed/) n = $(i-1) } END { print n + 0 }' "$LOG_DIR/pytest.log")
+py_failed=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^failed/) n = $(i-1) } END { print n + 0 }' "$LOG_DIR/pytest.log")
 total_passed=$(( ${passed:-0} + ${py_passed:-0} ))
 total_failed=$(( ${failed:-0} + ${py_failed:-0} ))
 [ "$cargo_rc" -eq 0 ] || [ "$total_failed" -gt 0 ] || total_failed=1

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
-use gatehouse_meta::{ContentHeaders, ObjectRecord, Segment, WriteCondition};
+use gatehouse_meta::{ContentHeaders, ObjectRecord, WriteCondition};
 
-use super::body::{Expect, Ingested, ingest, quoted_hex};
+use super::body::{Expect, ingest, quoted_hex};
 use super::conditions::{ReadConditions, evaluate_copy_source};
 use super::read::{checksum_dto, load_object, object_stream};
 use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, ts};
