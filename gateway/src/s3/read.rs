@@ -133,11 +133,11 @@ fn select(
             .sum();
         let end = start + u64::try_from(seg.size).unwrap_or(0);
         let cr = (end > start).then(|| format!("bytes {start}-{}/{size}", end - 1));
-        let checksums = if checksum_mode {
-            seg.checksums.clone()
-        } else {
-            None
-        };
+        // A part read reports that part's checksum, typed like the object's (COMPOSITE or FULL_OBJECT).
+        let checksums = seg.checksums.clone().map(|c| Checksums {
+            kind: rec.checksums.kind.clone(),
+            ..c
+        });
         return Ok(Selection {
             range: start..end,
             content_range: cr,
@@ -352,7 +352,12 @@ pub(crate) async fn get_object_attributes(
         ));
     }
     let rec = load_object(&g.state, &i.bucket, &i.key).await?;
-    let want = |a: &str| i.object_attributes.iter().any(|x| x.as_str() == a);
+    // The header is a comma-separated list; s3s may hand it over as one entry.
+    let want = |a: &str| {
+        i.object_attributes
+            .iter()
+            .any(|x| x.as_str().split(',').any(|v| v.trim() == a))
+    };
     let mut out = GetObjectAttributesOutput {
         last_modified: Some(ts(rec.last_modified_ms)),
         ..Default::default()
