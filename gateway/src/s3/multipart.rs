@@ -15,7 +15,9 @@ use gatehouse_meta::{
 use super::body::{Algo, Expect, ingest, quoted_hex};
 use super::conditions::{ReadConditions, evaluate_copy_source};
 use super::list::{url_encode, url_encoding};
-use super::object::{copy_source, expires_string, refuse_unbuilt, user_meta, write_condition};
+use super::object::{
+    copy_source, expires_string, refuse_unbuilt_write, user_meta, write_condition,
+};
 use super::read::{checksum_dto, load_object, object_stream};
 use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, ts};
 
@@ -60,21 +62,7 @@ pub(crate) async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt(
-        i.server_side_encryption.is_some()
-            || i.sse_customer_algorithm.is_some()
-            || i.ssekms_key_id.is_some(),
-        i.acl.as_ref().map(ObjectCannedACL::as_str),
-        i.grant_full_control.is_some()
-            || i.grant_read.is_some()
-            || i.grant_read_acp.is_some()
-            || i.grant_write_acp.is_some(),
-        i.tagging.is_some(),
-        i.object_lock_mode.is_some()
-            || i.object_lock_legal_hold_status.is_some()
-            || i.object_lock_retain_until_date.is_some(),
-        i.storage_class.as_ref(),
-    )?;
+    refuse_unbuilt_write!(i, false, false)?;
     require_bucket(&g.state, &i.bucket).await?;
     let algo = match &i.checksum_algorithm {
         None => None,

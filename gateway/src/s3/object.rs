@@ -59,6 +59,30 @@ pub(crate) fn refuse_unbuilt(
     Ok(())
 }
 
+/// `refuse_unbuilt` for the write requests (PutObject, CopyObject, CreateMultipartUpload), whose inputs share
+/// these field names; the two extra flags carry what only one of them has.
+macro_rules! refuse_unbuilt_write {
+    ($i:expr, $sse_extra:expr, $tagging_extra:expr) => {
+        $crate::s3::object::refuse_unbuilt(
+            $i.server_side_encryption.is_some()
+                || $i.sse_customer_algorithm.is_some()
+                || $i.ssekms_key_id.is_some()
+                || $sse_extra,
+            $i.acl.as_ref().map(ObjectCannedACL::as_str),
+            $i.grant_full_control.is_some()
+                || $i.grant_read.is_some()
+                || $i.grant_read_acp.is_some()
+                || $i.grant_write_acp.is_some(),
+            $i.tagging.is_some() || $tagging_extra,
+            $i.object_lock_mode.is_some()
+                || $i.object_lock_legal_hold_status.is_some()
+                || $i.object_lock_retain_until_date.is_some(),
+            $i.storage_class.as_ref(),
+        )
+    };
+}
+pub(crate) use refuse_unbuilt_write;
+
 /// Validates and converts user metadata.
 pub(crate) fn user_meta(m: Option<Metadata>) -> S3Result<BTreeMap<String, String>> {
     let m: BTreeMap<String, String> = m
@@ -184,21 +208,7 @@ pub(crate) async fn put_object(
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt(
-        i.server_side_encryption.is_some()
-            || i.sse_customer_algorithm.is_some()
-            || i.ssekms_key_id.is_some(),
-        i.acl.as_ref().map(ObjectCannedACL::as_str),
-        i.grant_full_control.is_some()
-            || i.grant_read.is_some()
-            || i.grant_read_acp.is_some()
-            || i.grant_write_acp.is_some(),
-        i.tagging.is_some(),
-        i.object_lock_mode.is_some()
-            || i.object_lock_legal_hold_status.is_some()
-            || i.object_lock_retain_until_date.is_some(),
-        i.storage_class.as_ref(),
-    )?;
+    refuse_unbuilt_write!(i, false, false)?;
     if i.write_offset_bytes.is_some() {
         return Err(s3_error!(
             NotImplemented,
@@ -381,24 +391,12 @@ pub(crate) async fn copy_object(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt(
-        i.server_side_encryption.is_some()
-            || i.sse_customer_algorithm.is_some()
-            || i.ssekms_key_id.is_some()
-            || i.copy_source_sse_customer_algorithm.is_some(),
-        i.acl.as_ref().map(ObjectCannedACL::as_str),
-        i.grant_full_control.is_some()
-            || i.grant_read.is_some()
-            || i.grant_read_acp.is_some()
-            || i.grant_write_acp.is_some(),
-        i.tagging.is_some()
-            || i.tagging_directive
-                .as_ref()
-                .is_some_and(|d| d.as_str() == "REPLACE"),
-        i.object_lock_mode.is_some()
-            || i.object_lock_legal_hold_status.is_some()
-            || i.object_lock_retain_until_date.is_some(),
-        i.storage_class.as_ref(),
+    refuse_unbuilt_write!(
+        i,
+        i.copy_source_sse_customer_algorithm.is_some(),
+        i.tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == "REPLACE")
     )?;
     let (sb, sk) = copy_source(&i.copy_source)?;
     let src = load_object(&g.state, &sb, &sk).await?;
