@@ -352,12 +352,19 @@ fn compile_condition(c: &Condition, version: PolicyVersion) -> Option<String> {
     if op.takes_variables() && templates.iter().any(Template::has_vars) {
         return None;
     }
+    // The values as compared: `${*}`, `${?}`, `${$}` stand for the literal character in String*
+    // operators (Version 2012-10-17); BinaryEquals compares the text as written.
+    let literals: Vec<String> = if op.takes_variables() {
+        templates.iter().filter_map(Template::literal_text).collect()
+    } else {
+        c.values.clone()
+    };
     let set_key = format!("S|{lk}");
     if let Some(q) = op.qualifier {
         if !matches!(op.cmp, Cmp::StrEq | Cmp::Binary) || op.if_exists {
             return None;
         }
-        let vals = set_lit(&c.values);
+        let vals = set_lit(&literals);
         let s = ctx(&set_key);
         let h = has(&set_key);
         return Some(match (q, op.negated) {
@@ -386,7 +393,7 @@ fn compile_condition(c: &Condition, version: PolicyVersion) -> Option<String> {
             "s",
             format!(
                 "{}.contains({})",
-                set_lit(&c.values),
+                set_lit(&literals),
                 ctx(&format!("s|{lk}"))
             ),
         ),

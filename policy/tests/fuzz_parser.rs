@@ -1,6 +1,7 @@
-//! Stable-toolchain fuzzing of the document parser and compiler (cargo-fuzz needs nightly, which this
-//! machine lacks; `fuzz/` holds the libFuzzer target for machines that have it). Random bytes, random
-//! JSON, and mutations of valid policies must never panic, and whatever parses must evaluate.
+//! Stable-toolchain fuzzing of the document parser and compiler, run by `cargo test` (the libFuzzer
+//! target is `fuzz/fuzz_targets/policy_parse.rs`, run with cargo-fuzz; see the README's "Fuzzing").
+//! Random bytes, random JSON, and mutations of valid policies must never panic, and whatever parses
+//! must evaluate. Inputs libFuzzer found are kept below as regression tests.
 
 use gatehouse_policy::{CompiledPolicy, Context, Layers, PolicyKind, Principal, Request, evaluate};
 use proptest::prelude::*;
@@ -130,4 +131,68 @@ proptest! {
 #[test]
 fn seed_is_valid() {
     assert!(CompiledPolicy::parse(SEED, PolicyKind::Resource, "seed").is_ok());
+}
+
+/// The libFuzzer seed corpus (`fuzz/corpus/policy_parse/`): the first byte selects the kind
+/// (`(byte - b'0') % 5`, as in `fuzz/fuzz_targets/policy_parse.rs`) and every seed is a valid policy.
+#[test]
+fn fuzz_seed_corpus_is_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/policy_parse");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return; // the fuzz directory is not part of every checkout of this crate
+    };
+    let mut n = 0;
+    for entry in entries {
+        let path = entry.expect("dir entry").path();
+        let bytes = std::fs::read(&path).expect("read seed");
+        let (sel, rest) = bytes.split_first().expect("non-empty seed");
+        let kind = KINDS[sel.wrapping_sub(b'0') as usize % 5];
+        let text = std::str::from_utf8(rest).expect("utf-8 seed");
+        if let Err(e) = CompiledPolicy::parse(text, kind, "seed") {
+            panic!("{} does not parse as {kind:?}: {e}", path.display());
+        }
+        exercise(text);
+        n += 1;
+    }
+    assert!(n > 0, "empty seed corpus");
+}
+
+/// libFuzzer finding (minimised, selector byte `'5'` = Identity): `StringEquals` with the escape
+/// `${?}` in its value. The Cedar path compared the value as written (`${?}\`) while the reference
+/// evaluator and `conditions.rs` resolve `${?}` to a literal `?` (AWS: `${*}`, `${?}`, `${$}` are the
+/// special characters, Version 2012-10-17), so the two evaluators disagreed.
+#[test]
+fn fuzz_regression_string_equals_escaped_char() {
+    use gatehouse_policy::Outcome;
+    use gatehouse_policy::reference::reference_evaluate;
+
+    const INPUT: &[u8] = br#"5{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*","Condition":{"StringEquals":{"m:e":"${?}\\"}}}]}"#;
+    let text = std::str::from_utf8(&INPUT[1..]).expect("utf-8");
+    exercise(text);
+    let qualified = text.replace("\"StringEquals\"", "\"ForAnyValue:StringEquals\"");
+    for (doc, list) in [(text, false), (qualified.as_str(), true)] {
+        let p = CompiledPolicy::parse(doc, PolicyKind::Identity, "fuzz").expect("valid");
+        let alice = Principal::user("111122223333", "/", "alice", "AIDA", None);
+        for (value, expected) in [("${?}\\", Outcome::ImplicitDeny), ("?\\", Outcome::Allow)] {
+            let v = if list {
+                gatehouse_policy::ContextValue::List(vec![value.into()])
+            } else {
+                value.into()
+            };
+            let ctx = Context::new().with("m:e", v);
+            let req = Request {
+                principal: &alice,
+                action: "iam:PassRole",
+                resource: "arn:aws:iam::111122223333:role/svc/x",
+                resource_account: Some("111122223333"),
+                context: &ctx,
+            };
+            let layers = Layers {
+                identity: std::slice::from_ref(&p),
+                ..Default::default()
+            };
+            assert_eq!(evaluate(&req, &layers).outcome, expected, "{doc} with {value}");
+            assert_eq!(reference_evaluate(&req, &layers), expected, "{doc} with {value}");
+        }
+    }
 }
