@@ -82,7 +82,13 @@ fn context_for(statements: &[Statement]) -> Context {
             continue;
         }
         let v = if c.op.qualifier.is_some() {
-            ContextValue::List(c.values.iter().take(4).map(|v| value_for(family, v)).collect())
+            ContextValue::List(
+                c.values
+                    .iter()
+                    .take(4)
+                    .map(|v| value_for(family, v))
+                    .collect(),
+            )
         } else {
             value_for(family, first)
         };
@@ -138,7 +144,12 @@ fuzz_target!(|data: &[u8]| {
         .and_then(|s| s.action.values.first())
         .map(|a| concrete(a, "s3:GetObject"))
         .unwrap_or_else(|| {
-            if kind == PolicyKind::Trust { "sts:AssumeRole" } else { "s3:GetObject" }.to_string()
+            if kind == PolicyKind::Trust {
+                "sts:AssumeRole"
+            } else {
+                "s3:GetObject"
+            }
+            .to_string()
         });
     let resource = first
         .and_then(|s| s.resource.as_ref())

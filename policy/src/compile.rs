@@ -355,7 +355,10 @@ fn compile_condition(c: &Condition, version: PolicyVersion) -> Option<String> {
     // The values as compared: `${*}`, `${?}`, `${$}` stand for the literal character in String*
     // operators (Version 2012-10-17); BinaryEquals compares the text as written.
     let literals: Vec<String> = if op.takes_variables() {
-        templates.iter().filter_map(Template::literal_text).collect()
+        templates
+            .iter()
+            .filter_map(Template::literal_text)
+            .collect()
     } else {
         c.values.clone()
     };
@@ -625,7 +628,11 @@ impl CompiledPolicy {
                                 format!("(!{} || {})", has("p|fed"), any_of("p|fed", &s.feds)),
                             ])
                         };
-                        vec![(MatchKind::Direct, PrincipalTest::NotListed, not(&all_listed))]
+                        vec![(
+                            MatchKind::Direct,
+                            PrincipalTest::NotListed,
+                            not(&all_listed),
+                        )]
                     } else {
                         let direct = or_all(vec![
                             if s.any { "true".into() } else { "false".into() },
@@ -731,7 +738,11 @@ impl CompiledPolicy {
                             .collect();
                         ResourcePattern {
                             prefix,
-                            fixed: if t.has_vars() { None } else { t.instantiate(&|_| None) },
+                            fixed: if t.has_vars() {
+                                None
+                            } else {
+                                t.instantiate(&|_| None)
+                            },
                             template: t,
                         }
                     })

@@ -152,7 +152,12 @@ struct Candidate<'a> {
     stmt: &'a CompiledStatement,
 }
 
-fn host_value(pred: &HostPred, c: &Candidate<'_>, req: &Request<'_>, res_hit: Option<bool>) -> bool {
+fn host_value(
+    pred: &HostPred,
+    c: &Candidate<'_>,
+    req: &Request<'_>,
+    res_hit: Option<bool>,
+) -> bool {
     match pred {
         HostPred::Resource => res_hit.unwrap_or(false),
         HostPred::Condition(ci) => {
@@ -179,11 +184,11 @@ fn push_key_forms(
     let want = |f: u8| forms & f != 0;
     if want(FORM_SET) {
         pairs.push((
-        format!("S|{lk}"),
-        RestrictedExpression::new_set(
-            scalars
-                .iter()
-                .map(|s| RestrictedExpression::new_string(s.as_string().into_owned())),
+            format!("S|{lk}"),
+            RestrictedExpression::new_set(
+                scalars
+                    .iter()
+                    .map(|s| RestrictedExpression::new_string(s.as_string().into_owned())),
             ),
         ));
     }
@@ -222,9 +227,7 @@ impl Matched {
     fn push(&mut self, c: &Candidate<'_>, kinds: &[MatchKind]) {
         match c.stmt.effect {
             Effect::Deny => self.denies.push(reason(c)),
-            Effect::Allow => self
-                .allows
-                .extend(kinds.iter().map(|k| (reason(c), *k))),
+            Effect::Allow => self.allows.extend(kinds.iter().map(|k| (reason(c), *k))),
         }
     }
 }
@@ -307,7 +310,10 @@ fn run_cedar(req: &Request<'_>, cands: &[Candidate<'_>], action: &str) -> Matche
             None => groups.push((id, vec![n])),
         }
     }
-    let key: SetKey = groups.iter().map(|((serial, first), _)| (*serial, *first)).collect();
+    let key: SetKey = groups
+        .iter()
+        .map(|((serial, first), _)| (*serial, *first))
+        .collect();
     let build = || {
         let mut set = PolicySet::new();
         let mut ids = Vec::with_capacity(groups.len());

@@ -191,8 +191,16 @@ fn fuzz_regression_string_equals_escaped_char() {
                 identity: std::slice::from_ref(&p),
                 ..Default::default()
             };
-            assert_eq!(evaluate(&req, &layers).outcome, expected, "{doc} with {value}");
-            assert_eq!(reference_evaluate(&req, &layers), expected, "{doc} with {value}");
+            assert_eq!(
+                evaluate(&req, &layers).outcome,
+                expected,
+                "{doc} with {value}"
+            );
+            assert_eq!(
+                reference_evaluate(&req, &layers),
+                expected,
+                "{doc} with {value}"
+            );
         }
     }
 }
