@@ -32,6 +32,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("GetObject", "s3:GetObject"),
     ("HeadObject", "s3:GetObject"),
     ("GetObjectAttributes", "s3:GetObjectAttributes"),
+    ("GetObjectTorrent", "s3:GetObjectTorrent"),
     ("DeleteObject", "s3:DeleteObject"),
     ("DeleteObjects", "s3:DeleteObject"),
     ("CopyObject", "s3:PutObject"),

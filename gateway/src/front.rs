@@ -280,12 +280,36 @@ impl Front {
             resp.headers_mut().remove(http::header::CONTENT_LENGTH);
         } else if status.as_u16() >= 300 {
             add_request_id(&mut resp, &rid);
+        } else if resp.extensions().get::<UnquotedETag>().is_some() {
+            unquote_etag(&mut resp);
         }
         if let Ok(v) = HeaderValue::from_str(&rid) {
             resp.headers_mut().insert("x-amz-request-id", v.clone());
             resp.headers_mut().insert("x-amz-id-2", v);
         }
         resp
+    }
+}
+
+/// Marks a response whose XML `<ETag>` S3 writes unquoted (GetObjectAttributes), which s3s always quotes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UnquotedETag;
+
+/// Removes the quotes s3s put around the value of `<ETag>` in a response marked [`UnquotedETag`].
+fn unquote_etag(resp: &mut Response<Body>) {
+    let Some(bytes) = resp.body().bytes() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return;
+    };
+    let patched = text
+        .replacen("<ETag>\"", "<ETag>", 1)
+        .replacen("\"</ETag>", "</ETag>", 1);
+    let len = patched.len();
+    *resp.body_mut() = Body::from(patched);
+    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+        resp.headers_mut().insert(http::header::CONTENT_LENGTH, v);
     }
 }
 

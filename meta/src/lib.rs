@@ -110,7 +110,14 @@ pub struct ObjectRecord {
     /// empty). Loaded by `get_object` only: listings never read it, and the records returned as replaced
     /// or deleted (`PutOutcome::replaced`, `delete_object`) come without it.
     pub inline_data: Option<Vec<u8>>,
+    /// Object tags (`key`, `value`) in the order they were given.
+    pub tags: Tags,
+    /// The multipart upload this version was completed from, if any.
+    pub upload_id: Option<String>,
 }
+
+/// Tags of an object, an upload or a bucket: (`key`, `value`) pairs in the order they were given.
+pub type Tags = Vec<(String, String)>;
 
 /// Write preconditions (conditional PUT and CompleteMultipartUpload).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -146,6 +153,8 @@ pub struct Upload {
     pub checksum_type: Option<String>,
     pub storage_class: String,
     pub owner_canonical_id: String,
+    /// Tags named at CreateMultipartUpload (`x-amz-tagging`), given to the completed object.
+    pub tags: Tags,
 }
 
 /// One uploaded part.
@@ -177,5 +186,6 @@ mod group;
 mod listing;
 mod multipart;
 mod objects;
+mod settings;
 mod store;
 pub use store::{Meta, PutOutcome};

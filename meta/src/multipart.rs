@@ -10,7 +10,7 @@ use crate::store::{get, is_fk_violation, is_unique_violation, json_col, to_json}
 use crate::*;
 
 const UPLOAD_COLS: &str = "upload_id, bucket, key, initiated_ms, headers, user_meta, checksum_algorithm, \
-                           checksum_type, storage_class, owner_canonical_id";
+                           checksum_type, storage_class, owner_canonical_id, tags";
 const PART_COLS: &str = "upload_id, part_number, size, etag, last_modified_ms, checksums, locator";
 /// Rows fetched per query at most.
 const BATCH: usize = 1000;
@@ -27,6 +27,7 @@ fn upload_from_row(row: &AnyRow) -> Result<Upload> {
         checksum_type: get(row, "checksum_type")?,
         storage_class: get(row, "storage_class")?,
         owner_canonical_id: get(row, "owner_canonical_id")?,
+        tags: json_col(row, "tags")?,
     })
 }
 
@@ -79,7 +80,8 @@ impl Meta {
     ) -> Result<()> {
         let res = sqlx::query(
             "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, headers, user_meta, checksum_algorithm, \
-             checksum_type, storage_class, owner_canonical_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             checksum_type, storage_class, owner_canonical_id, tags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -91,6 +93,7 @@ impl Meta {
         .bind(upload.checksum_type.as_deref())
         .bind(&upload.storage_class)
         .bind(&upload.owner_canonical_id)
+        .bind(to_json(&upload.tags)?)
         .execute(&mut *conn)
         .await;
         match res {

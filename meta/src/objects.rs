@@ -10,10 +10,10 @@ use crate::*;
 /// Columns of an object row, in `object_from_row` order: everything but `inline_data`, which only
 /// `get_object` reads (`GET_COLS`).
 pub(crate) const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
-                                      checksums, segments, storage_class, owner_canonical_id";
+                                      checksums, segments, storage_class, owner_canonical_id, tags, upload_id";
 /// `OBJECT_COLS` plus the inline bytes.
 const GET_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
-                        checksums, segments, storage_class, owner_canonical_id, inline_data";
+                        checksums, segments, storage_class, owner_canonical_id, tags, upload_id, inline_data";
 
 /// How often a write re-reads the current version after losing an insert race before giving up. Every retry
 /// follows a committed write by another writer of the same key, so the whole always progresses; the bound only
@@ -36,6 +36,8 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
         storage_class: get(row, "storage_class")?,
         owner_canonical_id: get(row, "owner_canonical_id")?,
         inline_data: None,
+        tags: json_col(row, "tags")?,
+        upload_id: get(row, "upload_id")?,
     })
 }
 
@@ -61,6 +63,7 @@ impl Meta {
         let user_meta = to_json(&rec.user_meta)?;
         let checksums = to_json(&rec.checksums)?;
         let segments = to_json(&rec.segments)?;
+        let tags = to_json(&rec.tags)?;
         for _ in 0..WRITE_RETRIES {
             let row = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
                 .bind(&rec.bucket)
@@ -83,8 +86,8 @@ impl Meta {
             }
             let inserted = sqlx::query(
                 "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
-                 user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data) \
-                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+                 user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id) \
+                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
             )
             .bind(&rec.bucket)
             .bind(&rec.key)
@@ -99,6 +102,8 @@ impl Meta {
             .bind(&rec.storage_class)
             .bind(&rec.owner_canonical_id)
             .bind(rec.inline_data.as_deref())
+            .bind(&tags)
+            .bind(rec.upload_id.as_deref())
             .execute(&mut *conn)
             .await;
             let inserted = match inserted {
@@ -226,6 +231,20 @@ impl Meta {
             .execute(&mut *conn)
             .await?;
         Ok(Some(cur))
+    }
+
+    /// Replaces the tags of the current version of `key` (PutObjectTagging / DeleteObjectTagging); its ETag
+    /// and modification time stay. `false` if there is no such object.
+    pub async fn set_object_tags(&self, bucket: &str, key: &str, tags: &Tags) -> Result<bool> {
+        let res = sqlx::query(
+            "UPDATE objects SET tags = $3 WHERE bucket = $1 AND key = $2 AND is_latest = 1",
+        )
+        .bind(bucket)
+        .bind(key)
+        .bind(to_json(tags)?)
+        .execute(&self.writer)
+        .await?;
+        Ok(res.rows_affected() > 0)
     }
 
     /// Whether any object segment or part refers to `locator` (the orphan sweep keeps referenced blobs).

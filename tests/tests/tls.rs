@@ -57,11 +57,8 @@ async fn https_with_streaming_trailer_upload() {
     assert!(got.as_ref() == data.as_slice());
     // Plain HTTP to the TLS port is not served.
     let plain = s.endpoint.replace("https://localhost", "http://127.0.0.1");
-    assert!(
-        reqwest::get(format!("{plain}/tls"))
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
-            == false
-    );
+    let served = reqwest::get(format!("{plain}/tls"))
+        .await
+        .is_ok_and(|r| r.status().is_success());
+    assert!(!served);
 }

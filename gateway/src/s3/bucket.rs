@@ -1,5 +1,7 @@
 //! ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -14,12 +16,32 @@ pub(crate) async fn list_buckets(
 ) -> S3Result<S3Response<ListBucketsOutput>> {
     let p = principal(&req)?;
     let i = &req.input;
-    if i.continuation_token.is_some() || i.max_buckets.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "Paginated ListBuckets is not implemented yet"
-        ));
-    }
+    let max = match i.max_buckets {
+        None => usize::MAX,
+        Some(n @ 1..=10_000) => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(_) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Argument max-buckets must be an integer between 1 and 10000."
+            ));
+        }
+    };
+    // The token is the last name of the previous page (opaque to clients, base64url).
+    let after = match i.continuation_token.as_deref() {
+        None => None,
+        Some(t) => Some(
+            URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    s3_error!(
+                        InvalidArgument,
+                        "The continuation token provided is incorrect"
+                    )
+                })?,
+        ),
+    };
     let all = g
         .state
         .meta
@@ -27,10 +49,24 @@ pub(crate) async fn list_buckets(
         .await
         .map_err(meta_err)?;
     let prefix = i.prefix.as_deref().unwrap_or("");
-    let buckets = all
+    let mut matching = all
         .into_iter()
         .filter(|b| b.name.starts_with(prefix))
         .filter(|b| i.bucket_region.as_deref().is_none_or(|r| r == b.region))
+        .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
+        .peekable();
+    let mut page = Vec::new();
+    while page.len() < max
+        && let Some(b) = matching.next()
+    {
+        page.push(b);
+    }
+    let token = match (matching.peek(), page.last()) {
+        (Some(_), Some(last)) => Some(URL_SAFE_NO_PAD.encode(last.name.as_bytes())),
+        _ => None,
+    };
+    let buckets = page
+        .into_iter()
         .map(|b| Bucket {
             name: Some(b.name),
             creation_date: Some(ts(b.created_ms)),
@@ -44,7 +80,7 @@ pub(crate) async fn list_buckets(
             id: Some(p.canonical_id),
         }),
         prefix: i.prefix.clone(),
-        ..Default::default()
+        continuation_token: token,
     };
     Ok(S3Response::new(out))
 }
@@ -144,7 +180,6 @@ pub(crate) async fn create_bucket(
     }
     let out = CreateBucketOutput {
         location: Some(format!("/{}", i.bucket)),
-        ..Default::default()
     };
     Ok(S3Response::new(out))
 }

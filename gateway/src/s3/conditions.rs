@@ -125,6 +125,8 @@ mod tests {
             storage_class: "STANDARD".into(),
             owner_canonical_id: "o".into(),
             inline_data: None,
+            tags: vec![],
+            upload_id: None,
         }
     }
 

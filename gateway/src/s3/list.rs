@@ -224,7 +224,7 @@ pub(crate) async fn list_objects(
     };
     let out = ListObjectsOutput {
         name: Some(i.bucket),
-        prefix: Some(enc_opt(Some(prefix), enc).unwrap_or_default()),
+        prefix: Some(prefix), // v1 returns Prefix as given (SDKs do not decode it)
         delimiter: enc_opt(i.delimiter.filter(|d| !d.is_empty()), enc),
         marker: Some(enc_opt(i.marker, enc).unwrap_or_default()),
         max_keys: i.max_keys.or(Some(1000)),

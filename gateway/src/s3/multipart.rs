@@ -62,7 +62,8 @@ pub(crate) async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i, false, false)?;
+    refuse_unbuilt_write!(i, false)?;
+    let tags = super::tagging::from_header(i.tagging.as_deref())?;
     require_bucket(&g.state, &i.bucket).await?;
     let algo = match &i.checksum_algorithm {
         None => None,
@@ -116,6 +117,7 @@ pub(crate) async fn create(
         checksum_type: kind.map(str::to_owned),
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
+        tags,
     };
     g.state
         .meta
@@ -362,8 +364,11 @@ pub(crate) async fn complete(
     g: &Gatehouse,
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-    let i = req.input;
-    let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
+    let mut i = req.input;
+    let upload = match load_upload(g, &i.bucket, &i.key, &i.upload_id).await {
+        Ok(u) => u,
+        Err(e) => return completed_again(g, &i, e).await,
+    };
     let cond = write_condition(
         g,
         &i.bucket,
@@ -372,7 +377,11 @@ pub(crate) async fn complete(
         i.if_none_match.as_ref(),
     )
     .await?;
-    let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    let requested = i
+        .multipart_upload
+        .take()
+        .and_then(|m| m.parts)
+        .unwrap_or_default();
     if requested.is_empty() {
         return Err(s3_error!(
             MalformedXML,
@@ -497,6 +506,8 @@ pub(crate) async fn complete(
         storage_class: upload.storage_class.clone(),
         owner_canonical_id: upload.owner_canonical_id.clone(),
         inline_data: None,
+        tags: upload.tags.clone(),
+        upload_id: Some(upload.upload_id.clone()),
     };
     let (outcome, unused) = g
         .state
@@ -509,12 +520,21 @@ pub(crate) async fn complete(
         garbage.extend(old.segments.into_iter().map(|s| s.locator));
     }
     delete_blobs(&g.state, garbage);
-    let c = checksum_dto(&checksums);
-    let out = CompleteMultipartUploadOutput {
+    Ok(S3Response::new(complete_output(&i, &etag, &checksums)))
+}
+
+/// What CompleteMultipartUpload answers for the object it made.
+fn complete_output(
+    i: &CompleteMultipartUploadInput,
+    etag: &str,
+    checksums: &gatehouse_meta::Checksums,
+) -> CompleteMultipartUploadOutput {
+    let c = checksum_dto(checksums);
+    CompleteMultipartUploadOutput {
         bucket: Some(i.bucket.clone()),
         key: Some(i.key.clone()),
         location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
-        e_tag: Some(etag_of(&etag)),
+        e_tag: Some(etag_of(etag)),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
         checksum_crc64nvme: c.checksum_crc64nvme,
@@ -522,8 +542,29 @@ pub(crate) async fn complete(
         checksum_sha256: c.checksum_sha256,
         checksum_type: c.checksum_type,
         ..Default::default()
-    };
-    Ok(S3Response::new(out))
+    }
+}
+
+/// A CompleteMultipartUpload for an upload that is gone: if the key's current object is the one this upload
+/// made (a client retrying after a lost response), AWS answers 200 again with the same result; otherwise
+/// `err` (NoSuchUpload / NoSuchBucket).
+async fn completed_again(
+    g: &Gatehouse,
+    i: &CompleteMultipartUploadInput,
+    err: s3s::S3Error,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let current = g
+        .state
+        .meta
+        .get_object(&i.bucket, &i.key)
+        .await
+        .map_err(meta_err)?;
+    match current {
+        Some(rec) if rec.upload_id.as_deref() == Some(i.upload_id.as_str()) => Ok(S3Response::new(
+            complete_output(i, &rec.etag, &rec.checksums),
+        )),
+        _ => Err(err),
+    }
 }
 
 /// AbortMultipartUpload.

@@ -10,7 +10,7 @@ use gatehouse_meta::{ContentHeaders, ObjectRecord, WriteCondition};
 use super::body::{Expect, ingest, quoted_hex};
 use super::conditions::{ReadConditions, evaluate_copy_source};
 use super::read::{checksum_dto, load_object, object_stream};
-use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, ts};
+use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, tagging, ts};
 
 /// AWS's limit on user-defined metadata (keys and values, UTF-8 bytes).
 const MAX_USER_METADATA: usize = 2048;
@@ -20,7 +20,6 @@ pub(crate) fn refuse_unbuilt(
     sse: bool,
     acl: Option<&str>,
     grants: bool,
-    tagging: bool,
     lock: bool,
     storage_class: Option<&StorageClass>,
 ) -> S3Result<()> {
@@ -34,12 +33,6 @@ pub(crate) fn refuse_unbuilt(
         return Err(s3_error!(
             NotImplemented,
             "Object ACLs are not implemented yet"
-        ));
-    }
-    if tagging {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object tagging is not implemented yet"
         ));
     }
     if lock {
@@ -60,9 +53,9 @@ pub(crate) fn refuse_unbuilt(
 }
 
 /// `refuse_unbuilt` for the write requests (PutObject, CopyObject, CreateMultipartUpload), whose inputs share
-/// these field names; the two extra flags carry what only one of them has.
+/// these field names; the extra flag carries the copy source's SSE-C, which only CopyObject has.
 macro_rules! refuse_unbuilt_write {
-    ($i:expr, $sse_extra:expr, $tagging_extra:expr) => {
+    ($i:expr, $sse_extra:expr) => {
         $crate::s3::object::refuse_unbuilt(
             $i.server_side_encryption.is_some()
                 || $i.sse_customer_algorithm.is_some()
@@ -73,7 +66,6 @@ macro_rules! refuse_unbuilt_write {
                 || $i.grant_read.is_some()
                 || $i.grant_read_acp.is_some()
                 || $i.grant_write_acp.is_some(),
-            $i.tagging.is_some() || $tagging_extra,
             $i.object_lock_mode.is_some()
                 || $i.object_lock_legal_hold_status.is_some()
                 || $i.object_lock_retain_until_date.is_some(),
@@ -208,7 +200,8 @@ pub(crate) async fn put_object(
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i, false, false)?;
+    refuse_unbuilt_write!(i, false)?;
+    let tags = tagging::from_header(i.tagging.as_deref())?;
     if i.write_offset_bytes.is_some() {
         return Err(s3_error!(
             NotImplemented,
@@ -257,6 +250,8 @@ pub(crate) async fn put_object(
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
         inline_data: ing.inline_data(),
+        tags,
+        upload_id: None,
     };
     commit(g, &rec, &cond).await?;
     let c = checksum_dto(&ing.checksums);
@@ -391,13 +386,12 @@ pub(crate) async fn copy_object(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(
-        i,
-        i.copy_source_sse_customer_algorithm.is_some(),
-        i.tagging_directive
-            .as_ref()
-            .is_some_and(|d| d.as_str() == "REPLACE")
-    )?;
+    refuse_unbuilt_write!(i, i.copy_source_sse_customer_algorithm.is_some())?;
+    let new_tags = match i.tagging_directive.as_ref().map(TaggingDirective::as_str) {
+        None | Some("COPY") => None,
+        Some("REPLACE") => Some(tagging::from_header(i.tagging.as_deref())?),
+        Some(_) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive.")),
+    };
     let (sb, sk) = copy_source(&i.copy_source)?;
     let src = load_object(&g.state, &sb, &sk).await?;
     let conds = ReadConditions {
@@ -477,6 +471,8 @@ pub(crate) async fn copy_object(
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
         inline_data: ing.inline_data(),
+        tags: new_tags.unwrap_or_else(|| src.tags.clone()),
+        upload_id: None,
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     let c = checksum_dto(&ing.checksums);

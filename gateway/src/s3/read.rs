@@ -259,6 +259,7 @@ pub(crate) async fn get_object(
         checksum_sha1: c.checksum_sha1,
         checksum_sha256: c.checksum_sha256,
         checksum_type: c.checksum_type,
+        tag_count: super::tagging::count_header(&rec.tags),
         ..Default::default()
     };
     let mut resp = S3Response::new(output);
@@ -329,6 +330,11 @@ pub(crate) async fn head_object(
     let mut resp = S3Response::new(output);
     if partial {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+    }
+    // Not in HeadObject's output shape, but S3 sends it on HEAD as on GET.
+    if let Some(n) = super::tagging::count_header(&rec.tags) {
+        resp.headers
+            .insert("x-amz-tagging-count", http::HeaderValue::from(n));
     }
     Ok(resp)
 }
@@ -419,7 +425,10 @@ pub(crate) async fn get_object_attributes(
             parts: Some(parts),
         });
     }
-    Ok(S3Response::new(out))
+    let mut resp = S3Response::new(out);
+    // S3 writes this ETag without quotes, unlike everywhere else; s3s always quotes it (see `front`).
+    resp.extensions.insert(crate::front::UnquotedETag);
+    Ok(resp)
 }
 
 #[cfg(test)]

@@ -69,6 +69,7 @@ async fn delete_bucket_not_empty(m: Meta) {
         checksum_type: None,
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
+        tags: vec![],
     };
     m.create_upload(&up).await.unwrap();
     assert!(matches!(
@@ -146,7 +147,36 @@ async fn delete_bucket_races_puts(m: Meta) {
     }
 }
 
+async fn bucket_settings(m: Meta) {
+    m.create_bucket(&b("s1", "A")).await.unwrap();
+    m.create_bucket(&b("s2", "A")).await.unwrap();
+    assert_eq!(m.get_bucket_setting("s1", "tagging").await.unwrap(), None);
+    m.put_bucket_setting("s1", "tagging", "[1]").await.unwrap();
+    m.put_bucket_setting("s1", "cors", "c").await.unwrap();
+    m.put_bucket_setting("s1", "tagging", "[2]").await.unwrap();
+    assert_eq!(
+        m.get_bucket_setting("s1", "tagging")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("[2]")
+    );
+    assert_eq!(m.get_bucket_setting("s2", "tagging").await.unwrap(), None);
+    assert!(m.delete_bucket_setting("s1", "tagging").await.unwrap());
+    assert!(!m.delete_bucket_setting("s1", "tagging").await.unwrap());
+    assert_eq!(m.get_bucket_setting("s1", "tagging").await.unwrap(), None);
+    assert!(matches!(
+        m.put_bucket_setting("gone", "tagging", "x").await,
+        Err(MetaError::NoSuchBucket)
+    ));
+    // Settings go with their bucket: a new bucket of the same name starts clean.
+    m.delete_bucket("s1").await.unwrap();
+    m.create_bucket(&b("s1", "B")).await.unwrap();
+    assert_eq!(m.get_bucket_setting("s1", "cors").await.unwrap(), None);
+}
+
 both!(
+    bucket_settings,
     buckets_crud,
     delete_bucket_not_empty,
     delete_bucket_races_puts

@@ -174,6 +174,8 @@ pub fn obj(bucket: &str, key: &str, etag: &str) -> ObjectRecord {
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
         inline_data: None,
+        tags: vec![],
+        upload_id: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn upload(id: &str, key: &str) -> Upload {
         checksum_type: None,
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
+        tags: vec![],
     }
 }
 

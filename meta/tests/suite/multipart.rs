@@ -22,6 +22,7 @@ fn upload(id: &str, bucket: &str, key: &str, initiated_ms: i64) -> Upload {
         checksum_type: Some("COMPOSITE".into()),
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
+        tags: vec![("project".into(), "x y".into())],
     }
 }
 

@@ -53,6 +53,11 @@ fn rich(bucket: &str, key: &str) -> ObjectRecord {
         storage_class: "STANDARD_IA".into(),
         owner_canonical_id: CANON.into(),
         inline_data: None,
+        tags: vec![
+            ("z first".into(), "ü = \"1\"".into()),
+            ("a".into(), String::new()),
+        ],
+        upload_id: Some("upload-7".into()),
     }
 }
 
@@ -224,7 +229,37 @@ async fn blob_references(m: Meta) {
     assert!(!m.blob_referenced("blob-b-x").await.unwrap());
 }
 
+async fn object_tags(m: Meta) {
+    bucket(&m, "b").await;
+    let r = rich("b", "k");
+    m.put_object(&r, &none()).await.unwrap();
+    let tags: Tags = vec![("k2".into(), "v2".into()), ("k1".into(), "v1".into())];
+    assert!(m.set_object_tags("b", "k", &tags).await.unwrap());
+    let got = m.get_object("b", "k").await.unwrap().unwrap();
+    // Order kept; nothing else changes (ETag, time, upload id).
+    assert_eq!(got.tags, tags);
+    assert_eq!(
+        (got.etag, got.last_modified_ms),
+        (r.etag, r.last_modified_ms)
+    );
+    assert_eq!(got.upload_id.as_deref(), Some("upload-7"));
+    let listed = m.list_objects("b", "", None, None, 10).await.unwrap();
+    assert_eq!(listed.objects[0].tags, tags);
+    assert!(m.set_object_tags("b", "k", &vec![]).await.unwrap());
+    assert!(
+        m.get_object("b", "k")
+            .await
+            .unwrap()
+            .unwrap()
+            .tags
+            .is_empty()
+    );
+    assert!(!m.set_object_tags("b", "missing", &tags).await.unwrap());
+    assert!(!m.set_object_tags("nobucket", "k", &tags).await.unwrap());
+}
+
 both!(
+    object_tags,
     put_get_delete,
     odd_keys,
     conditional_writes,

@@ -1,0 +1,47 @@
+//! Per-bucket settings (tagging now; CORS, policy and the like later): one row per (bucket, name), the value
+//! an opaque string (usually JSON) owned by the caller. Rows go with their bucket (`ON DELETE CASCADE`).
+
+use crate::store::is_fk_violation;
+use crate::*;
+
+impl Meta {
+    /// The value of setting `name` of `bucket`, if set.
+    pub async fn get_bucket_setting(&self, bucket: &str, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM bucket_settings WHERE bucket = $1 AND name = $2")
+            .bind(bucket)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(|r| crate::store::get(r, "value"))
+            .transpose()
+    }
+
+    /// Sets (creates or replaces) setting `name` of `bucket`; `NoSuchBucket` if the bucket is gone.
+    pub async fn put_bucket_setting(&self, bucket: &str, name: &str, value: &str) -> Result<()> {
+        let res = sqlx::query(
+            "INSERT INTO bucket_settings (bucket, name, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (bucket, name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(bucket)
+        .bind(name)
+        .bind(value)
+        .execute(&self.writer)
+        .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_fk_violation(&e) => Err(MetaError::NoSuchBucket),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes setting `name` of `bucket`; `true` if it was set.
+    pub async fn delete_bucket_setting(&self, bucket: &str, name: &str) -> Result<bool> {
+        let res = sqlx::query("DELETE FROM bucket_settings WHERE bucket = $1 AND name = $2")
+            .bind(bucket)
+            .bind(name)
+            .execute(&self.writer)
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+}
