@@ -43,6 +43,7 @@ pub(crate) enum Op {
     DeleteObject {
         bucket: String,
         key: String,
+        cond: DeleteCondition,
     },
     PutPart {
         part: Part,
@@ -300,8 +301,8 @@ impl Meta {
             Op::PutObject { rec, cond } => Done::Put(PutOutcome {
                 replaced: self.write_object(conn, rec, cond).await?,
             }),
-            Op::DeleteObject { bucket, key } => {
-                Done::Deleted(self.delete_object_in(conn, bucket, key).await?)
+            Op::DeleteObject { bucket, key, cond } => {
+                Done::Deleted(self.delete_object_in(conn, bucket, key, cond).await?)
             }
             Op::PutPart { part } => Done::Part(self.put_part_in(conn, part).await?),
             Op::CreateUpload { upload } => {

@@ -128,6 +128,18 @@ pub struct WriteCondition {
     pub if_match: Option<String>,
 }
 
+/// Preconditions of a conditional delete, checked against the current version in the deleting transaction
+/// (`PreconditionFailed`). A missing key passes: deleting nothing is not an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteCondition {
+    /// `If-Match`: the current version's (quoted or bare) ETag, or `*`.
+    pub if_match: Option<String>,
+    /// `x-amz-if-match-last-modified-time`, compared to the second (HTTP dates have no finer precision).
+    pub last_modified_ms: Option<i64>,
+    /// `x-amz-if-match-size`.
+    pub size: Option<i64>,
+}
+
 /// One page of ListObjects / ListObjectsV2.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListPage {

@@ -187,10 +187,22 @@ impl Meta {
     /// Deletes the current version of `key`; returns it (without its inline data; its blobs are the
     /// caller's to delete).
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        self.delete_object_if(bucket, key, &DeleteCondition::default())
+            .await
+    }
+
+    /// `delete_object` if `cond` holds for the current version (`PreconditionFailed` otherwise).
+    pub async fn delete_object_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        cond: &DeleteCondition,
+    ) -> Result<Option<ObjectRecord>> {
         if let Some(g) = &self.group {
             let op = Op::DeleteObject {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
+                cond: cond.clone(),
             };
             return match g.submit(op).await? {
                 Done::Deleted(cur) => Ok(cur),
@@ -198,7 +210,7 @@ impl Meta {
             };
         }
         let mut tx = self.begin_write().await?;
-        let cur = self.delete_object_in(&mut tx, bucket, key).await?;
+        let cur = self.delete_object_in(&mut tx, bucket, key, cond).await?;
         if cur.is_some() {
             commit(tx).await?;
         }
@@ -211,6 +223,7 @@ impl Meta {
         conn: &mut AnyConnection,
         bucket: &str,
         key: &str,
+        cond: &DeleteCondition,
     ) -> Result<Option<ObjectRecord>> {
         let sql = format!(
             "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1{}",
@@ -224,6 +237,7 @@ impl Meta {
         let Some(cur) = row.as_ref().map(object_from_row).transpose()? else {
             return Ok(None);
         };
+        check_delete_condition(&cur, cond)?;
         sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3")
             .bind(bucket)
             .bind(key)
@@ -272,6 +286,23 @@ fn check_condition(current: Option<&ObjectRecord>, cond: &WriteCondition) -> Res
         }
     }
     Ok(())
+}
+
+/// Checks conditional-delete preconditions against the current version.
+fn check_delete_condition(cur: &ObjectRecord, cond: &DeleteCondition) -> Result<()> {
+    let etag_ok = cond
+        .if_match
+        .as_deref()
+        .is_none_or(|want| etag_matches(&cur.etag, want));
+    let time_ok = cond
+        .last_modified_ms
+        .is_none_or(|t| t.div_euclid(1000) == cur.last_modified_ms.div_euclid(1000));
+    let size_ok = cond.size.is_none_or(|s| s == cur.size);
+    if etag_ok && time_ok && size_ok {
+        Ok(())
+    } else {
+        Err(MetaError::PreconditionFailed)
+    }
 }
 
 /// ETag comparison tolerant of a missing pair of quotes on either side (clients differ), and `*`.

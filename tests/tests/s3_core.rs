@@ -334,6 +334,101 @@ async fn conditional_writes(s: &common::Server) {
 }
 matrix!(conditional_writes);
 
+/// Conditional deletes: If-Match (ETag or `*`) on DeleteObject and the ETag element of DeleteObjects; a
+/// failed condition is 412 and deletes nothing; a missing key is never an error.
+async fn conditional_deletes(s: &common::Server) {
+    let c = s.client();
+    c.create_bucket().bucket("cdel").send().await.unwrap();
+    let put = |k: &'static str| {
+        c.put_object()
+            .bucket("cdel")
+            .key(k)
+            .body(ByteStream::from_static(b"abc"))
+            .send()
+    };
+    let etag = put("k").await.unwrap().e_tag().unwrap().to_owned();
+    let e = c
+        .delete_object()
+        .bucket("cdel")
+        .key("k")
+        .if_match("\"0000\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&e), code(&e).as_str()), (412, "PreconditionFailed"));
+    let e = c
+        .delete_object()
+        .bucket("cdel")
+        .key("k")
+        .if_match_size(4)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&e), 412);
+    assert_eq!(body_of(&c, "cdel", "k").await, b"abc");
+    c.delete_object()
+        .bucket("cdel")
+        .key("k")
+        .if_match(&etag)
+        .if_match_size(3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status(
+            &c.head_object()
+                .bucket("cdel")
+                .key("k")
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        404
+    );
+    c.delete_object()
+        .bucket("cdel")
+        .key("k")
+        .if_match("\"0000\"")
+        .send()
+        .await
+        .unwrap();
+    put("k").await.unwrap();
+    c.delete_object()
+        .bucket("cdel")
+        .key("k")
+        .if_match("*")
+        .send()
+        .await
+        .unwrap();
+    // DeleteObjects: per-key ETag; a mismatch is reported for that key only.
+    let e1 = put("a").await.unwrap().e_tag().unwrap().to_owned();
+    put("b").await.unwrap();
+    let id = |k: &str, e: &str| ObjectIdentifier::builder().key(k).e_tag(e).build().unwrap();
+    let r = c
+        .delete_objects()
+        .bucket("cdel")
+        .delete(
+            Delete::builder()
+                .objects(id("a", &e1))
+                .objects(id("b", "\"0000\""))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let deleted: Vec<&str> = r.deleted().iter().filter_map(|d| d.key()).collect();
+    assert_eq!(deleted, ["a"]);
+    let errs: Vec<(&str, &str)> = r
+        .errors()
+        .iter()
+        .map(|e| (e.key().unwrap(), e.code().unwrap()))
+        .collect();
+    assert_eq!(errs, [("b", "PreconditionFailed")]);
+    assert_eq!(body_of(&c, "cdel", "b").await, b"abc");
+}
+matrix!(conditional_deletes);
+
 async fn listing(s: &common::Server) {
     let c = s.client();
     c.create_bucket().bucket("lst").send().await.unwrap();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
-use gatehouse_meta::{ContentHeaders, ObjectRecord, WriteCondition};
+use gatehouse_meta::{ContentHeaders, DeleteCondition, ObjectRecord, WriteCondition};
 
 use super::body::{Expect, ingest, quoted_hex};
 use super::conditions::{ReadConditions, evaluate_copy_source};
@@ -268,7 +268,24 @@ pub(crate) async fn put_object(
     Ok(S3Response::new(out))
 }
 
-/// DeleteObject (unversioned: removes the key; a missing key is not an error).
+/// The preconditions of a conditional delete: `If-Match` (ETag or `*`) as on AWS for every bucket, and the
+/// size and modification time that AWS checks on directory buckets (checked here on every bucket).
+fn delete_condition(
+    if_match: Option<&ETagCondition>,
+    last_modified: Option<&Timestamp>,
+    size: Option<i64>,
+) -> DeleteCondition {
+    DeleteCondition {
+        if_match: if_match.map(|m| match m {
+            ETagCondition::Any => "*".to_owned(),
+            ETagCondition::ETag(e) => e.value().to_owned(),
+        }),
+        last_modified_ms: last_modified.map(super::ms_of),
+        size,
+    }
+}
+
+/// DeleteObject (unversioned: removes the key; a missing key is not an error, whatever the conditions).
 pub(crate) async fn delete_object(
     g: &Gatehouse,
     req: S3Request<DeleteObjectInput>,
@@ -278,10 +295,15 @@ pub(crate) async fn delete_object(
         return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
     }
     require_bucket(&g.state, &i.bucket).await?;
+    let cond = delete_condition(
+        i.if_match.as_ref(),
+        i.if_match_last_modified_time.as_ref(),
+        i.if_match_size,
+    );
     if let Some(old) = g
         .state
         .meta
-        .delete_object(&i.bucket, &i.key)
+        .delete_object_if(&i.bucket, &i.key, &cond)
         .await
         .map_err(meta_err)?
     {
@@ -321,7 +343,14 @@ pub(crate) async fn delete_objects(
             });
             continue;
         }
-        match g.state.meta.delete_object(&i.bucket, &o.key).await {
+        let etag = o.e_tag.clone().map(ETagCondition::ETag);
+        let cond = delete_condition(etag.as_ref(), o.last_modified_time.as_ref(), o.size);
+        match g
+            .state
+            .meta
+            .delete_object_if(&i.bucket, &o.key, &cond)
+            .await
+        {
             Ok(old) => {
                 if let Some(old) = old {
                     delete_blobs(

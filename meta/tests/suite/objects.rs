@@ -258,7 +258,58 @@ async fn object_tags(m: Meta) {
     assert!(!m.set_object_tags("nobucket", "k", &tags).await.unwrap());
 }
 
+async fn conditional_deletes(m: Meta) {
+    bucket(&m, "b").await;
+    let r = obj("b", "k", "e1"); // size 3, modified at 1_700_000_000_000
+    m.put_object(&r, &none()).await.unwrap();
+    let fails = [
+        DeleteCondition {
+            if_match: Some("\"other\"".into()),
+            ..Default::default()
+        },
+        DeleteCondition {
+            size: Some(4),
+            ..Default::default()
+        },
+        DeleteCondition {
+            last_modified_ms: Some(1_700_000_001_000),
+            ..Default::default()
+        },
+        DeleteCondition {
+            if_match: Some("e1".into()),
+            size: Some(2),
+            ..Default::default()
+        },
+    ];
+    for c in &fails {
+        assert!(
+            matches!(
+                m.delete_object_if("b", "k", c).await,
+                Err(MetaError::PreconditionFailed)
+            ),
+            "{c:?}"
+        );
+        assert_eq!(m.get_object("b", "k").await.unwrap(), Some(r.clone()));
+    }
+    // All given conditions hold (ETag with or without quotes, time to the second, size).
+    let ok = DeleteCondition {
+        if_match: Some("e1".into()),
+        last_modified_ms: Some(1_700_000_000_999),
+        size: Some(3),
+    };
+    assert_eq!(m.delete_object_if("b", "k", &ok).await.unwrap(), Some(r));
+    // Nothing to delete: no error whatever the conditions.
+    assert_eq!(m.delete_object_if("b", "k", &fails[0]).await.unwrap(), None);
+    m.put_object(&obj("b", "k", "e2"), &none()).await.unwrap();
+    let star = DeleteCondition {
+        if_match: Some("*".into()),
+        ..Default::default()
+    };
+    assert!(m.delete_object_if("b", "k", &star).await.unwrap().is_some());
+}
+
 both!(
+    conditional_deletes,
     object_tags,
     put_get_delete,
     odd_keys,
