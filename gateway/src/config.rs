@@ -55,8 +55,8 @@ pub struct ServeArgs {
     /// Blob backend: auto, io_uring or std. Default auto.
     #[arg(long, env = "GATEHOUSE_STORAGE", value_enum)]
     pub storage: Option<StorageKind>,
-    /// Accept AWS Signature Version 2 (off by default).
-    #[arg(long, env = "GATEHOUSE_SIGV2")]
+    /// Accept AWS Signature Version 2 (off by default). `--sigv2` alone turns it on.
+    #[arg(long, env = "GATEHOUSE_SIGV2", num_args = 0..=1, default_missing_value = "true")]
     pub sigv2: Option<bool>,
     /// Seconds to wait for in-flight requests on SIGTERM. Default 30.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE")]
@@ -181,5 +181,21 @@ mod tests {
             Config::resolve(&args).is_err(),
             "unknown keys are refused, not ignored"
         );
+    }
+
+    #[test]
+    fn sigv2_is_a_plain_flag() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        use clap::Parser as _;
+        let on = Cli::try_parse_from(["x", "--sigv2"]).expect("parse");
+        assert_eq!(on.serve.sigv2, Some(true));
+        let off = Cli::try_parse_from(["x", "--sigv2", "false"]).expect("parse");
+        assert_eq!(off.serve.sigv2, Some(false));
+        let unset = Cli::try_parse_from(["x"]).expect("parse");
+        assert_eq!(unset.serve.sigv2, None);
     }
 }

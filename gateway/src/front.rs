@@ -40,7 +40,7 @@ pub struct Front {
     pub metrics: Metrics,
 }
 
-fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -102,12 +102,7 @@ fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
 }
 
 fn is_sigv2(req: &Request<Incoming>) -> bool {
-    let header = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS "));
-    header || query_param(req, "AWSAccessKeyId").is_some()
+    crate::sigv2::header_signed(req.headers()) || query_param(req, "AWSAccessKeyId").is_some()
 }
 
 impl Front {
@@ -144,6 +139,12 @@ impl Front {
                 "",
                 rid,
             ));
+        }
+        if self.state.config.sigv2
+            && let Some((status, code, msg, extra)) =
+                crate::sigv2::precheck(req.headers(), gatehouse_core::now_ms())
+        {
+            return Some(error_response(status, code, msg, &extra, rid));
         }
         if let Some((region, service, query)) = credential_scope(req)
             && service == "s3"
@@ -251,6 +252,12 @@ impl Front {
             Some(r) => r,
             None => {
                 req.extensions_mut().insert(conn);
+                if self.state.config.sigv2
+                    && is_sigv2(&req)
+                    && let Some(uri) = crate::sigv2::canonical_bucket_uri(req.uri())
+                {
+                    *req.uri_mut() = uri;
+                }
                 let (parts, body) = req.into_parts();
                 let req = Request::from_parts(parts, Body::from(body));
                 match tracing::Instrument::instrument(self.s3.call(req), span).await {

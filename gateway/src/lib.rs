@@ -9,6 +9,7 @@ pub mod config;
 pub mod front;
 pub mod s3;
 pub mod server;
+pub mod sigv2;
 pub mod state;
 
 pub use config::Config;

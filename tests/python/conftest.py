@@ -20,12 +20,12 @@ def _binary():
     return b
 
 
-@pytest.fixture(scope="session")
-def server():
+def _serve(*extra):
+    """Starts `gatehouse serve` on a fresh data dir and a free port; yields its endpoint and keys."""
     data = tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, GATEHOUSE_ROOT_ACCESS_KEY=AK, GATEHOUSE_ROOT_SECRET_KEY=SK)
     proc = subprocess.Popen(
-        [_binary(), "serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        [_binary(), "serve", "--data-dir", data, "--listen", "127.0.0.1:0", *extra],
         stdout=subprocess.PIPE, stderr=None, env=env, text=True,
     )
     url = None
@@ -39,6 +39,17 @@ def server():
     yield {"endpoint": url, "ak": AK, "sk": SK, "data": data}
     proc.terminate()
     proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def server():
+    yield from _serve()
+
+
+@pytest.fixture(scope="session")
+def server_v2():
+    """A server with SigV2 turned on (`--sigv2`)."""
+    yield from _serve("--sigv2")
 
 
 @pytest.fixture(scope="session")
