@@ -45,6 +45,16 @@ pub(crate) enum Op {
         key: String,
         cond: DeleteCondition,
     },
+    PutDeleteMarker {
+        rec: ObjectRecord,
+        cond: DeleteCondition,
+    },
+    DeleteVersion {
+        bucket: String,
+        key: String,
+        version_id: String,
+        cond: DeleteCondition,
+    },
     PutPart {
         part: Part,
     },
@@ -304,6 +314,18 @@ impl Meta {
             Op::DeleteObject { bucket, key, cond } => {
                 Done::Deleted(self.delete_object_in(conn, bucket, key, cond).await?)
             }
+            Op::PutDeleteMarker { rec, cond } => Done::Put(PutOutcome {
+                replaced: self.put_delete_marker_in(conn, rec, cond).await?,
+            }),
+            Op::DeleteVersion {
+                bucket,
+                key,
+                version_id,
+                cond,
+            } => Done::Deleted(
+                self.delete_version_in(conn, bucket, key, version_id, cond)
+                    .await?,
+            ),
             Op::PutPart { part } => Done::Part(self.put_part_in(conn, part).await?),
             Op::CreateUpload { upload } => {
                 self.create_upload_in(conn, upload).await?;

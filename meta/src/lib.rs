@@ -114,6 +114,8 @@ pub struct ObjectRecord {
     pub tags: Tags,
     /// The multipart upload this version was completed from, if any.
     pub upload_id: Option<String>,
+    /// A delete marker: a version without data that hides the key while it is the current version.
+    pub delete_marker: bool,
 }
 
 /// Tags of an object, an upload or a bucket: (`key`, `value`) pairs in the order they were given.
@@ -138,6 +140,18 @@ pub struct DeleteCondition {
     pub last_modified_ms: Option<i64>,
     /// `x-amz-if-match-size`.
     pub size: Option<i64>,
+}
+
+/// One page of ListObjectVersions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionPage {
+    /// Versions and delete markers, by key, newest first within a key; `true` marks the current version.
+    pub versions: Vec<(ObjectRecord, bool)>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    /// Where the next page starts (key, and version id within it), when truncated.
+    pub next_key_marker: Option<String>,
+    pub next_version_id_marker: Option<String>,
 }
 
 /// One page of ListObjects / ListObjectsV2.
@@ -200,4 +214,5 @@ mod multipart;
 mod objects;
 mod settings;
 mod store;
+mod versions;
 pub use store::{Meta, PutOutcome};

@@ -102,7 +102,8 @@ impl Meta {
             let (op, from) = lower.op_and_value();
             let upper_clause = if upper.is_some() { "AND key < $3 " } else { "" };
             let sql = format!(
-                "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND is_latest = 1 AND key {op} $2 \
+                "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND is_latest = 1 AND delete_marker = 0 \
+                 AND key {op} $2 \
                  {upper_clause}ORDER BY key LIMIT {batch}"
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -1,4 +1,7 @@
-//! The object index: current versions of keys, conditional writes, blob references.
+//! The object index: versions of keys (the current one marked `is_latest`), conditional writes, blob
+//! references. A write of version "null" replaces any earlier "null" version of the key (unversioned and
+//! versioning-suspended buckets); a write of any other version id keeps the earlier current version as a
+//! noncurrent one.
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -10,10 +13,12 @@ use crate::*;
 /// Columns of an object row, in `object_from_row` order: everything but `inline_data`, which only
 /// `get_object` reads (`GET_COLS`).
 pub(crate) const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
-                                      checksums, segments, storage_class, owner_canonical_id, tags, upload_id";
+                                      checksums, segments, storage_class, owner_canonical_id, tags, upload_id, \
+                                      delete_marker";
 /// `OBJECT_COLS` plus the inline bytes.
 const GET_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
-                        checksums, segments, storage_class, owner_canonical_id, tags, upload_id, inline_data";
+                        checksums, segments, storage_class, owner_canonical_id, tags, upload_id, delete_marker, \
+                        inline_data";
 
 /// How often a write re-reads the current version after losing an insert race before giving up. Every retry
 /// follows a committed write by another writer of the same key, so the whole always progresses; the bound only
@@ -38,7 +43,30 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
         inline_data: None,
         tags: json_col(row, "tags")?,
         upload_id: get(row, "upload_id")?,
+        delete_marker: get::<i64>(row, "delete_marker")? != 0,
     })
+}
+
+/// The order of versions: microseconds since the epoch, strictly increasing within this process (so two
+/// writes of one key in the same microsecond still order).
+pub(crate) fn next_seq() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or(0),
+    )
+    .unwrap_or(i64::MAX);
+    let mut prev = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(prev + 1);
+        match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(p) => prev = p,
+        }
+    }
 }
 
 impl Meta {
@@ -64,6 +92,7 @@ impl Meta {
         let checksums = to_json(&rec.checksums)?;
         let segments = to_json(&rec.segments)?;
         let tags = to_json(&rec.tags)?;
+        let mut replaced: Option<ObjectRecord> = None;
         for _ in 0..WRITE_RETRIES {
             let row = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
                 .bind(&rec.bucket)
@@ -71,23 +100,47 @@ impl Meta {
                 .fetch_optional(&mut *conn)
                 .await?;
             let current = row.as_ref().map(object_from_row).transpose()?;
-            check_condition(current.as_ref(), cond)?;
-            if let Some(cur) = &current {
-                // Versioning later keeps the old row with is_latest = 0; for now the current version is
-                // replaced (its object_blobs rows go with it, ON DELETE CASCADE).
+            // A delete marker as the current version means the key does not exist.
+            check_condition(current.as_ref().filter(|c| !c.delete_marker), cond)?;
+            if rec.version_id == "null" {
+                // The "null" version is replaced, current or not; its blobs become the caller's to free.
+                let old = match &current {
+                    Some(cur) if cur.version_id == "null" => Some(cur.clone()),
+                    _ => match self
+                        .select_version(&mut *conn, &rec.bucket, &rec.key, "null")
+                        .await?
+                    {
+                        // A concurrent writer made it current after we read the current version (Postgres,
+                        // read committed): read again and re-check the conditions.
+                        Some((_, true)) => continue,
+                        Some((old, false)) => Some(old),
+                        None => None,
+                    },
+                };
+                if let Some(old) = old {
+                    self.delete_row(&mut *conn, &old).await?;
+                    replaced = Some(old);
+                }
+            }
+            // Unless it was the "null" version just replaced, the current version stays as a noncurrent one.
+            let kept = current
+                .as_ref()
+                .is_some_and(|c| !(c.version_id == "null" && rec.version_id == "null"));
+            if kept {
                 sqlx::query(
-                    "DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3",
+                    "UPDATE objects SET is_latest = 0 WHERE bucket = $1 AND key = $2 AND is_latest = 1",
                 )
-                .bind(&cur.bucket)
-                .bind(&cur.key)
-                .bind(&cur.version_id)
+                .bind(&rec.bucket)
+                .bind(&rec.key)
                 .execute(&mut *conn)
                 .await?;
             }
             let inserted = sqlx::query(
                 "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
-                 user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id) \
-                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
+                 user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
+                 delete_marker, seq) \
+                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                 ON CONFLICT DO NOTHING",
             )
             .bind(&rec.bucket)
             .bind(&rec.key)
@@ -104,6 +157,8 @@ impl Meta {
             .bind(rec.inline_data.as_deref())
             .bind(&tags)
             .bind(rec.upload_id.as_deref())
+            .bind(i64::from(rec.delete_marker))
+            .bind(next_seq())
             .execute(&mut *conn)
             .await;
             let inserted = match inserted {
@@ -130,12 +185,51 @@ impl Meta {
                 .execute(&mut *conn)
                 .await?;
             }
-            return Ok(current);
+            return Ok(replaced);
         }
         Err(MetaError::Corrupt(format!(
             "gave up writing {}/{} after repeated insert races",
             rec.bucket, rec.key
         )))
+    }
+
+    /// One version of a key (without inline data) and whether it is the current one, in the caller's
+    /// transaction, locked on Postgres.
+    async fn select_version(
+        &self,
+        conn: &mut AnyConnection,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Option<(ObjectRecord, bool)>> {
+        let sql = format!(
+            "SELECT {OBJECT_COLS}, is_latest FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3{}",
+            self.for_update()
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(bucket)
+            .bind(key)
+            .bind(version_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some((
+            object_from_row(&row)?,
+            get::<i64>(&row, "is_latest")? != 0,
+        )))
+    }
+
+    /// Deletes one version row (its `object_blobs` rows go with it, ON DELETE CASCADE).
+    async fn delete_row(&self, conn: &mut AnyConnection, rec: &ObjectRecord) -> Result<()> {
+        sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3")
+            .bind(&rec.bucket)
+            .bind(&rec.key)
+            .bind(&rec.version_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     }
 
     /// Writes (inserts or replaces) the object version `rec.version_id` of `rec.key`, checking `cond`
@@ -247,15 +341,24 @@ impl Meta {
         Ok(Some(cur))
     }
 
-    /// Replaces the tags of the current version of `key` (PutObjectTagging / DeleteObjectTagging); its ETag
-    /// and modification time stay. `false` if there is no such object.
-    pub async fn set_object_tags(&self, bucket: &str, key: &str, tags: &Tags) -> Result<bool> {
+    /// Replaces the tags of version `version_id` of `key`, or of its current version (PutObjectTagging /
+    /// DeleteObjectTagging); its ETag and modification time stay. `false` if there is no such object
+    /// version (delete markers have no tags).
+    pub async fn set_object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        tags: &Tags,
+    ) -> Result<bool> {
         let res = sqlx::query(
-            "UPDATE objects SET tags = $3 WHERE bucket = $1 AND key = $2 AND is_latest = 1",
+            "UPDATE objects SET tags = $3 WHERE bucket = $1 AND key = $2 AND delete_marker = 0 \
+             AND (($4 = '' AND is_latest = 1) OR version_id = $4)",
         )
         .bind(bucket)
         .bind(key)
         .bind(to_json(tags)?)
+        .bind(version_id.unwrap_or(""))
         .execute(&self.writer)
         .await?;
         Ok(res.rows_affected() > 0)
@@ -289,7 +392,7 @@ fn check_condition(current: Option<&ObjectRecord>, cond: &WriteCondition) -> Res
 }
 
 /// Checks conditional-delete preconditions against the current version.
-fn check_delete_condition(cur: &ObjectRecord, cond: &DeleteCondition) -> Result<()> {
+pub(crate) fn check_delete_condition(cur: &ObjectRecord, cond: &DeleteCondition) -> Result<()> {
     let etag_ok = cond
         .if_match
         .as_deref()

@@ -273,13 +273,33 @@ async fn bad_input(s: &common::Server) {
         .versioning_configuration(
             aws_sdk_s3::types::VersioningConfiguration::builder()
                 .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .mfa_delete(aws_sdk_s3::types::MfaDelete::Enabled)
                 .build(),
         )
         .send()
         .await
         .unwrap_err();
     assert_eq!(code(&e), "NotImplemented");
-    // Versioning was never enabled: GetBucketVersioning says so (no Status).
+    let e = c
+        .put_bucket_cors()
+        .bucket("bad")
+        .cors_configuration(
+            aws_sdk_s3::types::CorsConfiguration::builder()
+                .cors_rules(
+                    aws_sdk_s3::types::CorsRule::builder()
+                        .allowed_methods("GET")
+                        .allowed_origins("*")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "NotImplemented");
+    // Versioning was never enabled (the refused request changed nothing): no Status.
     let v = c
         .get_bucket_versioning()
         .bucket("bad")

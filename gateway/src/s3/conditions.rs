@@ -127,6 +127,7 @@ mod tests {
             inline_data: None,
             tags: vec![],
             upload_id: None,
+            delete_marker: false,
         }
     }
 

@@ -46,13 +46,20 @@ pub(crate) fn max_keys(m: Option<i32>) -> S3Result<usize> {
     }
 }
 
-struct Owners<'a> {
+pub(crate) struct Owners<'a> {
     state: &'a AppState,
     cache: HashMap<String, Owner>,
 }
 
-impl Owners<'_> {
-    async fn get(&mut self, canonical_id: &str) -> S3Result<Owner> {
+impl<'a> Owners<'a> {
+    pub(crate) fn new(state: &'a AppState) -> Self {
+        Owners {
+            state,
+            cache: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn get(&mut self, canonical_id: &str) -> S3Result<Owner> {
         if let Some(o) = self.cache.get(canonical_id) {
             return Ok(o.clone());
         }
@@ -96,7 +103,7 @@ async fn contents(
     Ok(out)
 }
 
-fn object_entry(r: &ObjectRecord, owner: Option<Owner>, enc: bool) -> Object {
+pub(crate) fn object_entry(r: &ObjectRecord, owner: Option<Owner>, enc: bool) -> Object {
     let algos: Vec<ChecksumAlgorithm> = super::body::Algo::ALL
         .into_iter()
         .filter(|a| a.get(&r.checksums).is_some())
@@ -132,7 +139,7 @@ fn prefixes(page: &ListPage, enc: bool) -> Option<Vec<CommonPrefix>> {
     })
 }
 
-fn enc_opt(s: Option<String>, enc: bool) -> Option<String> {
+pub(crate) fn enc_opt(s: Option<String>, enc: bool) -> Option<String> {
     s.map(|v| if enc { url_encode(&v) } else { v })
 }
 
@@ -236,81 +243,6 @@ pub(crate) async fn list_objects(
         ..Default::default()
     };
     Ok(S3Response::new(out))
-}
-
-/// ListObjectVersions. Versioning is not built yet, so every object is its own single, latest version "null"
-/// and there are no delete markers.
-pub(crate) async fn list_object_versions(
-    g: &Gatehouse,
-    req: S3Request<ListObjectVersionsInput>,
-) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-    let i = req.input;
-    let enc = url_encoding(i.encoding_type.as_ref())?;
-    let max = max_keys(i.max_keys)?;
-    require_bucket(&g.state, &i.bucket).await?;
-    let prefix = i.prefix.clone().unwrap_or_default();
-    let delim = i.delimiter.clone().filter(|d| !d.is_empty());
-    // With one version per key, a (key, "null") marker means "after this key"; a key marker alone also
-    // means after the key.
-    let marker = i.key_marker.clone().filter(|m| !m.is_empty());
-    let page = g
-        .state
-        .meta
-        .list_objects(&i.bucket, &prefix, delim.as_deref(), marker.as_deref(), max)
-        .await
-        .map_err(meta_err)?;
-    let objs = contents(&g.state, &page, true, enc).await?;
-    let versions: Vec<ObjectVersion> = objs
-        .into_iter()
-        .map(|o| ObjectVersion {
-            key: o.key,
-            e_tag: o.e_tag,
-            size: o.size,
-            last_modified: o.last_modified,
-            owner: o.owner,
-            is_latest: Some(true),
-            version_id: Some("null".to_owned()),
-            storage_class: o
-                .storage_class
-                .map(|s| ObjectVersionStorageClass::from(s.as_str().to_owned())),
-            checksum_algorithm: o.checksum_algorithm,
-            checksum_type: o.checksum_type,
-            ..Default::default()
-        })
-        .collect();
-    let (next_key, next_version) = if page.is_truncated {
-        (
-            enc_opt(page.next_marker.clone(), enc),
-            page.next_marker.as_ref().map(|_| "null".to_owned()),
-        )
-    } else {
-        (None, None)
-    };
-    let out = ListObjectVersionsOutput {
-        name: Some(i.bucket),
-        prefix: Some(enc_opt(Some(prefix), enc).unwrap_or_default()),
-        delimiter: enc_opt(i.delimiter.filter(|d| !d.is_empty()), enc),
-        key_marker: Some(enc_opt(i.key_marker, enc).unwrap_or_default()),
-        version_id_marker: Some(i.version_id_marker.unwrap_or_default()),
-        max_keys: i.max_keys.or(Some(1000)),
-        is_truncated: Some(page.is_truncated),
-        next_key_marker: next_key,
-        next_version_id_marker: next_version,
-        encoding_type: i.encoding_type,
-        common_prefixes: prefixes(&page, enc),
-        versions: (!versions.is_empty()).then_some(versions),
-        ..Default::default()
-    };
-    Ok(S3Response::new(out))
-}
-
-/// GetBucketVersioning: versioning cannot be enabled yet, so every bucket is unversioned (no Status).
-pub(crate) async fn get_bucket_versioning(
-    g: &Gatehouse,
-    req: S3Request<GetBucketVersioningInput>,
-) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    require_bucket(&g.state, &req.input.bucket).await?;
-    Ok(S3Response::new(GetBucketVersioningOutput::default()))
 }
 
 #[cfg(test)]

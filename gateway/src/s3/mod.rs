@@ -9,6 +9,7 @@ mod multipart;
 mod object;
 mod read;
 mod tagging;
+mod versioning;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "ListObjectsV2",
     "ListObjectVersions",
     "GetBucketVersioning",
+    "PutBucketVersioning",
     "PutObject",
     "GetObject",
     "HeadObject",
@@ -208,13 +210,19 @@ impl S3 for Gatehouse {
         &self,
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-        list::list_object_versions(self, req).await
+        versioning::list_object_versions(self, req).await
     }
     async fn get_bucket_versioning(
         &self,
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        list::get_bucket_versioning(self, req).await
+        versioning::get_bucket_versioning(self, req).await
+    }
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        versioning::put_bucket_versioning(self, req).await
     }
     async fn put_object(
         &self,

@@ -18,7 +18,7 @@ use super::list::{url_encode, url_encoding};
 use super::object::{
     copy_source, expires_string, refuse_unbuilt_write, user_meta, write_condition,
 };
-use super::read::{checksum_dto, load_object, object_stream};
+use super::read::{checksum_dto, object_stream};
 use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, ts};
 
 /// Minimum size of every part but the last.
@@ -263,8 +263,8 @@ pub(crate) async fn upload_part_copy(
         ));
     }
     let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
-    let (sb, sk) = copy_source(&i.copy_source)?;
-    let src = load_object(&g.state, &sb, &sk).await?;
+    let (sb, sk, sv) = copy_source(&i.copy_source)?;
+    let src = super::object::load_copy_source(&g.state, &sb, &sk, sv.as_deref()).await?;
     let conds = ReadConditions {
         if_match: i.copy_source_if_match.as_ref(),
         if_none_match: i.copy_source_if_none_match.as_ref(),
@@ -306,6 +306,7 @@ pub(crate) async fn upload_part_copy(
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
         }),
+        copy_source_version_id: super::versioning::read_header(&src),
         ..Default::default()
     };
     Ok(S3Response::new(out))
@@ -484,10 +485,11 @@ pub(crate) async fn complete(
             ));
         }
     }
+    let mode = super::versioning::state_of(&g.state, &i.bucket).await?;
     let rec = ObjectRecord {
         bucket: i.bucket.clone(),
         key: i.key.clone(),
-        version_id: "null".to_owned(),
+        version_id: mode.new_version_id(),
         size,
         etag: etag.clone(),
         last_modified_ms: gatehouse_core::now_ms(),
@@ -508,6 +510,7 @@ pub(crate) async fn complete(
         inline_data: None,
         tags: upload.tags.clone(),
         upload_id: Some(upload.upload_id.clone()),
+        delete_marker: false,
     };
     let (outcome, unused) = g
         .state
@@ -520,7 +523,9 @@ pub(crate) async fn complete(
         garbage.extend(old.segments.into_iter().map(|s| s.locator));
     }
     delete_blobs(&g.state, garbage);
-    Ok(S3Response::new(complete_output(&i, &etag, &checksums)))
+    let mut out = complete_output(&i, &etag, &checksums);
+    out.version_id = mode.header(&rec.version_id);
+    Ok(S3Response::new(out))
 }
 
 /// What CompleteMultipartUpload answers for the object it made.
@@ -560,9 +565,12 @@ async fn completed_again(
         .await
         .map_err(meta_err)?;
     match current {
-        Some(rec) if rec.upload_id.as_deref() == Some(i.upload_id.as_str()) => Ok(S3Response::new(
-            complete_output(i, &rec.etag, &rec.checksums),
-        )),
+        Some(rec) if rec.upload_id.as_deref() == Some(i.upload_id.as_str()) => {
+            Ok(S3Response::new(CompleteMultipartUploadOutput {
+                version_id: super::versioning::read_header(&rec),
+                ..complete_output(i, &rec.etag, &rec.checksums)
+            }))
+        }
         _ => Err(err),
     }
 }

@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 
 use s3s::dto::*;
-use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use gatehouse_meta::{ContentHeaders, DeleteCondition, ObjectRecord, WriteCondition};
 
 use super::body::{Expect, ingest, quoted_hex};
 use super::conditions::{ReadConditions, evaluate_copy_source};
-use super::read::{checksum_dto, load_object, object_stream};
-use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, tagging, ts};
+use super::read::{checksum_dto, object_stream};
+use super::{
+    Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, tagging, ts, versioning,
+};
 
 /// AWS's limit on user-defined metadata (keys and values, UTF-8 bytes).
 const MAX_USER_METADATA: usize = 2048;
@@ -132,7 +134,8 @@ pub(crate) async fn write_condition(
         .meta
         .get_object(bucket, key)
         .await
-        .map_err(meta_err)?;
+        .map_err(meta_err)?
+        .filter(|r| !r.delete_marker);
     let failed = || {
         s3_error!(
             PreconditionFailed,
@@ -209,6 +212,7 @@ pub(crate) async fn put_object(
         ));
     }
     require_bucket(&g.state, &i.bucket).await?;
+    let mode = versioning::state_of(&g.state, &i.bucket).await?;
     let cond = write_condition(
         g,
         &i.bucket,
@@ -231,7 +235,7 @@ pub(crate) async fn put_object(
     let rec = ObjectRecord {
         bucket: i.bucket,
         key: i.key,
-        version_id: "null".to_owned(),
+        version_id: mode.new_version_id(),
         size: i64::try_from(ing.size).unwrap_or(i64::MAX),
         etag: etag.clone(),
         last_modified_ms: gatehouse_core::now_ms(),
@@ -252,11 +256,13 @@ pub(crate) async fn put_object(
         inline_data: ing.inline_data(),
         tags,
         upload_id: None,
+        delete_marker: false,
     };
     commit(g, &rec, &cond).await?;
     let c = checksum_dto(&ing.checksums);
     let out = PutObjectOutput {
         e_tag: Some(etag_of(&etag)),
+        version_id: mode.header(&rec.version_id),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
         checksum_crc64nvme: c.checksum_crc64nvme,
@@ -285,43 +291,43 @@ fn delete_condition(
     }
 }
 
-/// DeleteObject (unversioned: removes the key; a missing key is not an error, whatever the conditions).
+/// DeleteObject: see [`versioning::delete_key`]; deleting a missing key or version is not an error.
 pub(crate) async fn delete_object(
     g: &Gatehouse,
     req: S3Request<DeleteObjectInput>,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
+    let p = principal(&req)?;
     let i = &req.input;
-    if i.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-    }
     require_bucket(&g.state, &i.bucket).await?;
     let cond = delete_condition(
         i.if_match.as_ref(),
         i.if_match_last_modified_time.as_ref(),
         i.if_match_size,
     );
-    if let Some(old) = g
-        .state
-        .meta
-        .delete_object_if(&i.bucket, &i.key, &cond)
-        .await
-        .map_err(meta_err)?
-    {
-        delete_blobs(
-            &g.state,
-            old.segments.into_iter().map(|s| s.locator).collect(),
-        );
-    }
-    let mut resp = S3Response::new(DeleteObjectOutput::default());
+    let d = versioning::delete_key(
+        g,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        &cond,
+        &p.canonical_id,
+    )
+    .await?;
+    let mut resp = S3Response::new(DeleteObjectOutput {
+        delete_marker: d.delete_marker.then_some(true),
+        version_id: d.version_id,
+        ..Default::default()
+    });
     resp.status = Some(http::StatusCode::NO_CONTENT);
     Ok(resp)
 }
 
-/// DeleteObjects: up to 1000 keys, each reported (only errors in quiet mode).
+/// DeleteObjects: up to 1000 keys (and versions), each reported (only errors in quiet mode).
 pub(crate) async fn delete_objects(
     g: &Gatehouse,
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let p = principal(&req)?;
     let i = req.input;
     require_bucket(&g.state, &i.bucket).await?;
     if i.delete.objects.len() > 1000 {
@@ -334,44 +340,38 @@ pub(crate) async fn delete_objects(
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
     for o in i.delete.objects {
-        if o.version_id.as_deref().is_some_and(|v| v != "null") {
-            errors.push(Error {
-                code: Some("NoSuchVersion".into()),
-                key: Some(o.key),
-                message: Some("The specified version does not exist.".into()),
-                version_id: o.version_id,
-            });
-            continue;
-        }
         let etag = o.e_tag.clone().map(ETagCondition::ETag);
         let cond = delete_condition(etag.as_ref(), o.last_modified_time.as_ref(), o.size);
-        match g
-            .state
-            .meta
-            .delete_object_if(&i.bucket, &o.key, &cond)
-            .await
-        {
-            Ok(old) => {
-                if let Some(old) = old {
-                    delete_blobs(
-                        &g.state,
-                        old.segments.into_iter().map(|s| s.locator).collect(),
-                    );
-                }
+        let res = versioning::delete_key(
+            g,
+            &i.bucket,
+            &o.key,
+            o.version_id.as_deref(),
+            &cond,
+            &p.canonical_id,
+        )
+        .await;
+        match res {
+            Ok(d) => {
                 if !quiet {
+                    let marker_created = d.delete_marker && o.version_id.is_none();
                     deleted.push(DeletedObject {
                         key: Some(o.key),
+                        delete_marker: d.delete_marker.then_some(true),
+                        delete_marker_version_id: if marker_created {
+                            d.version_id.clone()
+                        } else {
+                            None
+                        },
                         version_id: o.version_id,
-                        ..Default::default()
                     });
                 }
             }
             Err(e) => {
-                let s3e: S3Error = meta_err(e);
                 errors.push(Error {
-                    code: Some(s3e.code().as_str().to_owned()),
+                    code: Some(e.code().as_str().to_owned()),
                     key: Some(o.key),
-                    message: s3e.message().map(str::to_owned),
+                    message: e.message().map(str::to_owned),
                     version_id: o.version_id,
                 });
             }
@@ -385,22 +385,37 @@ pub(crate) async fn delete_objects(
     Ok(S3Response::new(out))
 }
 
-/// Reads the source of a copy: (bucket, key) after checking the version id.
-pub(crate) fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
+/// Loads a copy source: its current version or the named one; a delete marker named by version id cannot
+/// be copied (InvalidRequest, as on AWS).
+pub(crate) async fn load_copy_source(
+    state: &crate::state::AppState,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> S3Result<ObjectRecord> {
+    match super::read::load_version(state, bucket, key, version_id).await {
+        Err(e) if version_id.is_some() && *e.code() == s3s::S3ErrorCode::MethodNotAllowed => {
+            Err(s3_error!(
+                InvalidRequest,
+                "The source of a copy request may not specifically refer to a delete marker by version id."
+            ))
+        }
+        other => other,
+    }
+}
+
+/// Reads the source of a copy: (bucket, key, version id if one is named).
+pub(crate) fn copy_source(src: &CopySource) -> S3Result<(String, String, Option<String>)> {
     match src {
         CopySource::Bucket {
             bucket,
             key,
             version_id,
-        } => {
-            if version_id.as_deref().is_some_and(|v| v != "null") {
-                return Err(s3_error!(
-                    NoSuchVersion,
-                    "The specified version does not exist."
-                ));
-            }
-            Ok((bucket.to_string(), key.to_string()))
-        }
+        } => Ok((
+            bucket.to_string(),
+            key.to_string(),
+            version_id.as_deref().map(str::to_owned),
+        )),
         _ => Err(s3_error!(
             NotImplemented,
             "Access point and Outposts copy sources are not supported"
@@ -421,8 +436,8 @@ pub(crate) async fn copy_object(
         Some("REPLACE") => Some(tagging::from_header(i.tagging.as_deref())?),
         Some(_) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive.")),
     };
-    let (sb, sk) = copy_source(&i.copy_source)?;
-    let src = load_object(&g.state, &sb, &sk).await?;
+    let (sb, sk, sv) = copy_source(&i.copy_source)?;
+    let src = load_copy_source(&g.state, &sb, &sk, sv.as_deref()).await?;
     let conds = ReadConditions {
         if_match: i.copy_source_if_match.as_ref(),
         if_none_match: i.copy_source_if_none_match.as_ref(),
@@ -431,6 +446,7 @@ pub(crate) async fn copy_object(
     };
     evaluate_copy_source(&conds, &src)?;
     require_bucket(&g.state, &i.bucket).await?;
+    let mode = versioning::state_of(&g.state, &i.bucket).await?;
     let replace = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -438,6 +454,7 @@ pub(crate) async fn copy_object(
     };
     if sb == i.bucket
         && sk == i.key
+        && sv.is_none()
         && !replace
         && i.website_redirect_location.is_none()
         && i.checksum_algorithm.is_none()
@@ -489,7 +506,7 @@ pub(crate) async fn copy_object(
     let rec = ObjectRecord {
         bucket: i.bucket,
         key: i.key,
-        version_id: "null".to_owned(),
+        version_id: mode.new_version_id(),
         size: src.size,
         etag: etag.clone(),
         last_modified_ms: now,
@@ -502,6 +519,7 @@ pub(crate) async fn copy_object(
         inline_data: ing.inline_data(),
         tags: new_tags.unwrap_or_else(|| src.tags.clone()),
         upload_id: None,
+        delete_marker: false,
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     let c = checksum_dto(&ing.checksums);
@@ -516,6 +534,8 @@ pub(crate) async fn copy_object(
             checksum_sha256: c.checksum_sha256,
             checksum_type: c.checksum_type,
         }),
+        version_id: mode.header(&rec.version_id),
+        copy_source_version_id: versioning::read_header(&src),
         ..Default::default()
     };
     Ok(S3Response::new(out))

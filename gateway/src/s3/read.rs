@@ -12,6 +12,7 @@ use gatehouse_meta::{Checksums, ObjectRecord};
 use gatehouse_storage::ByteStream;
 
 use super::conditions::{ReadConditions, evaluate, read_error};
+use super::versioning::{read_header, with_marker_headers};
 use super::{Gatehouse, etag_of, meta_err, require_bucket, ts};
 use crate::state::AppState;
 
@@ -49,17 +50,41 @@ pub(crate) fn object_stream(
     Box::pin(s)
 }
 
-/// Loads the current version of `key`, answering NoSuchBucket / NoSuchKey.
-pub(crate) async fn load_object(
+/// Loads version `version_id` of `key`, or its current version. Answers NoSuchBucket, NoSuchKey (no such key,
+/// or its current version is a delete marker), NoSuchVersion, and MethodNotAllowed for a delete marker
+/// addressed by version id; the delete-marker answers carry `x-amz-delete-marker` and the version id.
+pub(crate) async fn load_version(
     state: &AppState,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
 ) -> S3Result<ObjectRecord> {
-    match state.meta.get_object(bucket, key).await.map_err(meta_err)? {
+    let found = match version_id {
+        None => state.meta.get_object(bucket, key).await,
+        Some(v) => state.meta.get_version(bucket, key, v).await,
+    }
+    .map_err(meta_err)?;
+    match found {
+        Some(r) if r.delete_marker => Err(match version_id {
+            None => with_marker_headers(
+                s3_error!(NoSuchKey, "The specified key does not exist."),
+                &r,
+            ),
+            Some(_) => with_marker_headers(
+                s3_error!(
+                    MethodNotAllowed,
+                    "The specified method is not allowed against this resource."
+                ),
+                &r,
+            ),
+        }),
         Some(r) => Ok(r),
         None => {
             require_bucket(state, bucket).await?;
-            Err(s3_error!(NoSuchKey, "The specified key does not exist."))
+            Err(match version_id {
+                None => s3_error!(NoSuchKey, "The specified key does not exist."),
+                Some(_) => s3_error!(NoSuchVersion, "The specified version does not exist."),
+            })
         }
     }
 }
@@ -204,14 +229,8 @@ pub(crate) async fn get_object(
     g: &Gatehouse,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
-    if req.input.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(s3_error!(
-            NoSuchVersion,
-            "The specified version does not exist."
-        ));
-    }
-    let rec = load_object(&g.state, &req.input.bucket, &req.input.key).await?;
     let i = &req.input;
+    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -260,6 +279,7 @@ pub(crate) async fn get_object(
         checksum_sha256: c.checksum_sha256,
         checksum_type: c.checksum_type,
         tag_count: super::tagging::count_header(&rec.tags),
+        version_id: read_header(&rec),
         ..Default::default()
     };
     let mut resp = S3Response::new(output);
@@ -278,14 +298,8 @@ pub(crate) async fn head_object(
     g: &Gatehouse,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
-    if req.input.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(s3_error!(
-            NoSuchVersion,
-            "The specified version does not exist."
-        ));
-    }
-    let rec = load_object(&g.state, &req.input.bucket, &req.input.key).await?;
     let i = &req.input;
+    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -325,6 +339,7 @@ pub(crate) async fn head_object(
         checksum_sha1: c.checksum_sha1,
         checksum_sha256: c.checksum_sha256,
         checksum_type: c.checksum_type,
+        version_id: read_header(&rec),
         ..Default::default()
     };
     let mut resp = S3Response::new(output);
@@ -345,19 +360,13 @@ pub(crate) async fn get_object_attributes(
     req: S3Request<GetObjectAttributesInput>,
 ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
     let i = &req.input;
-    if i.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(s3_error!(
-            NoSuchVersion,
-            "The specified version does not exist."
-        ));
-    }
     if i.sse_customer_algorithm.is_some() {
         return Err(s3_error!(
             NotImplemented,
             "Server-side encryption is not implemented yet"
         ));
     }
-    let rec = load_object(&g.state, &i.bucket, &i.key).await?;
+    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     // The header is a comma-separated list; s3s may hand it over as one entry.
     let want = |a: &str| {
         i.object_attributes
@@ -366,6 +375,7 @@ pub(crate) async fn get_object_attributes(
     };
     let mut out = GetObjectAttributesOutput {
         last_modified: Some(ts(rec.last_modified_ms)),
+        version_id: read_header(&rec),
         ..Default::default()
     };
     if want(ObjectAttributes::ETAG) {

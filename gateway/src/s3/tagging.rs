@@ -6,7 +6,8 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
 use gatehouse_meta::Tags;
 
-use super::read::load_object;
+use super::read::load_version;
+use super::versioning::read_header;
 use super::{Gatehouse, custom_error, meta_err, require_bucket};
 
 /// Most tags an object may carry.
@@ -112,39 +113,39 @@ pub(crate) fn count_header(tags: &Tags) -> Option<i32> {
     (!tags.is_empty()).then(|| i32::try_from(tags.len()).unwrap_or(i32::MAX))
 }
 
-/// Only the current version exists while versioning is off: any other version id is unknown.
-fn check_version(v: Option<&str>) -> S3Result<()> {
-    match v {
-        None | Some("null") => Ok(()),
-        Some(_) => Err(s3_error!(InvalidArgument, "Invalid version id specified")),
-    }
-}
-
 /// PutObjectTagging: replaces the object's tags (ETag and modification time stay).
 pub(crate) async fn put_object_tagging(
     g: &Gatehouse,
     req: S3Request<PutObjectTaggingInput>,
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let i = req.input;
-    check_version(i.version_id.as_deref())?;
     let tags = from_dto(i.tagging, MAX_OBJECT_TAGS, true)?;
-    require_bucket(&g.state, &i.bucket).await?;
-    set_object_tags(g, &i.bucket, &i.key, &tags).await?;
-    Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    let v = i.version_id.as_deref();
+    let version_id = set_object_tags(g, &i.bucket, &i.key, v, &tags).await?;
+    Ok(S3Response::new(PutObjectTaggingOutput { version_id }))
 }
 
-async fn set_object_tags(g: &Gatehouse, bucket: &str, key: &str, tags: &Tags) -> S3Result<()> {
+/// Sets the tags of the current or the named version; answers like a read of that version when it is
+/// missing or a delete marker. Returns the version id to report.
+async fn set_object_tags(
+    g: &Gatehouse,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    tags: &Tags,
+) -> S3Result<Option<String>> {
     let found = g
         .state
         .meta
-        .set_object_tags(bucket, key, tags)
+        .set_object_tags(bucket, key, version_id, tags)
         .await
         .map_err(meta_err)?;
-    if found {
-        Ok(())
-    } else {
-        Err(s3_error!(NoSuchKey, "The specified key does not exist."))
+    // Reading the version back gives the answer S3 gives (NoSuchKey, NoSuchVersion, delete marker, ...).
+    let rec = load_version(&g.state, bucket, key, version_id).await?;
+    if !found {
+        return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
     }
+    Ok(read_header(&rec))
 }
 
 /// GetObjectTagging.
@@ -153,11 +154,10 @@ pub(crate) async fn get_object_tagging(
     req: S3Request<GetObjectTaggingInput>,
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
     let i = &req.input;
-    check_version(i.version_id.as_deref())?;
-    let rec = load_object(&g.state, &i.bucket, &i.key).await?;
+    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     Ok(S3Response::new(GetObjectTaggingOutput {
         tag_set: to_dto(&rec.tags),
-        version_id: None,
+        version_id: read_header(&rec),
     }))
 }
 
@@ -167,10 +167,9 @@ pub(crate) async fn delete_object_tagging(
     req: S3Request<DeleteObjectTaggingInput>,
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
     let i = &req.input;
-    check_version(i.version_id.as_deref())?;
-    require_bucket(&g.state, &i.bucket).await?;
-    set_object_tags(g, &i.bucket, &i.key, &Tags::new()).await?;
-    let mut resp = S3Response::new(DeleteObjectTaggingOutput::default());
+    let v = i.version_id.as_deref();
+    let version_id = set_object_tags(g, &i.bucket, &i.key, v, &Tags::new()).await?;
+    let mut resp = S3Response::new(DeleteObjectTaggingOutput { version_id });
     resp.status = Some(http::StatusCode::NO_CONTENT);
     Ok(resp)
 }

@@ -176,6 +176,7 @@ pub fn obj(bucket: &str, key: &str, etag: &str) -> ObjectRecord {
         inline_data: None,
         tags: vec![],
         upload_id: None,
+        delete_marker: false,
     }
 }
 

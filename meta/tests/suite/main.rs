@@ -11,3 +11,4 @@ mod inline;
 mod listing;
 mod multipart;
 mod objects;
+mod versions;

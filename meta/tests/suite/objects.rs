@@ -58,6 +58,7 @@ fn rich(bucket: &str, key: &str) -> ObjectRecord {
             ("a".into(), String::new()),
         ],
         upload_id: Some("upload-7".into()),
+        delete_marker: false,
     }
 }
 
@@ -234,7 +235,7 @@ async fn object_tags(m: Meta) {
     let r = rich("b", "k");
     m.put_object(&r, &none()).await.unwrap();
     let tags: Tags = vec![("k2".into(), "v2".into()), ("k1".into(), "v1".into())];
-    assert!(m.set_object_tags("b", "k", &tags).await.unwrap());
+    assert!(m.set_object_tags("b", "k", None, &tags).await.unwrap());
     let got = m.get_object("b", "k").await.unwrap().unwrap();
     // Order kept; nothing else changes (ETag, time, upload id).
     assert_eq!(got.tags, tags);
@@ -245,7 +246,7 @@ async fn object_tags(m: Meta) {
     assert_eq!(got.upload_id.as_deref(), Some("upload-7"));
     let listed = m.list_objects("b", "", None, None, 10).await.unwrap();
     assert_eq!(listed.objects[0].tags, tags);
-    assert!(m.set_object_tags("b", "k", &vec![]).await.unwrap());
+    assert!(m.set_object_tags("b", "k", None, &vec![]).await.unwrap());
     assert!(
         m.get_object("b", "k")
             .await
@@ -254,8 +255,16 @@ async fn object_tags(m: Meta) {
             .tags
             .is_empty()
     );
-    assert!(!m.set_object_tags("b", "missing", &tags).await.unwrap());
-    assert!(!m.set_object_tags("nobucket", "k", &tags).await.unwrap());
+    assert!(
+        !m.set_object_tags("b", "missing", None, &tags)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !m.set_object_tags("nobucket", "k", None, &tags)
+            .await
+            .unwrap()
+    );
 }
 
 async fn conditional_deletes(m: Meta) {
