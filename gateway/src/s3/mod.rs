@@ -9,6 +9,7 @@ mod multipart;
 mod object;
 mod read;
 mod tagging;
+mod uploads;
 mod versioning;
 
 use std::sync::Arc;
@@ -300,13 +301,13 @@ impl S3 for Gatehouse {
         &self,
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
-        multipart::list_parts(self, req).await
+        uploads::list_parts(self, req).await
     }
     async fn list_multipart_uploads(
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        multipart::list_uploads(self, req).await
+        uploads::list_uploads(self, req).await
     }
     async fn put_object_tagging(
         &self,
