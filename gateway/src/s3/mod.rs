@@ -1,6 +1,7 @@
 //! The S3 API over `meta` (index) and `storage` (bytes), as an s3s `S3` implementation. Every operation not
 //! implemented here keeps s3s's default answer: `NotImplemented`.
 
+mod acl;
 mod body;
 mod bucket;
 mod conditions;
@@ -47,6 +48,10 @@ pub const IMPLEMENTED: &[&str] = &[
     "AbortMultipartUpload",
     "ListParts",
     "ListMultipartUploads",
+    "GetBucketAcl",
+    "PutBucketAcl",
+    "GetObjectAcl",
+    "PutObjectAcl",
     "PutObjectTagging",
     "GetObjectTagging",
     "DeleteObjectTagging",
@@ -218,6 +223,30 @@ impl S3 for Gatehouse {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         versioning::get_bucket_versioning(self, req).await
+    }
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        acl::get_bucket_acl(self, req).await
+    }
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        acl::put_bucket_acl(self, req).await
+    }
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        acl::get_object_acl(self, req).await
+    }
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        acl::put_object_acl(self, req).await
     }
     async fn put_bucket_versioning(
         &self,
