@@ -22,6 +22,17 @@ const CANNED: &[&str] = &[
     "log-delivery-write",
 ];
 
+/// Whether a Put*Acl request names grants in `x-amz-grant-*` headers (both inputs share the field names).
+macro_rules! any_grant_header {
+    ($i:expr) => {
+        $i.grant_full_control.is_some()
+            || $i.grant_read.is_some()
+            || $i.grant_read_acp.is_some()
+            || $i.grant_write.is_some()
+            || $i.grant_write_acp.is_some()
+    };
+}
+
 /// The one ACL every resource has today.
 fn private_acl(owner: &Owner) -> Grants {
     vec![Grant {
@@ -114,11 +125,7 @@ pub(crate) async fn put_bucket_acl(
     let owner = bucket_owner(g, &i.bucket).await?;
     require_private(
         i.acl.as_ref().map(BucketCannedACL::as_str),
-        i.grant_full_control.is_some()
-            || i.grant_read.is_some()
-            || i.grant_read_acp.is_some()
-            || i.grant_write.is_some()
-            || i.grant_write_acp.is_some(),
+        any_grant_header!(i),
         i.access_control_policy.as_ref(),
         owner.id.as_deref().unwrap_or_default(),
     )?;
@@ -149,11 +156,7 @@ pub(crate) async fn put_object_acl(
     let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     require_private(
         i.acl.as_ref().map(ObjectCannedACL::as_str),
-        i.grant_full_control.is_some()
-            || i.grant_read.is_some()
-            || i.grant_read_acp.is_some()
-            || i.grant_write.is_some()
-            || i.grant_write_acp.is_some(),
+        any_grant_header!(i),
         i.access_control_policy.as_ref(),
         &rec.owner_canonical_id,
     )?;

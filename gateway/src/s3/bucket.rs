@@ -1,7 +1,5 @@
 //! ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -26,22 +24,12 @@ pub(crate) async fn list_buckets(
             ));
         }
     };
-    // The token is the last name of the previous page (opaque to clients, base64url).
-    let after = match i.continuation_token.as_deref() {
-        None => None,
-        Some(t) => Some(
-            URL_SAFE_NO_PAD
-                .decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    s3_error!(
-                        InvalidArgument,
-                        "The continuation token provided is incorrect"
-                    )
-                })?,
-        ),
-    };
+    // The token is the last name of the previous page.
+    let after = i
+        .continuation_token
+        .as_deref()
+        .map(super::list::decode_token)
+        .transpose()?;
     let all = g
         .state
         .meta
@@ -62,7 +50,7 @@ pub(crate) async fn list_buckets(
         page.push(b);
     }
     let token = match (matching.peek(), page.last()) {
-        (Some(_), Some(last)) => Some(URL_SAFE_NO_PAD.encode(last.name.as_bytes())),
+        (Some(_), Some(last)) => Some(super::list::encode_token(&last.name)),
         _ => None,
     };
     let buckets = page

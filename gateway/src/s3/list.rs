@@ -37,6 +37,25 @@ pub(crate) fn url_encoding(e: Option<&EncodingType>) -> S3Result<bool> {
     }
 }
 
+/// A continuation token: the name to continue after, opaque to clients (base64url).
+pub(crate) fn encode_token(after: &str) -> String {
+    B64URL.encode(after.as_bytes())
+}
+
+/// Reads a continuation token made by [`encode_token`]; InvalidArgument for anything else.
+pub(crate) fn decode_token(t: &str) -> S3Result<String> {
+    B64URL
+        .decode(t)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The continuation token provided is incorrect"
+            )
+        })
+}
+
 /// Validates `max-keys` (default and cap 1000).
 pub(crate) fn max_keys(m: Option<i32>) -> S3Result<usize> {
     match m {
@@ -152,22 +171,11 @@ pub(crate) async fn list_objects_v2(
     let enc = url_encoding(i.encoding_type.as_ref())?;
     let max = max_keys(i.max_keys)?;
     require_bucket(&g.state, &i.bucket).await?;
-    let token_marker = match &i.continuation_token {
-        None => None,
-        Some(t) => {
-            let raw = B64URL
-                .decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    s3_error!(
-                        InvalidArgument,
-                        "The continuation token provided is incorrect"
-                    )
-                })?;
-            Some(raw)
-        }
-    };
+    let token_marker = i
+        .continuation_token
+        .as_deref()
+        .map(decode_token)
+        .transpose()?;
     let marker = token_marker.or_else(|| i.start_after.clone().filter(|s| !s.is_empty()));
     let prefix = i.prefix.clone().unwrap_or_default();
     let delim = i.delimiter.clone().filter(|d| !d.is_empty());
@@ -180,9 +188,7 @@ pub(crate) async fn list_objects_v2(
     let objs = contents(&g.state, &page, i.fetch_owner.unwrap_or(false), enc).await?;
     let key_count = i32::try_from(objs.len() + page.common_prefixes.len()).unwrap_or(i32::MAX);
     let next = if page.is_truncated {
-        page.next_marker
-            .as_ref()
-            .map(|m| B64URL.encode(m.as_bytes()))
+        page.next_marker.as_deref().map(encode_token)
     } else {
         None
     };
