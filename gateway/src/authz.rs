@@ -145,6 +145,15 @@ pub struct AuthzRequest<'a> {
     pub key: Option<&'a str>,
 }
 
+/// The target bucket as the authoriser read it (with its versioning setting), kept in the request extensions
+/// so the handler does not read it again.
+#[derive(Debug, Clone)]
+pub struct LoadedBucket {
+    pub bucket: gatehouse_meta::Bucket,
+    /// The "versioning" bucket setting, if ever set.
+    pub versioning: Option<String>,
+}
+
 /// Allowed, or denied with a reason (never shown to the client beyond "Access Denied").
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -152,25 +161,42 @@ pub enum Decision {
     Deny(&'static str),
 }
 
-/// The single decision function.
-pub async fn authorize(state: &AppState, req: &AuthzRequest<'_>) -> anyhow::Result<Decision> {
+/// The single decision function. Also returns the target bucket it read, if any.
+pub async fn authorize(
+    state: &AppState,
+    req: &AuthzRequest<'_>,
+) -> anyhow::Result<(Decision, Option<LoadedBucket>)> {
     let Some(principal) = req.principal else {
-        return Ok(Decision::Deny(
-            "anonymous access is not granted by any policy",
+        return Ok((
+            Decision::Deny("anonymous access is not granted by any policy"),
+            None,
         ));
     };
     let Some(bucket) = req.bucket else {
-        return Ok(Decision::Allow); // service-level: ListAllMyBuckets
+        return Ok((Decision::Allow, None)); // service-level: ListAllMyBuckets
     };
     if req.action == "s3:CreateBucket" {
         // Any account may ask for a name; the handler answers BucketAlreadyExists if it is taken.
-        return Ok(Decision::Allow);
+        return Ok((Decision::Allow, None));
     }
-    match state.meta.get_bucket(bucket).await? {
-        // A missing bucket: the handler answers NoSuchBucket (CreateBucket creates it).
-        None => Ok(Decision::Allow),
-        Some(b) if b.owner_account_id == principal.account_id => Ok(Decision::Allow),
-        Some(_) => Ok(Decision::Deny("the bucket belongs to another account")),
+    match state
+        .meta
+        .get_bucket_with_setting(bucket, "versioning")
+        .await?
+    {
+        // A missing bucket: the handler answers NoSuchBucket.
+        None => Ok((Decision::Allow, None)),
+        Some((b, versioning)) if b.owner_account_id == principal.account_id => Ok((
+            Decision::Allow,
+            Some(LoadedBucket {
+                bucket: b,
+                versioning,
+            }),
+        )),
+        Some(_) => Ok((
+            Decision::Deny("the bucket belongs to another account"),
+            None,
+        )),
     }
 }
 
@@ -220,7 +246,8 @@ impl S3Access for Access {
             bucket,
             key,
         };
-        if let Decision::Deny(why) = authorize(&self.state, &req).await.map_err(internal)? {
+        let (decision, loaded) = authorize(&self.state, &req).await.map_err(internal)?;
+        if let Decision::Deny(why) = decision {
             tracing::debug!(op, action, ?bucket, why, "denied");
             return Err(deny());
         }
@@ -237,7 +264,8 @@ impl S3Access for Access {
                     bucket: Some(&bucket),
                     key: Some(&key),
                 };
-                if let Decision::Deny(why) = authorize(&self.state, &req).await.map_err(internal)? {
+                let (decision, _) = authorize(&self.state, &req).await.map_err(internal)?;
+                if let Decision::Deny(why) = decision {
                     tracing::debug!(op, why, "copy source denied");
                     return Err(deny());
                 }
@@ -245,6 +273,9 @@ impl S3Access for Access {
         }
         if let Some(p) = principal {
             cx.extensions_mut().insert(p);
+        }
+        if let Some(b) = loaded {
+            cx.extensions_mut().insert(b);
         }
         Ok(())
     }

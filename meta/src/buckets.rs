@@ -7,7 +7,7 @@ use crate::*;
 
 const BUCKET_COLS: &str = "name, owner_account_id, region, created_ms";
 
-fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
+pub(crate) fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
     Ok(Bucket {
         name: get(row, "name")?,
         owner_account_id: get(row, "owner_account_id")?,

@@ -17,6 +17,31 @@ impl Meta {
             .transpose()
     }
 
+    /// The bucket named `name` together with its setting `setting`, in one read (the request path loads the
+    /// bucket and its versioning state this way).
+    pub async fn get_bucket_with_setting(
+        &self,
+        name: &str,
+        setting: &str,
+    ) -> Result<Option<(Bucket, Option<String>)>> {
+        let row = sqlx::query(
+            "SELECT b.name AS name, b.owner_account_id AS owner_account_id, b.region AS region, \
+             b.created_ms AS created_ms, s.value AS value FROM buckets b \
+             LEFT JOIN bucket_settings s ON s.bucket = b.name AND s.name = $2 WHERE b.name = $1",
+        )
+        .bind(name)
+        .bind(setting)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some((
+            crate::buckets::bucket_from_row(&row)?,
+            crate::store::get(&row, "value")?,
+        )))
+    }
+
     /// Sets (creates or replaces) setting `name` of `bucket`; `NoSuchBucket` if the bucket is gone.
     pub async fn put_bucket_setting(&self, bucket: &str, name: &str, value: &str) -> Result<()> {
         let res = sqlx::query(

@@ -9,7 +9,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use gatehouse_meta::{ListPage, ObjectRecord};
 
-use super::{Gatehouse, etag_of, meta_err, require_bucket, ts};
+use super::{Gatehouse, etag_of, meta_err, ts};
 use crate::state::AppState;
 
 /// Percent-encodes as S3 does for `encoding-type=url`: everything but unreserved characters and '/'.
@@ -170,7 +170,7 @@ pub(crate) async fn list_objects_v2(
     let i = req.input;
     let enc = url_encoding(i.encoding_type.as_ref())?;
     let max = max_keys(i.max_keys)?;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let token_marker = i
         .continuation_token
         .as_deref()
@@ -218,7 +218,7 @@ pub(crate) async fn list_objects(
     let i = req.input;
     let enc = url_encoding(i.encoding_type.as_ref())?;
     let max = max_keys(i.max_keys)?;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let prefix = i.prefix.clone().unwrap_or_default();
     let delim = i.delimiter.clone().filter(|d| !d.is_empty());
     let marker = i.marker.clone().filter(|m| !m.is_empty());

@@ -140,6 +140,26 @@ pub(crate) fn ms_of(t: &Timestamp) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// The bucket `name` as the authoriser loaded it for this request, else read now; NoSuchBucket if absent.
+pub(crate) async fn request_bucket(
+    state: &AppState,
+    ext: &http::Extensions,
+    name: &str,
+) -> S3Result<crate::authz::LoadedBucket> {
+    if let Some(b) = ext.get::<crate::authz::LoadedBucket>()
+        && b.bucket.name == name
+    {
+        return Ok(b.clone());
+    }
+    let (bucket, versioning) = state
+        .meta
+        .get_bucket_with_setting(name, "versioning")
+        .await
+        .map_err(meta_err)?
+        .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))?;
+    Ok(crate::authz::LoadedBucket { bucket, versioning })
+}
+
 /// Loads the bucket or answers NoSuchBucket.
 pub(crate) async fn require_bucket(
     state: &AppState,

@@ -69,7 +69,7 @@ pub(crate) async fn create(
     let i = req.input;
     refuse_unbuilt_write!(i, false)?;
     let tags = super::tagging::from_header(i.tagging.as_deref())?;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let algo = match &i.checksum_algorithm {
         None => None,
         Some(a) => Some(Algo::parse(a.as_str()).ok_or_else(|| {
@@ -490,7 +490,7 @@ pub(crate) async fn complete(
             ));
         }
     }
-    let mode = super::versioning::state_of(&g.state, &i.bucket).await?;
+    let mode = super::versioning::state_of(&g.state, &req.extensions, &i.bucket).await?;
     let rec = ObjectRecord {
         bucket: i.bucket.clone(),
         key: i.key.clone(),

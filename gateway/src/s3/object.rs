@@ -10,9 +10,7 @@ use gatehouse_meta::{ContentHeaders, DeleteCondition, ObjectRecord, WriteConditi
 use super::body::{Expect, ingest, quoted_hex};
 use super::conditions::{ReadConditions, evaluate_copy_source};
 use super::read::{checksum_dto, object_stream};
-use super::{
-    Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, tagging, ts, versioning,
-};
+use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, tagging, ts, versioning};
 
 /// AWS's limit on user-defined metadata (keys and values, UTF-8 bytes).
 const MAX_USER_METADATA: usize = 2048;
@@ -211,8 +209,7 @@ pub(crate) async fn put_object(
             "Appending with x-amz-write-offset-bytes is not implemented"
         ));
     }
-    require_bucket(&g.state, &i.bucket).await?;
-    let mode = versioning::state_of(&g.state, &i.bucket).await?;
+    let mode = versioning::state_of(&g.state, &req.extensions, &i.bucket).await?;
     let cond = write_condition(
         g,
         &i.bucket,
@@ -298,7 +295,7 @@ pub(crate) async fn delete_object(
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let p = principal(&req)?;
     let i = &req.input;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let cond = delete_condition(
         i.if_match.as_ref(),
         i.if_match_last_modified_time.as_ref(),
@@ -306,6 +303,7 @@ pub(crate) async fn delete_object(
     );
     let d = versioning::delete_key(
         g,
+        &req.extensions,
         &i.bucket,
         &i.key,
         i.version_id.as_deref(),
@@ -329,7 +327,7 @@ pub(crate) async fn delete_objects(
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     if i.delete.objects.len() > 1000 {
         return Err(s3_error!(
             MalformedXML,
@@ -344,6 +342,7 @@ pub(crate) async fn delete_objects(
         let cond = delete_condition(etag.as_ref(), o.last_modified_time.as_ref(), o.size);
         let res = versioning::delete_key(
             g,
+            &req.extensions,
             &i.bucket,
             &o.key,
             o.version_id.as_deref(),
@@ -445,8 +444,7 @@ pub(crate) async fn copy_object(
         if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
     };
     evaluate_copy_source(&conds, &src)?;
-    require_bucket(&g.state, &i.bucket).await?;
-    let mode = versioning::state_of(&g.state, &i.bucket).await?;
+    let mode = versioning::state_of(&g.state, &req.extensions, &i.bucket).await?;
     let replace = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,

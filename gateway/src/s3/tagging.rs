@@ -8,7 +8,7 @@ use gatehouse_meta::Tags;
 
 use super::read::load_version;
 use super::versioning::read_header;
-use super::{Gatehouse, custom_error, meta_err, require_bucket};
+use super::{Gatehouse, custom_error, meta_err};
 
 /// Most tags an object may carry.
 pub(crate) const MAX_OBJECT_TAGS: usize = 10;
@@ -181,7 +181,7 @@ pub(crate) async fn put_bucket_tagging(
 ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
     let i = req.input;
     let tags = from_dto(i.tagging, MAX_BUCKET_TAGS, false)?;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let json = serde_json::to_string(&tags).map_err(|_| s3_error!(InternalError))?;
     g.state
         .meta
@@ -199,7 +199,7 @@ pub(crate) async fn get_bucket_tagging(
     req: S3Request<GetBucketTaggingInput>,
 ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
     let i = &req.input;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let json = g
         .state
         .meta
@@ -228,7 +228,7 @@ pub(crate) async fn delete_bucket_tagging(
     req: S3Request<DeleteBucketTaggingInput>,
 ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
     let i = &req.input;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     g.state
         .meta
         .delete_bucket_setting(&i.bucket, BUCKET_SETTING)

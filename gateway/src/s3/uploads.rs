@@ -6,7 +6,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::list::{Owners, url_encode, url_encoding};
 use super::multipart::load_upload;
 use super::read::checksum_dto;
-use super::{Gatehouse, etag_of, meta_err, require_bucket, ts};
+use super::{Gatehouse, etag_of, meta_err, ts};
 
 /// ListParts.
 pub(crate) async fn list_parts(
@@ -86,7 +86,7 @@ pub(crate) async fn list_uploads(
 ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let i = req.input;
     let enc = url_encoding(i.encoding_type.as_ref())?;
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let max = match i.max_uploads {
         None => 1000,
         Some(n) if n < 0 => {

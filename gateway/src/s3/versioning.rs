@@ -7,7 +7,7 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 use gatehouse_meta::{DeleteCondition, ObjectRecord};
 
 use super::list::{Owners, enc_opt, max_keys, object_entry, url_encode, url_encoding};
-use super::{Gatehouse, delete_blobs, meta_err, require_bucket, ts};
+use super::{Gatehouse, delete_blobs, meta_err, ts};
 use crate::state::AppState;
 
 /// The bucket setting holding the versioning state ("Enabled" or "Suspended"; absent: never enabled).
@@ -38,18 +38,24 @@ impl Versioning {
     }
 }
 
-/// The versioning state of `bucket` (which the caller knows to exist).
-pub(crate) async fn state_of(state: &AppState, bucket: &str) -> S3Result<Versioning> {
-    let v = state
-        .meta
-        .get_bucket_setting(bucket, SETTING)
-        .await
-        .map_err(meta_err)?;
-    Ok(match v.as_deref() {
+/// The versioning state of a bucket from its "versioning" setting.
+pub(crate) fn parse(setting: Option<&str>) -> Versioning {
+    match setting {
         Some("Enabled") => Versioning::Enabled,
         Some("Suspended") => Versioning::Suspended,
         _ => Versioning::Off,
-    })
+    }
+}
+
+/// The versioning state of `bucket` (NoSuchBucket if it does not exist), from what the authoriser loaded
+/// for this request when it is that bucket.
+pub(crate) async fn state_of(
+    state: &AppState,
+    ext: &http::Extensions,
+    bucket: &str,
+) -> S3Result<Versioning> {
+    let b = super::request_bucket(state, ext, bucket).await?;
+    Ok(parse(b.versioning.as_deref()))
 }
 
 /// The version id an object answers with on reads: its own unless it is the "null" version of a bucket that
@@ -95,7 +101,7 @@ pub(crate) async fn put_bucket_versioning(
             ));
         }
     };
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     g.state
         .meta
         .put_bucket_setting(&i.bucket, SETTING, status)
@@ -109,8 +115,7 @@ pub(crate) async fn get_bucket_versioning(
     g: &Gatehouse,
     req: S3Request<GetBucketVersioningInput>,
 ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    require_bucket(&g.state, &req.input.bucket).await?;
-    let status = match state_of(&g.state, &req.input.bucket).await? {
+    let status = match state_of(&g.state, &req.extensions, &req.input.bucket).await? {
         Versioning::Off => None,
         Versioning::Enabled => Some(BucketVersioningStatus::from_static(
             BucketVersioningStatus::ENABLED,
@@ -138,6 +143,7 @@ pub(crate) struct Deleted {
 /// suspended: the "null" version). `cond` is checked against the version concerned.
 pub(crate) async fn delete_key(
     g: &Gatehouse,
+    ext: &http::Extensions,
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
@@ -162,7 +168,7 @@ pub(crate) async fn delete_key(
             delete_marker: marker,
         });
     }
-    let mode = state_of(&g.state, bucket).await?;
+    let mode = state_of(&g.state, ext, bucket).await?;
     if mode == Versioning::Off {
         if let Some(old) = meta
             .delete_object_if(bucket, key, cond)
@@ -244,7 +250,7 @@ pub(crate) async fn list_object_versions(
             "A version-id marker cannot be specified without a key marker."
         ));
     }
-    require_bucket(&g.state, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let prefix = i.prefix.clone().unwrap_or_default();
     let delim = i.delimiter.clone().filter(|d| !d.is_empty());
     let page = g

@@ -169,6 +169,22 @@ async fn bucket_settings(m: Meta) {
         m.put_bucket_setting("gone", "tagging", "x").await,
         Err(MetaError::NoSuchBucket)
     ));
+    let (bk, v) = m
+        .get_bucket_with_setting("s1", "cors")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((bk, v.as_deref()), (b("s1", "A"), Some("c")));
+    let (_, none) = m
+        .get_bucket_with_setting("s2", "cors")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(none, None);
+    assert_eq!(
+        m.get_bucket_with_setting("gone", "cors").await.unwrap(),
+        None
+    );
     // Settings go with their bucket: a new bucket of the same name starts clean.
     m.delete_bucket("s1").await.unwrap();
     m.create_bucket(&b("s1", "B")).await.unwrap();
