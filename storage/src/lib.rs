@@ -4,6 +4,7 @@
 //! `put` returns only after the bytes are durable (fdatasync / O_DIRECT) and the blob's directory entry is
 //! synced, so the caller may commit an index row that points at it.
 
+mod buf;
 mod locator;
 mod memory;
 mod std_backend;
