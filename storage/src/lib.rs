@@ -1,10 +1,12 @@
 //! Blob storage: bytes only, addressed by opaque locators (DESIGN §3, §7).
 //!
 //! A blob is written once (`put`), read any number of times (`get`, optionally a byte range) and deleted.
-//! `put` returns only after the bytes are durable (fdatasync / O_DIRECT) and the blob's directory entry is
-//! synced, so the caller may commit an index row that points at it.
+//! `put` returns only after the bytes are durable (written, large blobs with `O_DIRECT` by default, then
+//! fdatasynced) and the blob's directory entry is synced, so the caller may commit an index row that points
+//! at it.
 
 mod buf;
+mod direct;
 mod locator;
 mod memory;
 mod std_backend;

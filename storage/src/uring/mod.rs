@@ -7,11 +7,14 @@
 //! puts into one directory share one fsync that started after all their entries existed. New blobs are
 //! placed `PUTS_PER_LEAF` at a time in one fan-out leaf (rotating over all 65536), so concurrent puts do
 //! share a directory, and the next leaf is made durable in the background before it is needed. Larger puts
-//! keep up to four 1 MiB writes in flight (optionally `O_DIRECT` with a padded last block truncated back).
+//! keep up to four 1 MiB writes in flight, with `O_DIRECT` by default (see [`crate::direct`]).
 //! Gets open in one trip (fstat locally), then keep `READ_AHEAD` reads in flight; large reads go straight to
 //! io-wq workers so several gets copy on several CPUs.
 //!
-//! Durability is unchanged: `put` returns only after the data is fdatasynced and every directory entry the
+//! Files: `dirs.rs` (placement, durable directories, group fsync), `put.rs`, `get.rs`, `ring.rs` (the ring
+//! thread), `group.rs` (shared fsyncs).
+//!
+//! Durability: `put` returns only after the data is fdatasynced and every directory entry the
 //! blob depends on (its own, and a fan-out directory's if that may be new) was synced after it was created.
 
 mod dirs;
@@ -35,8 +38,9 @@ use self::get::read_stream;
 use self::group::GroupSync;
 use self::ring::{Done, Features, Op, Ring};
 use crate::buf::AlignedBuf;
+use crate::direct::DirectIo;
 use crate::locator::{self, check, resolve_range};
-use crate::std_backend::{WRITE_CHUNK, blocking, fill};
+use crate::std_backend::{WRITE_CHUNK, blocking, fill, no_mem};
 use crate::{Backend, BlobEntry, BlobInfo, ByteStream};
 
 /// Submission queue size of the ring.
@@ -57,8 +61,8 @@ pub struct UringBackend {
 struct Inner {
     root: PathBuf,
     ring: Ring,
-    /// Large puts use `O_DIRECT` (needs `IORING_OP_FTRUNCATE` for unaligned tails).
-    direct: bool,
+    /// Whether large puts use `O_DIRECT` (see [`crate::direct`]).
+    direct: DirectIo,
     features: Features,
     /// Fan-out directories known to exist with a durable entry in their parent (one bit per `ab/cd` leaf
     /// and per `ab` top directory). Only set after the parent was synced in this process.
@@ -73,13 +77,13 @@ struct Inner {
 }
 
 impl UringBackend {
-    /// Opens (creating if needed) a blob store rooted at `root`; fails if io_uring is unavailable.
+    /// Opens (creating if needed) a blob store rooted at `root`, writing large blobs with `O_DIRECT` where
+    /// the filesystem allows it; fails if io_uring is unavailable.
     pub async fn open(root: &Path) -> io::Result<Self> {
-        Self::open_with(root, false).await
+        Self::open_with(root, true).await
     }
 
-    /// Like [`open`](Self::open); `direct: true` writes large blobs with `O_DIRECT` instead of through the
-    /// page cache (slower in this project's bench, which reads blobs back right after writing them).
+    /// Like [`open`](Self::open); `direct: false` writes every blob through the page cache.
     pub async fn open_with(root: &Path, direct: bool) -> io::Result<Self> {
         let features = ring::probe()?;
         let root = root.to_path_buf();
@@ -93,7 +97,7 @@ impl UringBackend {
             inner: Arc::new(Inner {
                 root,
                 ring,
-                direct: direct && features.ftruncate,
+                direct: DirectIo::new(direct),
                 features,
                 durable: DurableDirs::new(),
                 group: GroupSync::default(),
@@ -107,15 +111,16 @@ impl UringBackend {
     pub fn root(&self) -> &Path {
         &self.inner.root
     }
+
+    /// Whether large puts use `O_DIRECT`: asked for, and not refused by the filesystem so far.
+    pub fn direct_io(&self) -> bool {
+        self.inner.direct.enabled()
+    }
 }
 
 fn cpath(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
-}
-
-fn no_mem() -> io::Error {
-    io::Error::new(io::ErrorKind::OutOfMemory, "cannot allocate I/O buffer")
 }
 
 fn take_fd(d: &mut Done) -> io::Result<OwnedFd> {

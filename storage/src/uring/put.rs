@@ -15,11 +15,12 @@ use tokio::sync::oneshot;
 
 use super::dirs::{DurableDirs, NewDirs, dir_indexes};
 use super::ring::{Chain, Done, Op};
-use super::{Inner, cpath, no_mem, take_fd};
+use super::{Inner, cpath, take_fd};
 use crate::ByteStream;
 use crate::buf::{ALIGN, AlignedBuf};
+use crate::direct::{aligned, is_refusal, set_direct};
 use crate::locator::ensure_dirs;
-use crate::std_backend::{WRITE_CHUNK, blocking, fill};
+use crate::std_backend::{WRITE_CHUNK, blocking, fill, no_mem};
 
 /// Write buffers one large put may hold (in flight plus the one being filled).
 const MAX_WRITE_BUFS: usize = 4;
@@ -66,16 +67,15 @@ struct Created {
 impl Inner {
     /// Opens the new blob file and its directory in one round trip. If the fan-out directories are not known
     /// durable, the same linked batch first makes them (`mkdirat`, an existing one is fine); their parents
-    /// are then synced together with the blob (see [`Inner::sync_all`]).
+    /// are then synced together with the blob (see [`Inner::sync_all`]). `direct`: switch the file to
+    /// `O_DIRECT` if the filesystem takes it (`Created::direct` says whether it did).
     async fn create(self: &Arc<Self>, locator: &str, direct: bool) -> io::Result<Created> {
         let path = cpath(&self.root.join(locator))?;
         let dir = cpath(&self.root.join(&locator[..5]))?;
-        let base = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
-        let mut direct = direct;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
         let mut new_dirs = self.new_dirs(locator);
         let mut made_dirs = false;
         loop {
-            let flags = if direct { base | libc::O_DIRECT } else { base };
             let mut ops = Vec::with_capacity(4);
             let mut chain = Chain::default();
             if new_dirs.leaf && !made_dirs {
@@ -115,6 +115,20 @@ impl Inner {
                         inner: self.clone(),
                         path: Some(path),
                     };
+                    // Switched on after the open (see `crate::direct` for why): a cheap, non-blocking fcntl.
+                    let direct = direct
+                        && match set_direct(&f, true) {
+                            Ok(()) => true,
+                            Err(e) if is_refusal(&e) => {
+                                self.direct.refused("io_uring", &e);
+                                false
+                            }
+                            Err(e) => {
+                                drop(f);
+                                cleanup.now().await;
+                                return Err(e);
+                            }
+                        };
                     return Ok(Created {
                         fd: Arc::new(f),
                         dir: Arc::new(d),
@@ -143,7 +157,6 @@ impl Inner {
                         top: true,
                     };
                 }
-                (Err(e), _) if e.raw_os_error() == Some(libc::EINVAL) && direct => direct = false,
                 (Err(e), _) => {
                     // Report a failed mkdir (other than EEXIST) rather than the open's ENOENT it caused.
                     let mkdir_err = done[..skip]
@@ -195,13 +208,16 @@ impl Inner {
             .map(|_| ())
     }
 
-    /// Writes `buf[start..]` at `offset` until all of it is written.
+    /// Writes `buf[start..]` at `offset` until all of it is written. `direct`: the file may still be in
+    /// `O_DIRECT` mode, so a refusal turns that off and the write is retried through the page cache (a short
+    /// direct write leaves an unaligned remainder, which takes this path too).
     async fn write_all(
         &self,
         fd: &Arc<OwnedFd>,
         mut buf: AlignedBuf,
         mut start: usize,
         mut offset: u64,
+        mut direct: bool,
     ) -> io::Result<AlignedBuf> {
         while start < buf.len() {
             let d = self
@@ -213,11 +229,20 @@ impl Inner {
                     offset,
                 })
                 .await?;
-            let n = d.result()? as usize;
+            let res = d.result();
             let Op::Write { buf: b, .. } = d.op else {
                 return Err(io::Error::other("op mismatch"));
             };
             buf = b;
+            let n = match res {
+                Ok(n) => n as usize,
+                Err(e) if direct && is_refusal(&e) => {
+                    self.refuse_direct(fd, &e, aligned(start, offset, buf.len() - start))?;
+                    direct = false;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0"));
             }
@@ -227,27 +252,64 @@ impl Inner {
         Ok(buf)
     }
 
-    /// Checks a finished pipelined write and finishes it if it was short; returns its buffer.
+    /// Checks a finished pipelined write and finishes it if it was short (or, on a file opened with
+    /// `direct`, refused); returns its buffer.
     async fn settle(
         &self,
         fd: &Arc<OwnedFd>,
         rx: oneshot::Receiver<Vec<Done>>,
+        direct: bool,
     ) -> io::Result<AlignedBuf> {
         let mut done = rx
             .await
             .map_err(|_| io::Error::other("io_uring thread stopped"))?;
         let d = done.pop().ok_or_else(|| io::Error::other("short batch"))?;
-        let n = d.result()? as usize;
+        let res = d.result();
         let Op::Write {
             buf, start, offset, ..
         } = d.op
         else {
             return Err(io::Error::other("op mismatch"));
         };
-        let buf = self
-            .write_all(fd, buf, start + n, offset + n as u64)
-            .await?;
-        Ok(buf)
+        let (n, direct) = match res {
+            Ok(n) => (n as usize, direct),
+            Err(e) if direct && is_refusal(&e) => {
+                // Written before O_DIRECT was turned off (by this or an earlier refusal): write it again
+                // through the page cache.
+                self.refuse_direct(fd, &e, aligned(start, offset, buf.len() - start))?;
+                (0, false)
+            }
+            Err(e) => return Err(e),
+        };
+        self.write_all(fd, buf, start + n, offset + n as u64, direct)
+            .await
+    }
+
+    /// An `O_DIRECT` write was refused: no more `O_DIRECT` for this file, nor for later puts if the write
+    /// was `aligned` (then it is the filesystem that refuses).
+    fn refuse_direct(&self, fd: &OwnedFd, e: &io::Error, aligned: bool) -> io::Result<()> {
+        if aligned {
+            self.direct.refused("io_uring", e);
+        }
+        set_direct(fd, false)
+    }
+
+    /// `ftruncate` through the ring, or on the blocking pool where the kernel lacks `IORING_OP_FTRUNCATE`
+    /// (before 6.9).
+    async fn truncate(&self, fd: &Arc<OwnedFd>, len: u64) -> io::Result<()> {
+        if self.features.ftruncate {
+            self.ring
+                .run1(Op::Ftruncate {
+                    fd: fd.clone(),
+                    len,
+                })
+                .await?
+                .result()
+                .map(|_| ())
+        } else {
+            let file = std::fs::File::from(fd.try_clone()?);
+            blocking(move || file.set_len(len)).await
+        }
     }
 
     /// A body that fit in one buffer: write→fdatasync linked, alongside the (group) directory syncs.
@@ -310,14 +372,15 @@ impl Inner {
             else {
                 return Err(io::Error::other("op mismatch"));
             };
-            self.write_all(fd, buf, n, n as u64).await?;
+            self.write_all(fd, buf, n, n as u64, false).await?;
             self.datasync(fd).await
         } else {
             fsync.result().map(|_| ())
         }
     }
 
-    /// A body larger than one buffer: pipelined (O_DIRECT when possible) writes.
+    /// A body larger than one buffer: up to `MAX_WRITE_BUFS` pipelined writes, with `O_DIRECT` unless it is
+    /// off or refused (then the last block is zero-padded to `ALIGN` and the file truncated back).
     pub(super) async fn put_large(
         self: &Arc<Self>,
         locator: &str,
@@ -331,7 +394,7 @@ impl Inner {
             cleanup,
             direct,
             new_dirs,
-        } = self.create(locator, self.direct).await?;
+        } = self.create(locator, self.direct.enabled()).await?;
         let mut inflight: VecDeque<oneshot::Receiver<Vec<Done>>> = VecDeque::new();
         let mut allocated = 1;
         let res: io::Result<u64> = async {
@@ -353,7 +416,7 @@ impl Inner {
                     let rx = inflight
                         .pop_front()
                         .ok_or_else(|| io::Error::other("no write in flight"))?;
-                    let mut b = self.settle(&fd, rx).await?;
+                    let mut b = self.settle(&fd, rx, direct).await?;
                     b.clear();
                     b
                 };
@@ -378,16 +441,10 @@ impl Inner {
                 })?);
             }
             while let Some(rx) = inflight.pop_front() {
-                self.settle(&fd, rx).await?;
+                self.settle(&fd, rx, direct).await?;
             }
             if truncate {
-                self.ring
-                    .run1(Op::Ftruncate {
-                        fd: fd.clone(),
-                        len: size,
-                    })
-                    .await?
-                    .result()?;
+                self.truncate(&fd, size).await?;
             }
             Ok(size)
         }
@@ -414,5 +471,94 @@ impl Inner {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uring::{UringBackend, io_uring_available};
+
+    fn buf_of(data: &[u8]) -> AlignedBuf {
+        let mut b = AlignedBuf::new(data.len()).expect("alloc");
+        assert_eq!(b.extend(data), data.len());
+        b
+    }
+
+    /// A direct write that is not aligned (what a short write leaves), whether pipelined (`settle`) or not
+    /// (`write_all`), is finished through the page cache on this file only: the backend keeps O_DIRECT.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unaligned_direct_write_falls_back_for_this_file_only() {
+        if io_uring_available().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = UringBackend::open(dir.path()).await.expect("open");
+        let inner = &b.inner;
+        let locator = inner.new_locator();
+        let created = inner.create(&locator, true).await.expect("create");
+        if !created.direct {
+            return; // this filesystem has no O_DIRECT: nothing to test here
+        }
+        let a: Vec<u8> = (0..ALIGN * 2).map(|i| (i % 251) as u8).collect();
+        let fd = created.fd.clone();
+        // Aligned, pipelined: stays direct.
+        let rx = inner
+            .ring
+            .start1(Op::Write {
+                fd: fd.clone(),
+                buf: buf_of(&a),
+                start: 0,
+                offset: 0,
+            })
+            .expect("start");
+        inner.settle(&fd, rx, true).await.expect("aligned write");
+        // Unaligned offset, pipelined: refused, rewritten through the page cache.
+        let rx = inner
+            .ring
+            .start1(Op::Write {
+                fd: fd.clone(),
+                buf: buf_of(&a),
+                start: 0,
+                offset: 1,
+            })
+            .expect("start");
+        inner.settle(&fd, rx, true).await.expect("unaligned write");
+        // Unaligned start in the buffer, not pipelined: the same (O_DIRECT is already off for this file).
+        inner
+            .write_all(&fd, buf_of(&a), 3, 1 + a.len() as u64, true)
+            .await
+            .expect("unaligned write_all");
+        assert!(b.direct_io(), "the backend keeps O_DIRECT");
+        inner.datasync(&fd).await.expect("sync");
+        let got = std::fs::read(dir.path().join(&locator)).expect("read");
+        let mut want = vec![a[0]];
+        want.extend_from_slice(&a);
+        want.extend_from_slice(&a[3..]);
+        assert_eq!(got, want);
+        created.cleanup.now().await;
+        assert!(!dir.path().join(&locator).exists());
+    }
+
+    /// `write_all` on a file still in O_DIRECT mode with an unaligned start also falls back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unaligned_write_all_on_direct_file() {
+        if io_uring_available().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = UringBackend::open(dir.path()).await.expect("open");
+        let locator = b.inner.new_locator();
+        let created = b.inner.create(&locator, true).await.expect("create");
+        let a: Vec<u8> = (0..ALIGN + 100).map(|i| (i % 7) as u8).collect();
+        b.inner
+            .write_all(&created.fd, buf_of(&a), 5, 0, created.direct)
+            .await
+            .expect("write_all");
+        b.inner.datasync(&created.fd).await.expect("sync");
+        let got = std::fs::read(dir.path().join(&locator)).expect("read");
+        assert_eq!(got, a[5..]);
+        assert!(b.direct_io());
+        created.cleanup.disarm();
     }
 }

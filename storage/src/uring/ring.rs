@@ -586,7 +586,7 @@ fn finish(mut op: Op, res: i32) -> Done {
 /// Optional opcodes the kernel supports.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Features {
-    /// `IORING_OP_FTRUNCATE` (needed for `O_DIRECT` tails).
+    /// `IORING_OP_FTRUNCATE` (for `O_DIRECT` tails; else `ftruncate` runs on the blocking pool).
     pub(crate) ftruncate: bool,
     /// `IORING_OP_MKDIRAT` (else fan-out directories are made on the blocking pool).
     pub(crate) mkdir: bool,
