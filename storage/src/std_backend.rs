@@ -64,11 +64,6 @@ impl StdBackend {
     pub fn root(&self) -> &Path {
         &self.root
     }
-
-    /// Whether large puts use `O_DIRECT`: asked for, and not refused by the filesystem so far.
-    pub fn direct_io(&self) -> bool {
-        self.direct.enabled()
-    }
 }
 
 /// A write buffer could not be allocated.
@@ -261,6 +256,10 @@ fn writer(
 impl Backend for StdBackend {
     fn name(&self) -> &'static str {
         "std"
+    }
+
+    fn direct_io(&self) -> bool {
+        self.direct.enabled()
     }
 
     async fn put(&self, mut body: ByteStream) -> io::Result<BlobInfo> {

@@ -489,18 +489,26 @@ suite!(memory_backend, |_root| Box::pin(async move {
 async fn open_local_kinds() {
     use gatehouse_storage::{LocalKind, open_local};
     let dir = tempfile::tempdir().unwrap();
-    let s = open_local(&dir.path().join("s"), LocalKind::Std)
+    let s = open_local(&dir.path().join("s"), LocalKind::Std, true)
         .await
         .unwrap();
     assert_eq!(s.name(), "std");
-    let a = open_local(&dir.path().join("a"), LocalKind::Auto)
+    assert!(s.direct_io());
+    let s0 = open_local(&dir.path().join("s0"), LocalKind::Std, false)
         .await
         .unwrap();
-    let u = open_local(&dir.path().join("u"), LocalKind::IoUring).await;
+    assert!(!s0.direct_io());
+    let a = open_local(&dir.path().join("a"), LocalKind::Auto, true)
+        .await
+        .unwrap();
+    assert!(a.direct_io());
+    let u = open_local(&dir.path().join("u"), LocalKind::IoUring, false).await;
     match gatehouse_storage::io_uring_available() {
         Ok(()) => {
             assert_eq!(a.name(), "io_uring");
-            assert_eq!(u.unwrap().name(), "io_uring");
+            let u = u.unwrap();
+            assert_eq!(u.name(), "io_uring");
+            assert!(!u.direct_io());
         }
         Err(_) => {
             assert_eq!(a.name(), "std");

@@ -111,11 +111,6 @@ impl UringBackend {
     pub fn root(&self) -> &Path {
         &self.inner.root
     }
-
-    /// Whether large puts use `O_DIRECT`: asked for, and not refused by the filesystem so far.
-    pub fn direct_io(&self) -> bool {
-        self.inner.direct.enabled()
-    }
 }
 
 fn cpath(p: &Path) -> io::Result<CString> {
@@ -133,6 +128,10 @@ fn take_fd(d: &mut Done) -> io::Result<OwnedFd> {
 impl Backend for UringBackend {
     fn name(&self) -> &'static str {
         "io_uring"
+    }
+
+    fn direct_io(&self) -> bool {
+        self.inner.direct.enabled()
     }
 
     async fn put(&self, mut body: ByteStream) -> io::Result<BlobInfo> {

@@ -477,6 +477,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Backend as _;
     use crate::uring::{UringBackend, io_uring_available};
 
     fn buf_of(data: &[u8]) -> AlignedBuf {
