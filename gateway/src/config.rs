@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Seconds to wait for in-flight requests on SIGTERM. Default 30.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,
+    /// Write blobs larger than 1 MiB with O_DIRECT where the filesystem allows it (else through the page
+    /// cache, automatically). Default true; `--direct-io false` always uses the page cache.
+    #[arg(long, env = "GATEHOUSE_DIRECT_IO", num_args = 0..=1, default_missing_value = "true")]
+    pub direct_io: Option<bool>,
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -77,6 +81,7 @@ struct FileConfig {
     storage: Option<StorageKind>,
     sigv2: Option<bool>,
     shutdown_grace: Option<u64>,
+    direct_io: Option<bool>,
 }
 
 /// The resolved configuration.
@@ -91,6 +96,8 @@ pub struct Config {
     pub storage: StorageKind,
     pub sigv2: bool,
     pub shutdown_grace_secs: u64,
+    /// Large blobs are written with O_DIRECT (where the filesystem allows it).
+    pub direct_io: bool,
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -143,6 +150,7 @@ impl Config {
             storage: args.storage.or(f.storage).unwrap_or(StorageKind::Auto),
             sigv2: args.sigv2.or(f.sigv2).unwrap_or(false),
             shutdown_grace_secs: args.shutdown_grace.or(f.shutdown_grace).unwrap_or(30),
+            direct_io: args.direct_io.or(f.direct_io).unwrap_or(true),
         })
     }
 
@@ -158,6 +166,39 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direct_io_defaults_on_and_file_or_flag_turn_it_off() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        use clap::Parser as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.toml");
+        let parse = |argv: &[&str]| Cli::try_parse_from(argv).expect("parse").serve;
+        assert!(Config::resolve(&parse(&["x"])).expect("resolve").direct_io);
+        assert!(
+            !Config::resolve(&parse(&["x", "--direct-io", "false"]))
+                .expect("resolve")
+                .direct_io
+        );
+        assert!(
+            Config::resolve(&parse(&["x", "--direct-io"]))
+                .expect("resolve")
+                .direct_io
+        );
+        std::fs::write(&path, "direct_io = false\n").expect("write");
+        let mut args = parse(&["x"]);
+        args.store.config = Some(path.clone());
+        assert!(!Config::resolve(&args).expect("resolve").direct_io);
+        args.direct_io = Some(true);
+        assert!(
+            Config::resolve(&args).expect("resolve").direct_io,
+            "flag over file"
+        );
+    }
 
     #[test]
     fn flags_override_file_and_defaults_apply() {

@@ -44,9 +44,12 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         StorageKind::IoUring => LocalKind::IoUring,
         StorageKind::Std => LocalKind::Std,
     };
-    let storage = gatehouse_storage::open_local(&config.data_dir.join("blobs"), kind).await?;
+    let storage =
+        gatehouse_storage::open_local(&config.data_dir.join("blobs"), kind, config.direct_io)
+            .await?;
     tracing::info!(
         backend = storage.name(),
+        direct_io = storage.direct_io(),
         metadata = meta.dialect(),
         "store opened"
     );

@@ -1,9 +1,12 @@
 //! Blob storage: bytes only, addressed by opaque locators (DESIGN §3, §7).
 //!
 //! A blob is written once (`put`), read any number of times (`get`, optionally a byte range) and deleted.
-//! `put` returns only after the bytes are durable (fdatasync / O_DIRECT) and the blob's directory entry is
-//! synced, so the caller may commit an index row that points at it.
+//! `put` returns only after the bytes are durable (written, large blobs with `O_DIRECT` by default, then
+//! fdatasynced) and the blob's directory entry is synced, so the caller may commit an index row that points
+//! at it.
 
+mod buf;
+mod direct;
 mod locator;
 mod memory;
 mod std_backend;
@@ -61,6 +64,10 @@ pub enum LocalKind {
 pub trait Backend: Send + Sync + 'static {
     /// Short name for logs and metrics ("io_uring", "std", "memory").
     fn name(&self) -> &'static str;
+    /// Whether large puts are written with `O_DIRECT` (asked for, and not refused by the filesystem so far).
+    fn direct_io(&self) -> bool {
+        false
+    }
     /// Writes the stream to a new blob; durable on return. On any error (including an error item from the
     /// stream, e.g. a client disconnect or a checksum failure) nothing is left behind.
     async fn put(&self, body: ByteStream) -> io::Result<BlobInfo>;
@@ -74,15 +81,21 @@ pub trait Backend: Send + Sync + 'static {
 
 /// Opens the local blob store at `root` (created if missing) with the requested implementation. `Auto` probes
 /// io_uring (it may be disabled by `kernel.io_uring_disabled` or a seccomp filter) and falls back to std.
-pub async fn open_local(root: &Path, kind: LocalKind) -> io::Result<Arc<dyn Backend>> {
+/// `direct_io`: write blobs larger than one write buffer (1 MiB) with `O_DIRECT` where the filesystem takes
+/// it (see the `direct` module); `false` sends every write through the page cache.
+pub async fn open_local(
+    root: &Path,
+    kind: LocalKind,
+    direct_io: bool,
+) -> io::Result<Arc<dyn Backend>> {
     match kind {
-        LocalKind::Std => Ok(Arc::new(StdBackend::open(root).await?)),
-        LocalKind::IoUring => Ok(Arc::new(UringBackend::open(root).await?)),
+        LocalKind::Std => Ok(Arc::new(StdBackend::open_with(root, direct_io).await?)),
+        LocalKind::IoUring => Ok(Arc::new(UringBackend::open_with(root, direct_io).await?)),
         LocalKind::Auto => match io_uring_available() {
-            Ok(()) => Ok(Arc::new(UringBackend::open(root).await?)),
+            Ok(()) => Ok(Arc::new(UringBackend::open_with(root, direct_io).await?)),
             Err(e) => {
                 tracing::warn!(error = %e, "io_uring unavailable, using the std blob backend");
-                Ok(Arc::new(StdBackend::open(root).await?))
+                Ok(Arc::new(StdBackend::open_with(root, direct_io).await?))
             }
         },
     }

@@ -2,9 +2,12 @@
 //!
 //! `tokio::fs` would do the same work with one blocking-pool hop per call (open, write, sync, close...), so
 //! grouping the calls ourselves is never slower; small bodies are written, synced and closed in a single hop.
+//! Larger bodies go to one blocking writer per put through a short queue of write buffers, written with
+//! `O_DIRECT` by default (see [`crate::direct`]), one positioned write at a time.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
+use std::os::fd::AsFd as _;
 use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +17,8 @@ use futures::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::buf::{ALIGN, AlignedBuf};
+use crate::direct::{DirectIo, aligned, is_refusal, set_direct};
 use crate::locator::{
     self, check, ensure_dirs, fsync_dir, new_locator, remove_quietly, resolve_range,
 };
@@ -30,11 +35,19 @@ const WRITE_QUEUE: usize = 2;
 #[derive(Debug, Clone)]
 pub struct StdBackend {
     root: Arc<PathBuf>,
+    /// Whether large puts use `O_DIRECT`.
+    direct: Arc<DirectIo>,
 }
 
 impl StdBackend {
-    /// Opens (creating if needed) a blob store rooted at `root`.
+    /// Opens (creating if needed) a blob store rooted at `root`, writing large blobs with `O_DIRECT` where
+    /// the filesystem allows it.
     pub async fn open(root: &Path) -> io::Result<Self> {
+        Self::open_with(root, true).await
+    }
+
+    /// Like [`open`](Self::open); `direct: false` writes every blob through the page cache.
+    pub async fn open_with(root: &Path, direct: bool) -> io::Result<Self> {
         let root = root.to_path_buf();
         let root = blocking(move || {
             std::fs::create_dir_all(&root)?;
@@ -43,6 +56,7 @@ impl StdBackend {
         .await?;
         Ok(Self {
             root: Arc::new(root),
+            direct: Arc::new(DirectIo::new(direct)),
         })
     }
 
@@ -50,6 +64,11 @@ impl StdBackend {
     pub fn root(&self) -> &Path {
         &self.root
     }
+}
+
+/// A write buffer could not be allocated.
+pub(crate) fn no_mem() -> io::Error {
+    io::Error::new(io::ErrorKind::OutOfMemory, "cannot allocate I/O buffer")
 }
 
 /// Runs blocking work on tokio's blocking pool, mapping a panic or cancellation to an io error.
@@ -130,20 +149,98 @@ pub(crate) fn write_small(root: &Path, locator: &str, data: &[u8]) -> io::Result
 }
 
 enum WriterMsg {
-    Data(Vec<u8>),
+    Data(AlignedBuf),
     Finish,
+}
+
+/// The file of a large put and where its next byte goes.
+struct BigFile {
+    file: File,
+    /// Opened with `O_DIRECT` (and not turned off since).
+    direct: bool,
+    /// Bytes of the blob written so far (without padding).
+    size: u64,
+    /// The last write was padded past `size`: truncate back before syncing.
+    padded: bool,
+}
+
+impl BigFile {
+    /// Creates the blob, with `O_DIRECT` if `direct` says so and the filesystem takes it.
+    fn create(root: &Path, locator: &str, direct: &DirectIo) -> io::Result<Self> {
+        let file = create_blob(root, locator, 0)?;
+        let on = direct.enabled()
+            && match set_direct(file.as_fd(), true) {
+                Ok(()) => true,
+                Err(e) if is_refusal(&e) => {
+                    direct.refused("std", &e);
+                    false
+                }
+                Err(e) => return Err(e),
+            };
+        Ok(Self {
+            file,
+            direct: on,
+            size: 0,
+            padded: false,
+        })
+    }
+
+    /// Appends one buffer. With `O_DIRECT`, a buffer whose length is not a multiple of `ALIGN` (only the
+    /// last one) is zero-padded and the padding truncated away in [`finish`](Self::finish).
+    fn write(&mut self, mut buf: AlignedBuf, direct: &DirectIo) -> io::Result<()> {
+        let len = buf.len() as u64;
+        if self.direct && !len.is_multiple_of(ALIGN as u64) {
+            buf.pad_to_align();
+            self.padded = true;
+        }
+        let data = buf.as_slice();
+        let mut done = 0;
+        while done < data.len() {
+            let pos = self.size + done as u64;
+            match self.file.write_at(&data[done..], pos) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0")),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.direct && is_refusal(&e) => {
+                    // The filesystem took O_DIRECT at open but refuses the I/O (or a short write left an
+                    // unaligned remainder): write the rest of this file through the page cache.
+                    if aligned(done, pos, data.len() - done) {
+                        direct.refused("std", &e);
+                    }
+                    set_direct(self.file.as_fd(), false)?;
+                    self.direct = false;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.size += len;
+        Ok(())
+    }
+
+    /// Truncates away any padding and makes the blob durable.
+    fn finish(self, root: &Path, locator: &str) -> io::Result<()> {
+        if self.padded {
+            self.file.set_len(self.size)?;
+        }
+        finish_file(self.file, root, locator)
+    }
 }
 
 /// The blocking side of a large put: writes buffers as they come; a closed channel without `Finish` means the
 /// put failed or was cancelled, and the file is removed.
-fn writer(root: &Path, locator: &str, mut rx: mpsc::Receiver<WriterMsg>) -> io::Result<()> {
+fn writer(
+    root: &Path,
+    locator: &str,
+    direct: &DirectIo,
+    mut rx: mpsc::Receiver<WriterMsg>,
+) -> io::Result<()> {
     let path = root.join(locator);
     let run = |rx: &mut mpsc::Receiver<WriterMsg>| -> io::Result<()> {
-        let mut file = create_blob(root, locator, 0)?;
+        let mut file = BigFile::create(root, locator, direct)?;
         loop {
             match rx.blocking_recv() {
-                Some(WriterMsg::Data(buf)) => file.write_all(&buf)?,
-                Some(WriterMsg::Finish) => return finish_file(file, root, locator),
+                Some(WriterMsg::Data(buf)) => file.write(buf, direct)?,
+                Some(WriterMsg::Finish) => return file.finish(root, locator),
                 None => return Err(io::Error::new(io::ErrorKind::Interrupted, "put abandoned")),
             }
         }
@@ -161,52 +258,39 @@ impl Backend for StdBackend {
         "std"
     }
 
+    fn direct_io(&self) -> bool {
+        self.direct.enabled()
+    }
+
     async fn put(&self, mut body: ByteStream) -> io::Result<BlobInfo> {
         let locator = new_locator();
         let mut rest = Bytes::new();
-        let mut buf = Vec::new();
-        let (len, done) = fill(
-            &mut body,
-            &mut rest,
-            WRITE_CHUNK,
-            |b| buf.extend_from_slice(b),
-            0,
-        )
-        .await?;
+        let mut buf = AlignedBuf::new(WRITE_CHUNK).ok_or_else(no_mem)?;
+        let (len, done) = fill(&mut body, &mut rest, WRITE_CHUNK, |b| _ = buf.extend(b), 0).await?;
         if done {
             let (root, loc) = (self.root.clone(), locator.clone());
-            blocking(move || write_small(&root, &loc, &buf)).await?;
+            blocking(move || write_small(&root, &loc, buf.as_slice())).await?;
             return Ok(BlobInfo {
                 locator,
                 size: len as u64,
             });
         }
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        let (root, loc) = (self.root.clone(), locator.clone());
-        let task = tokio::task::spawn_blocking(move || writer(&root, &loc, rx));
+        let (root, loc, direct) = (self.root.clone(), locator.clone(), self.direct.clone());
+        let task = tokio::task::spawn_blocking(move || writer(&root, &loc, &direct, rx));
         let mut size = len as u64;
         let fed: io::Result<()> = async {
             loop {
-                if tx
-                    .send(WriterMsg::Data(std::mem::take(&mut buf)))
-                    .await
-                    .is_err()
-                {
+                if tx.send(WriterMsg::Data(buf)).await.is_err() {
                     return Ok(()); // the writer stopped on an error; it reports it below
                 }
-                buf.reserve(WRITE_CHUNK);
-                let (n, done) = fill(
-                    &mut body,
-                    &mut rest,
-                    WRITE_CHUNK,
-                    |b| buf.extend_from_slice(b),
-                    0,
-                )
-                .await?;
+                buf = AlignedBuf::new(WRITE_CHUNK).ok_or_else(no_mem)?;
+                let (n, done) =
+                    fill(&mut body, &mut rest, WRITE_CHUNK, |b| _ = buf.extend(b), 0).await?;
                 size += n as u64;
                 if done {
                     if n > 0 {
-                        let _ = tx.send(WriterMsg::Data(std::mem::take(&mut buf))).await;
+                        let _ = tx.send(WriterMsg::Data(buf)).await;
                     }
                     let _ = tx.send(WriterMsg::Finish).await;
                     return Ok(());
@@ -299,4 +383,56 @@ fn read_stream(file: Arc<File>, start: u64, end: u64) -> ByteStream {
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buf_of(data: &[u8]) -> AlignedBuf {
+        let mut b = AlignedBuf::new(data.len()).expect("alloc");
+        assert_eq!(b.extend(data), data.len());
+        b
+    }
+
+    /// A direct write that is not aligned (what a short write leaves) is finished through the page cache on
+    /// this file only: the backend keeps using O_DIRECT for later puts.
+    #[test]
+    fn unaligned_direct_write_falls_back_for_this_file_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let locator = new_locator();
+        let direct = DirectIo::new(true);
+        let mut f = BigFile::create(dir.path(), &locator, &direct).expect("create");
+        if !f.direct {
+            return; // this filesystem has no O_DIRECT: nothing to test here
+        }
+        let a: Vec<u8> = (0..ALIGN * 2).map(|i| (i % 251) as u8).collect();
+        f.write(buf_of(&a), &direct).expect("aligned write");
+        assert!(f.direct);
+        // Pretend a short write left the file at an unaligned size.
+        f.size -= 1;
+        f.write(buf_of(&a), &direct).expect("unaligned write");
+        assert!(!f.direct, "O_DIRECT is off for this file");
+        assert!(direct.enabled(), "but not for the backend");
+        let size = f.size;
+        f.finish(dir.path(), &locator).expect("finish");
+        let got = std::fs::read(dir.path().join(&locator)).expect("read");
+        assert_eq!(got.len() as u64, size);
+        assert_eq!(&got[..a.len() - 1], &a[..a.len() - 1]);
+        assert_eq!(&got[a.len() - 1..], &a[..]);
+    }
+
+    /// The padded last block of a direct put is truncated away.
+    #[test]
+    fn padded_tail_is_truncated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let locator = new_locator();
+        let direct = DirectIo::new(true);
+        let mut f = BigFile::create(dir.path(), &locator, &direct).expect("create");
+        let a: Vec<u8> = (0..ALIGN + 7).map(|i| (i % 13) as u8).collect();
+        f.write(buf_of(&a), &direct).expect("write");
+        assert_eq!(f.padded, f.direct);
+        f.finish(dir.path(), &locator).expect("finish");
+        assert_eq!(std::fs::read(dir.path().join(&locator)).expect("read"), a);
+    }
 }

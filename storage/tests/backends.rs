@@ -105,6 +105,55 @@ async fn t_roundtrips(b: Arc<dyn Backend>) {
     roundtrip(&*b, 9 * MIB + 5, 9 * MIB + 5).await;
 }
 
+/// Sizes around the `O_DIRECT` alignment (4096) and the write-buffer size (1 MiB), delivered in several piece
+/// sizes: byte-exact read back, and the file on disk has exactly the blob's size (no padding left).
+async fn t_alignment_sizes(b: Arc<dyn Backend>, root: Option<PathBuf>) {
+    const K4: usize = 4096;
+    let sizes = [
+        0,
+        1,
+        K4 - 1,
+        K4,
+        K4 + 1,
+        MIB - 1,
+        MIB,
+        MIB + 1,
+        MIB + K4 - 1,
+        MIB + K4,
+        MIB + K4 + 1,
+        2 * MIB - 1,
+        2 * MIB,
+        3 * MIB + 512,
+        5 * MIB + 1,
+        8 * MIB + K4 - 1,
+    ];
+    for (i, &len) in sizes.iter().enumerate() {
+        let d = data(len, 100 + i as u64);
+        for piece in [K4, 7919, MIB + 3, len.max(1)] {
+            let info = b.put(body(&d, piece)).await.unwrap();
+            assert_eq!(
+                info.size, len as u64,
+                "size of {len} in {piece}-byte pieces"
+            );
+            assert!(
+                read_all(&*b, &info.locator, None).await.unwrap() == d,
+                "{len} bytes in {piece}-byte pieces read back differently"
+            );
+            if let Some(root) = &root {
+                let on_disk = std::fs::metadata(root.join(&info.locator)).unwrap().len();
+                assert_eq!(on_disk, len as u64, "file size of a {len}-byte blob");
+            }
+            // The tail, across the last alignment boundary.
+            if len > K4 + 10 {
+                let (s, e) = ((len - K4 - 10) as u64, len as u64);
+                let got = read_all(&*b, &info.locator, Some((s, e))).await.unwrap();
+                assert!(got == d[s as usize..], "tail of {len}");
+            }
+            b.delete(&info.locator).await.unwrap();
+        }
+    }
+}
+
 async fn t_ranges(b: Arc<dyn Backend>) {
     let len = 3 * MIB + 777;
     let d = data(len, 3);
@@ -169,7 +218,15 @@ async fn t_hostile(b: Arc<dyn Backend>) {
 }
 
 async fn t_stream_error(b: Arc<dyn Backend>, root: Option<PathBuf>) {
-    for good in [0, 10, MIB - 1, 3 * MIB + 5, 6 * MIB] {
+    for good in [
+        0,
+        10,
+        MIB - 1,
+        MIB + 1,
+        2 * MIB + 4097,
+        3 * MIB + 5,
+        6 * MIB,
+    ] {
         let e = b.put(failing_body(good)).await.err().unwrap();
         assert_eq!(
             e.kind(),
@@ -322,6 +379,13 @@ macro_rules! suite {
                 t_roundtrips(b).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn alignment_sizes() {
+                let Some((b, root, _d)) = make().await else {
+                    return;
+                };
+                t_alignment_sizes(b, root).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn ranges() {
                 let Some((b, _, _d)) = make().await else {
                     return;
@@ -380,17 +444,40 @@ suite!(std_backend, |root| Box::pin(async move {
     ))
 }));
 
-suite!(uring_backend, |root| Box::pin(async move {
-    // Skips (loudly) where the kernel refuses io_uring, unless GATEHOUSE_REQUIRE_IO_URING=1.
+/// Whether io_uring tests run here: skips (loudly) where the kernel refuses io_uring, unless
+/// GATEHOUSE_REQUIRE_IO_URING=1.
+fn uring_ok() -> io::Result<bool> {
     if let Err(e) = gatehouse_storage::io_uring_available() {
         if std::env::var_os("GATEHOUSE_REQUIRE_IO_URING").is_some() {
             return Err(e);
         }
         eprintln!("SKIPPED: io_uring unavailable on this machine: {e}");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+suite!(std_buffered, |root| Box::pin(async move {
+    Ok(Some(
+        Arc::new(StdBackend::open_with(&root, false).await?) as Arc<dyn Backend>
+    ))
+}));
+
+suite!(uring_backend, |root| Box::pin(async move {
+    if !uring_ok()? {
         return Ok(None);
     }
     Ok(Some(
         Arc::new(UringBackend::open(&root).await?) as Arc<dyn Backend>
+    ))
+}));
+
+suite!(uring_buffered, |root| Box::pin(async move {
+    if !uring_ok()? {
+        return Ok(None);
+    }
+    Ok(Some(
+        Arc::new(UringBackend::open_with(&root, false).await?) as Arc<dyn Backend>
     ))
 }));
 
@@ -402,18 +489,26 @@ suite!(memory_backend, |_root| Box::pin(async move {
 async fn open_local_kinds() {
     use gatehouse_storage::{LocalKind, open_local};
     let dir = tempfile::tempdir().unwrap();
-    let s = open_local(&dir.path().join("s"), LocalKind::Std)
+    let s = open_local(&dir.path().join("s"), LocalKind::Std, true)
         .await
         .unwrap();
     assert_eq!(s.name(), "std");
-    let a = open_local(&dir.path().join("a"), LocalKind::Auto)
+    assert!(s.direct_io());
+    let s0 = open_local(&dir.path().join("s0"), LocalKind::Std, false)
         .await
         .unwrap();
-    let u = open_local(&dir.path().join("u"), LocalKind::IoUring).await;
+    assert!(!s0.direct_io());
+    let a = open_local(&dir.path().join("a"), LocalKind::Auto, true)
+        .await
+        .unwrap();
+    assert!(a.direct_io());
+    let u = open_local(&dir.path().join("u"), LocalKind::IoUring, false).await;
     match gatehouse_storage::io_uring_available() {
         Ok(()) => {
             assert_eq!(a.name(), "io_uring");
-            assert_eq!(u.unwrap().name(), "io_uring");
+            let u = u.unwrap();
+            assert_eq!(u.name(), "io_uring");
+            assert!(!u.direct_io());
         }
         Err(_) => {
             assert_eq!(a.name(), "std");
@@ -436,4 +531,93 @@ async fn backends_share_layout() {
     let b = u.put(body(&d, 5000)).await.unwrap().locator;
     assert!(read_all(&u, &a, None).await.unwrap() == d);
     assert!(read_all(&s, &b, None).await.unwrap() == d);
+}
+
+/// Whether the filesystem of `dir` takes `O_DIRECT` (ext4, xfs, btrfs, tmpfs since Linux 6.6 do).
+fn fs_takes_o_direct(dir: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let p = dir.join("probe");
+    std::fs::write(&p, b"").unwrap();
+    let ok = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&p)
+        .is_ok();
+    std::fs::remove_file(&p).unwrap();
+    ok
+}
+
+/// By default both backends write large blobs with `O_DIRECT` where the filesystem takes it, and keep doing
+/// so after puts of every alignment; `open_with(.., false)` never does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_io_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let takes = fs_takes_o_direct(dir.path());
+    let s = StdBackend::open(&dir.path().join("s")).await.unwrap();
+    let s_off = StdBackend::open_with(&dir.path().join("s0"), false)
+        .await
+        .unwrap();
+    let mut all: Vec<(Arc<dyn Backend>, bool, bool)> = vec![
+        (Arc::new(s.clone()), true, s.direct_io()),
+        (Arc::new(s_off.clone()), false, s_off.direct_io()),
+    ];
+    let uring = if uring_ok().unwrap() {
+        let u = UringBackend::open(&dir.path().join("u")).await.unwrap();
+        let u_off = UringBackend::open_with(&dir.path().join("u0"), false)
+            .await
+            .unwrap();
+        all.push((Arc::new(u.clone()), true, u.direct_io()));
+        all.push((Arc::new(u_off.clone()), false, u_off.direct_io()));
+        Some((u, u_off))
+    } else {
+        None
+    };
+    for (b, asked, before) in &all {
+        assert_eq!(*before, *asked, "{} before any put", b.name());
+        for len in [MIB + 1, 3 * MIB, 4 * MIB + 4095] {
+            roundtrip(&**b, len, 65_536).await;
+        }
+    }
+    assert_eq!(s.direct_io(), takes, "std after large puts");
+    assert!(!s_off.direct_io());
+    if let Some((u, u_off)) = uring {
+        assert_eq!(u.direct_io(), takes, "io_uring after large puts");
+        assert!(!u_off.direct_io());
+    }
+}
+
+/// On a filesystem without direct I/O both backends fall back to the page cache (and say so), store every
+/// size intact, and leave nothing behind on failure. Needs such a directory, e.g. a ramfs
+/// (`mount -t ramfs ramfs /mnt/ramfs`): set GATEHOUSE_TEST_NO_ODIRECT_DIR to it; skipped otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_io_falls_back_where_refused() {
+    let Some(base) = std::env::var_os("GATEHOUSE_TEST_NO_ODIRECT_DIR") else {
+        eprintln!(
+            "SKIPPED: set GATEHOUSE_TEST_NO_ODIRECT_DIR to a directory on a filesystem without O_DIRECT"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir_in(base).unwrap();
+    assert!(
+        !fs_takes_o_direct(dir.path()),
+        "GATEHOUSE_TEST_NO_ODIRECT_DIR takes O_DIRECT"
+    );
+    let s = StdBackend::open(&dir.path().join("s")).await.unwrap();
+    let mut all: Vec<(Arc<dyn Backend>, PathBuf)> =
+        vec![(Arc::new(s.clone()), dir.path().join("s"))];
+    let u = if uring_ok().unwrap() {
+        let u = UringBackend::open(&dir.path().join("u")).await.unwrap();
+        all.push((Arc::new(u.clone()), dir.path().join("u")));
+        Some(u)
+    } else {
+        None
+    };
+    for (b, root) in all {
+        t_alignment_sizes(b.clone(), Some(root.clone())).await;
+        t_stream_error(b, Some(root)).await;
+    }
+    assert!(!s.direct_io());
+    if let Some(u) = u {
+        assert!(!u.direct_io());
+    }
 }

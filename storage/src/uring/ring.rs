@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use io_uring::{IoUring, opcode, squeue, types};
 use tokio::sync::oneshot;
 
-use super::buf::AlignedBuf;
+use crate::buf::AlignedBuf;
 
 /// One operation, owning everything the kernel will touch.
 pub(crate) enum Op {
@@ -315,10 +315,10 @@ impl RingThread {
                 Err(mpsc::TryRecvError::Disconnected) => self.disconnected = true,
                 Err(mpsc::TryRecvError::Empty) => {}
             }
-            if !(self.disconnected && self.inflight == 0) {
-                if let Err(e) = self.ring.submit_and_wait(1) {
-                    self.submit_error(e);
-                }
+            if !(self.disconnected && self.inflight == 0)
+                && let Err(e) = self.ring.submit_and_wait(1)
+            {
+                self.submit_error(e);
             }
             self.shared.sleeping.store(false, Ordering::SeqCst);
         }
@@ -586,7 +586,7 @@ fn finish(mut op: Op, res: i32) -> Done {
 /// Optional opcodes the kernel supports.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Features {
-    /// `IORING_OP_FTRUNCATE` (needed for `O_DIRECT` tails).
+    /// `IORING_OP_FTRUNCATE` (for `O_DIRECT` tails; else `ftruncate` runs on the blocking pool).
     pub(crate) ftruncate: bool,
     /// `IORING_OP_MKDIRAT` (else fan-out directories are made on the blocking pool).
     pub(crate) mkdir: bool,

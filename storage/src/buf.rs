@@ -54,6 +54,12 @@ impl AlignedBuf {
         self.len = padded;
     }
 
+    /// The filled bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes were written by `extend` / `pad_to_align`, and `len <= cap`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
     /// Empties the buffer for reuse.
     pub(crate) fn clear(&mut self) {
         self.len = 0;
