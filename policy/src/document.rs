@@ -632,15 +632,13 @@ fn validate_action(a: &str, kind: PolicyKind) -> Result<(), PolicyError> {
     }
     let cat = catalogue();
     match kind {
-        PolicyKind::Resource => {
-            if !vendor.eq_ignore_ascii_case("s3") || cat.expand(a).is_empty() {
-                return err("Policy has invalid action");
-            }
+        PolicyKind::Resource
+            if (!vendor.eq_ignore_ascii_case("s3") || cat.expand(a).is_empty()) =>
+        {
+            return err("Policy has invalid action");
         }
-        PolicyKind::Trust => {
-            if !vendor.eq_ignore_ascii_case("sts") || cat.expand(a).is_empty() {
-                return err(format!("Trust policy actions must be sts actions: {a}"));
-            }
+        PolicyKind::Trust if (!vendor.eq_ignore_ascii_case("sts") || cat.expand(a).is_empty()) => {
+            return err(format!("Trust policy actions must be sts actions: {a}"));
         }
         _ => {}
     }

@@ -518,19 +518,19 @@ pub fn evaluate(request: &Request<'_>, layers: &Layers<'_>) -> Decision {
             _ => resource_allows.push((r, mk)),
         }
     }
-    if layers.object_ownership != ObjectOwnership::BucketOwnerEnforced {
-        if let Some(acl) = layers.acl {
-            for (gi, mk) in acl.grants_for(p, canonical_action, bpa.ignore_public_acls) {
-                resource_allows.push((
-                    Reason {
-                        layer: Layer::Acl,
-                        policy_id: acl.owner.clone(),
-                        sid: None,
-                        statement: gi,
-                    },
-                    mk,
-                ));
-            }
+    if layers.object_ownership != ObjectOwnership::BucketOwnerEnforced
+        && let Some(acl) = layers.acl
+    {
+        for (gi, mk) in acl.grants_for(p, canonical_action, bpa.ignore_public_acls) {
+            resource_allows.push((
+                Reason {
+                    layer: Layer::Acl,
+                    policy_id: acl.owner.clone(),
+                    sid: None,
+                    statement: gi,
+                },
+                mk,
+            ));
         }
     }
     let boundary_ok = layers.boundary.is_none() || !boundary.is_empty();

@@ -44,34 +44,36 @@ impl Template {
         let mut i = 0;
         while i < chars.len() {
             let c = chars[i];
-            if vars && c == '$' && chars.get(i + 1) == Some(&'{') {
-                if let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}') {
-                    let inner: String = chars[i + 2..i + 2 + close].iter().collect();
-                    i += close + 3;
-                    match inner.trim() {
-                        "*" => toks.push(PatTok::Char('*')),
-                        "?" => toks.push(PatTok::Char('?')),
-                        "$" => toks.push(PatTok::Char('$')),
-                        other => {
-                            let (key, default) = match other.split_once(',') {
-                                Some((k, d)) => {
-                                    let d = d.trim();
-                                    let d = d
-                                        .strip_prefix('\'')
-                                        .and_then(|d| d.strip_suffix('\''))
-                                        .unwrap_or(d);
-                                    (k.trim(), Some(d.to_string()))
-                                }
-                                None => (other, None),
-                            };
-                            toks.push(PatTok::Var {
-                                key: key.to_ascii_lowercase(),
-                                default,
-                            });
-                        }
+            if vars
+                && c == '$'
+                && chars.get(i + 1) == Some(&'{')
+                && let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}')
+            {
+                let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+                i += close + 3;
+                match inner.trim() {
+                    "*" => toks.push(PatTok::Char('*')),
+                    "?" => toks.push(PatTok::Char('?')),
+                    "$" => toks.push(PatTok::Char('$')),
+                    other => {
+                        let (key, default) = match other.split_once(',') {
+                            Some((k, d)) => {
+                                let d = d.trim();
+                                let d = d
+                                    .strip_prefix('\'')
+                                    .and_then(|d| d.strip_suffix('\''))
+                                    .unwrap_or(d);
+                                (k.trim(), Some(d.to_string()))
+                            }
+                            None => (other, None),
+                        };
+                        toks.push(PatTok::Var {
+                            key: key.to_ascii_lowercase(),
+                            default,
+                        });
                     }
-                    continue;
                 }
+                continue;
             }
             toks.push(match c {
                 '*' => PatTok::Star,

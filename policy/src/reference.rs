@@ -152,7 +152,7 @@ fn condition_holds(c: &Condition, version: PolicyVersion, req: &Request<'_>) -> 
         return c
             .values
             .iter()
-            .any(|pv| (pv.to_ascii_lowercase() == "true") == missing);
+            .any(|pv| pv.eq_ignore_ascii_case("true") == missing);
     }
     let matches_policy =
         |v: &ContextValue| c.values.iter().any(|pv| compare(c, version, req, v, pv));
@@ -221,10 +221,9 @@ fn principal_kinds(st: &Statement, p: &Principal) -> Vec<MatchKind> {
     if matches!(
         p.kind,
         PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
-    ) {
-        if let Some(a) = &p.arn {
-            all_listed &= listed(&|e| matches!(e, PrincipalId::Arn(x) if x == a));
-        }
+    ) && let Some(a) = &p.arn
+    {
+        all_listed &= listed(&|e| matches!(e, PrincipalId::Arn(x) if x == a));
     }
     if let Some(r) = &p.role_arn {
         all_listed &= listed(&|e| matches!(e, PrincipalId::Arn(x) if x == r));
@@ -372,32 +371,31 @@ pub fn reference_evaluate(req: &Request<'_>, layers: &Layers<'_>) -> Outcome {
             .flat_map(|(_, k)| k.clone())
             .collect()
     };
-    if layers.object_ownership != ObjectOwnership::BucketOwnerEnforced {
-        if let Some(acl) = layers.acl {
-            for g in &acl.grants {
-                if bpa.ignore_public_acls && g.grantee.is_public() {
-                    continue;
+    if layers.object_ownership != ObjectOwnership::BucketOwnerEnforced
+        && let Some(acl) = layers.acl
+    {
+        for g in &acl.grants {
+            if bpa.ignore_public_acls && g.grantee.is_public() {
+                continue;
+            }
+            let allowed = crate::acl::permission_actions(acl.target, g.permission)
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&canonical));
+            let who = match &g.grantee {
+                Grantee::AllUsers => Some(MatchKind::Direct),
+                Grantee::AuthenticatedUsers => {
+                    (p.kind != PrincipalKind::Anonymous).then_some(MatchKind::Direct)
                 }
-                let allowed = crate::acl::permission_actions(acl.target, g.permission)
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(&canonical));
-                let who = match &g.grantee {
-                    Grantee::AllUsers => Some(MatchKind::Direct),
-                    Grantee::AuthenticatedUsers => {
-                        (p.kind != PrincipalKind::Anonymous).then_some(MatchKind::Direct)
-                    }
-                    Grantee::LogDelivery => (p.service.as_deref()
-                        == Some("logging.s3.amazonaws.com"))
+                Grantee::LogDelivery => (p.service.as_deref() == Some("logging.s3.amazonaws.com"))
                     .then_some(MatchKind::Direct),
-                    Grantee::CanonicalUser(c) => p
-                        .canonical_id
-                        .as_deref()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(c))
-                        .then_some(MatchKind::Account),
-                };
-                if let (true, Some(k)) = (allowed, who) {
-                    kinds.push(k);
-                }
+                Grantee::CanonicalUser(c) => p
+                    .canonical_id
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(c))
+                    .then_some(MatchKind::Account),
+            };
+            if let (true, Some(k)) = (allowed, who) {
+                kinds.push(k);
             }
         }
     }
