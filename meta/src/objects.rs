@@ -106,7 +106,11 @@ impl Meta {
                 // The "null" version is replaced, current or not; its blobs become the caller's to free.
                 let old = match &current {
                     Some(cur) if cur.version_id == "null" => Some(cur.clone()),
-                    _ => match self
+                    // Every key with versions has exactly one current version (a delete marker counts), so
+                    // with none there is no noncurrent "null" version either (a concurrent creator of the key
+                    // makes our insert conflict, and the retry sees it).
+                    None => None,
+                    Some(_) => match self
                         .select_version(&mut *conn, &rec.bucket, &rec.key, "null")
                         .await?
                     {
