@@ -15,6 +15,9 @@ use crate::state::AppState;
 
 /// AWS's limit on the request header section.
 const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// Request bodies that s3s parses itself (XML configuration and batch requests) are checked against their
+/// Content-MD5 / checksum headers here, up to this size (AWS's own XML bodies are far smaller).
+const MAX_CHECKED_BODY: usize = 4 << 20;
 /// AWS's ceiling on presigned URL lifetime.
 const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
 
@@ -103,6 +106,62 @@ fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
 
 fn is_sigv2(req: &Request<Incoming>) -> bool {
     crate::sigv2::header_signed(req.headers()) || query_param(req, "AWSAccessKeyId").is_some()
+}
+
+/// Whether the body is one s3s parses (not object data: `ingest` verifies that while storing it) and it carries
+/// a digest to check. Object data is a PUT without a subresource (PutObject, UploadPart, CopyObject) or any
+/// aws-chunked body.
+fn parsed_body_with_digest(req: &Request<Incoming>) -> bool {
+    let m = req.method();
+    if (m != http::Method::POST && m != http::Method::PUT)
+        || !crate::s3::claims_digest(req.headers())
+    {
+        return false;
+    }
+    let h = req.headers();
+    let chunked = h.contains_key("x-amz-decoded-content-length")
+        || h.get("x-amz-content-sha256")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("STREAMING-"));
+    let object_data = m == http::Method::PUT
+        && req.uri().query().is_none_or(|q| {
+            q.split('&').filter(|p| !p.is_empty()).all(|p| {
+                matches!(
+                    p.split('=').next(),
+                    Some("partNumber" | "uploadId" | "x-id")
+                )
+            })
+        });
+    !chunked && !object_data
+}
+
+/// Receives a body s3s will parse (at most `MAX_CHECKED_BODY` bytes) and checks it against its digest headers.
+async fn verified_body(headers: &http::HeaderMap, body: Incoming) -> s3s::S3Result<Body> {
+    use http_body_util::BodyExt as _;
+    let bytes = http_body_util::Limited::new(body, MAX_CHECKED_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                s3s::s3_error!(MaxMessageLengthExceeded, "Your request was too big.")
+            } else {
+                s3s::s3_error!(IncompleteBody, "The request body could not be read.")
+            }
+        })?
+        .to_bytes();
+    crate::s3::verify_small_body(headers, &bytes)?;
+    Ok(Body::from(bytes))
+}
+
+/// Error response for an `S3Error` raised before s3s (status, code and message as s3s would write them).
+fn s3_error_response(e: &s3s::S3Error, rid: &str) -> Response<Body> {
+    error_response(
+        e.status_code().unwrap_or(StatusCode::BAD_REQUEST),
+        e.code().as_str(),
+        e.message().unwrap_or_default(),
+        "",
+        rid,
+    )
 }
 
 impl Front {
@@ -258,19 +317,30 @@ impl Front {
                 {
                     *req.uri_mut() = uri;
                 }
+                let check_digest = parsed_body_with_digest(&req);
                 let (parts, body) = req.into_parts();
-                let req = Request::from_parts(parts, Body::from(body));
-                match tracing::Instrument::instrument(self.s3.call(req), span).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!(error = ?e, "s3 service error");
-                        error_response(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "InternalError",
-                            "We encountered an internal error. Please try again.",
-                            "",
-                            &rid,
-                        )
+                let body = if check_digest {
+                    verified_body(&parts.headers, body).await
+                } else {
+                    Ok(Body::from(body))
+                };
+                match body {
+                    Err(e) => s3_error_response(&e, &rid),
+                    Ok(body) => {
+                        let req = Request::from_parts(parts, body);
+                        match tracing::Instrument::instrument(self.s3.call(req), span).await {
+                            Ok(r) => r,
+                            Err(e) => {
+                                tracing::error!(error = ?e, "s3 service error");
+                                error_response(
+                                    StatusCode::INTERNAL_SERVER_ERROR,
+                                    "InternalError",
+                                    "We encountered an internal error. Please try again.",
+                                    "",
+                                    &rid,
+                                )
+                            }
+                        }
                     }
                 }
             }

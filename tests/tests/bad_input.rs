@@ -170,12 +170,54 @@ async fn bad_input(s: &common::Server) {
         .await
         .unwrap();
 
+    // A DeleteObjects body whose Content-MD5 or checksum does not match is refused before anything is deleted.
+    let delete_keep = b"<Delete><Object><Key>keep</Key></Object></Delete>".to_vec();
+    for h in [
+        ("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+        ("x-amz-checksum-crc32", "AAAAAA=="),
+    ] {
+        let (st, body) = send(
+            "POST",
+            &format!("{}/bad?delete", s.endpoint),
+            &[h],
+            delete_keep.clone(),
+            ROOT_AK,
+            ROOT_SK,
+        )
+        .await;
+        assert_eq!(st, 400, "{body}");
+        assert!(body.contains("<Code>BadDigest</Code>"), "{body}");
+    }
+    let (st, body) = send(
+        "PUT",
+        &format!("{}/bad?tagging", s.endpoint),
+        &[("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")],
+        b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>".to_vec(),
+        ROOT_AK,
+        ROOT_SK,
+    )
+    .await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("<Code>BadDigest</Code>"), "{body}");
+    let e = c
+        .get_bucket_tagging()
+        .bucket("bad")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "NoSuchTagSet");
+
     // Malformed XML in DeleteObjects and CompleteMultipartUpload.
+    let malformed = b"<Delete><Object><Key>keep".to_vec();
+    let md5 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        <md5::Md5 as md5::Digest>::digest(&malformed),
+    );
     let (st, body) = send(
         "POST",
         &format!("{}/bad?delete", s.endpoint),
-        &[("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")],
-        b"<Delete><Object><Key>keep".to_vec(),
+        &[("content-md5", md5.as_str())],
+        malformed,
         ROOT_AK,
         ROOT_SK,
     )

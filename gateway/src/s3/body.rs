@@ -530,6 +530,36 @@ fn finish(
     Ok((md5, checksums))
 }
 
+/// Whether the request carries Content-MD5 or an `x-amz-checksum-*` value header.
+pub(crate) fn claims_digest(headers: &HeaderMap) -> bool {
+    headers.contains_key("content-md5")
+        || Algo::ALL.iter().any(|a| headers.contains_key(a.header()))
+}
+
+/// Checks a fully received request body against its Content-MD5 / `x-amz-checksum-*` headers and
+/// Content-Length (for the XML bodies of configuration and batch requests, which s3s parses itself), with the
+/// same rules and errors as object uploads.
+pub(crate) fn verify_small_body(headers: &HeaderMap, body: &[u8]) -> S3Result<()> {
+    let md5 = headers
+        .get("content-md5")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let length = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    let expect = Expect::from_headers(headers, md5, length)?;
+    let algo = expect.stored_algo();
+    let mut h = Hashers {
+        md5: Md5::new(),
+        digest: Digest::new(algo),
+        size: body.len() as u64,
+    };
+    h.md5.update(body);
+    h.digest.update(body);
+    finish(&Arc::new(Mutex::new(h)), &expect, None, algo).map(|_| ())
+}
+
 /// Hex of an MD5 as a quoted ETag.
 pub(crate) fn quoted_hex(md5: &[u8]) -> String {
     format!("\"{}\"", hex::encode(md5))

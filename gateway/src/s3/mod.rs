@@ -15,6 +15,8 @@ mod versioning;
 
 use std::sync::Arc;
 
+pub(crate) use body::{claims_digest, verify_small_body};
+
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
 
