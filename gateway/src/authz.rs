@@ -215,6 +215,25 @@ fn internal(e: anyhow::Error) -> s3s::S3Error {
     s3_error!(InternalError)
 }
 
+/// `x-amz-expected-bucket-owner` (or its copy-source twin): the request is refused with AccessDenied unless the
+/// bucket belongs to that account (a missing bucket is left to the handler's NoSuchBucket).
+fn expect_owner(
+    headers: &http::HeaderMap,
+    header: &str,
+    bucket: Option<&LoadedBucket>,
+) -> S3Result<()> {
+    let Some(want) = headers.get(header) else {
+        return Ok(());
+    };
+    match bucket {
+        Some(b) if want.as_bytes() != b.bucket.owner_account_id.as_bytes() => {
+            tracing::debug!(header, "expected bucket owner does not match");
+            Err(deny())
+        }
+        _ => Ok(()),
+    }
+}
+
 #[async_trait::async_trait]
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
@@ -251,6 +270,7 @@ impl S3Access for Access {
             tracing::debug!(op, action, ?bucket, why, "denied");
             return Err(deny());
         }
+        expect_owner(cx.headers(), "x-amz-expected-bucket-owner", loaded.as_ref())?;
         if matches!(op, "CopyObject" | "UploadPartCopy")
             && let Some(src) = cx.headers().get("x-amz-copy-source")
         {
@@ -264,11 +284,16 @@ impl S3Access for Access {
                     bucket: Some(&bucket),
                     key: Some(&key),
                 };
-                let (decision, _) = authorize(&self.state, &req).await.map_err(internal)?;
+                let (decision, src) = authorize(&self.state, &req).await.map_err(internal)?;
                 if let Decision::Deny(why) = decision {
                     tracing::debug!(op, why, "copy source denied");
                     return Err(deny());
                 }
+                expect_owner(
+                    cx.headers(),
+                    "x-amz-source-expected-bucket-owner",
+                    src.as_ref(),
+                )?;
             }
         }
         if let Some(p) = principal {

@@ -148,3 +148,58 @@ async fn private_everything(s: &common::Server) {
     assert_eq!(code(&e), "AccessDenied");
 }
 matrix!(private_everything);
+
+/// `x-amz-expected-bucket-owner` (and its copy-source twin) is checked against the bucket's account.
+async fn expected_bucket_owner(s: &common::Server) {
+    let out = s.admin(&["account", "create", "owner2"]);
+    let field = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap()
+            .to_owned()
+    };
+    let (id, ak, sk) = (
+        field("account_id="),
+        field("access_key_id="),
+        field("secret_access_key="),
+    );
+    let c = s.client_with(&ak, &sk);
+    c.create_bucket().bucket("owned").send().await.unwrap();
+    c.put_object()
+        .bucket("owned")
+        .key("o")
+        .body(ByteStream::from_static(b"x"))
+        .expected_bucket_owner(&id)
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .get_object()
+        .bucket("owned")
+        .key("o")
+        .expected_bucket_owner("111111111111")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessDenied");
+    let e = c
+        .copy_object()
+        .bucket("owned")
+        .key("copy")
+        .copy_source("owned/o")
+        .expected_source_bucket_owner("111111111111")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessDenied");
+    c.copy_object()
+        .bucket("owned")
+        .key("copy")
+        .copy_source("owned/o")
+        .expected_source_bucket_owner(&id)
+        .expected_bucket_owner(&id)
+        .send()
+        .await
+        .unwrap();
+}
+matrix!(expected_bucket_owner);
