@@ -147,9 +147,9 @@ pub(crate) fn object_entry(r: &ObjectRecord, owner: Option<Owner>, enc: bool) ->
     }
 }
 
-fn prefixes(page: &ListPage, enc: bool) -> Option<Vec<CommonPrefix>> {
-    (!page.common_prefixes.is_empty()).then(|| {
-        page.common_prefixes
+pub(crate) fn prefixes(common_prefixes: &[String], enc: bool) -> Option<Vec<CommonPrefix>> {
+    (!common_prefixes.is_empty()).then(|| {
+        common_prefixes
             .iter()
             .map(|p| CommonPrefix {
                 prefix: Some(if enc { url_encode(p) } else { p.clone() }),
@@ -203,7 +203,7 @@ pub(crate) async fn list_objects_v2(
         next_continuation_token: next,
         start_after: enc_opt(i.start_after, enc),
         encoding_type: i.encoding_type,
-        common_prefixes: prefixes(&page, enc),
+        common_prefixes: prefixes(&page.common_prefixes, enc),
         contents: (!objs.is_empty()).then_some(objs),
         ..Default::default()
     };
@@ -244,7 +244,7 @@ pub(crate) async fn list_objects(
         is_truncated: Some(page.is_truncated),
         next_marker,
         encoding_type: i.encoding_type,
-        common_prefixes: prefixes(&page, enc),
+        common_prefixes: prefixes(&page.common_prefixes, enc),
         contents: (!objs.is_empty()).then_some(objs),
         ..Default::default()
     };

@@ -6,7 +6,7 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
 use gatehouse_meta::{DeleteCondition, ObjectRecord};
 
-use super::list::{Owners, enc_opt, max_keys, object_entry, url_encode, url_encoding};
+use super::list::{Owners, enc_opt, max_keys, object_entry, prefixes, url_encode, url_encoding};
 use super::{Gatehouse, delete_blobs, meta_err, ts};
 use crate::state::AppState;
 
@@ -303,13 +303,6 @@ pub(crate) async fn list_object_versions(
             ..Default::default()
         });
     }
-    let prefixes: Vec<CommonPrefix> = page
-        .common_prefixes
-        .iter()
-        .map(|p| CommonPrefix {
-            prefix: Some(if enc { url_encode(p) } else { p.clone() }),
-        })
-        .collect();
     let out = ListObjectVersionsOutput {
         name: Some(i.bucket),
         prefix: Some(enc_opt(Some(prefix), enc).unwrap_or_default()),
@@ -321,7 +314,7 @@ pub(crate) async fn list_object_versions(
         next_key_marker: enc_opt(page.next_key_marker, enc),
         next_version_id_marker: page.next_version_id_marker,
         encoding_type: i.encoding_type,
-        common_prefixes: (!prefixes.is_empty()).then_some(prefixes),
+        common_prefixes: prefixes(&page.common_prefixes, enc),
         versions: (!versions.is_empty()).then_some(versions),
         delete_markers: (!markers.is_empty()).then_some(markers),
         ..Default::default()
