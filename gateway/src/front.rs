@@ -110,7 +110,7 @@ fn is_sigv2(req: &Request<Incoming>) -> bool {
 
 /// Whether the body is one s3s parses (not object data: `ingest` verifies that while storing it) and it carries
 /// a digest to check. Object data is a PUT without a subresource (PutObject, UploadPart, CopyObject) or any
-/// aws-chunked body.
+/// aws-chunked body; CompleteMultipartUpload is left to its handler.
 fn parsed_body_with_digest(req: &Request<Incoming>) -> bool {
     let m = req.method();
     if (m != http::Method::POST && m != http::Method::PUT)
@@ -123,16 +123,19 @@ fn parsed_body_with_digest(req: &Request<Incoming>) -> bool {
         || h.get("x-amz-content-sha256")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("STREAMING-"));
-    let object_data = m == http::Method::PUT
-        && req.uri().query().is_none_or(|q| {
-            q.split('&').filter(|p| !p.is_empty()).all(|p| {
-                matches!(
-                    p.split('=').next(),
-                    Some("partNumber" | "uploadId" | "x-id")
-                )
-            })
-        });
-    !chunked && !object_data
+    let keys = || {
+        req.uri()
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split('=').next().unwrap_or_default())
+    };
+    let object_data =
+        m == http::Method::PUT && keys().all(|k| matches!(k, "partNumber" | "uploadId" | "x-id"));
+    // CompleteMultipartUpload's checksum headers claim the whole object's checksum (its handler checks them).
+    let complete = m == http::Method::POST && keys().any(|k| k == "uploadId");
+    !chunked && !object_data && !complete
 }
 
 /// Receives a body s3s will parse (at most `MAX_CHECKED_BODY` bytes) and checks it against its digest headers.

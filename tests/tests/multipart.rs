@@ -399,11 +399,17 @@ async fn checksums(s: &common::Server) {
                     .build()
             })
             .collect::<Vec<_>>();
+        let whole = [p1d, b"tail".to_vec()].concat();
+        let want =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, crc_of(&whole));
+        // A full-object upload may state the whole object's CRC32 on Complete (a header that is about the
+        // object, not the XML body).
         let done = c
             .complete_multipart_upload()
             .bucket("cks")
             .key(&key)
             .upload_id(&id)
+            .set_checksum_crc32(full.then(|| want.clone()))
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -414,9 +420,6 @@ async fn checksums(s: &common::Server) {
             .unwrap();
         let crc = done.checksum_crc32().unwrap().to_owned();
         if full {
-            let whole = [p1d, b"tail".to_vec()].concat();
-            let want =
-                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, crc_of(&whole));
             assert_eq!(
                 crc, want,
                 "full-object CRC32 equals the CRC32 of the whole body"
