@@ -170,6 +170,9 @@ enum Failure {
     Broken(sqlx::Error),
     /// `COMMIT` failed: the outcome is unknown (the commit may become visible after recovery).
     Commit(sqlx::Error),
+    /// An operation run without a savepoint failed (the bucket was deleted, say), and the batch was rolled back:
+    /// nothing happened, the operations are re-run one by one (each gets its own result).
+    Op(MetaError),
 }
 
 impl Writer {
@@ -195,6 +198,10 @@ impl Writer {
                 Err(Failure::Before(e) | Failure::Broken(e)) => {
                     tracing::warn!(error = %e, ops = batch.len(),
                         "group commit: batch failed before COMMIT; running its writes one by one");
+                }
+                Err(Failure::Op(e)) => {
+                    tracing::debug!(error = %e, ops = batch.len(),
+                        "group commit: a write without savepoint failed; running the batch one by one");
                 }
             }
         }
@@ -260,26 +267,64 @@ async fn run_in_savepoints(
         .await
         .map_err(Failure::Before)?;
     let mut results: Vec<Result<Done>> = Vec::with_capacity(batch.len());
-    // The statements between two operations go in one round trip: end one savepoint, open the next.
+    // Whether the last operation ran in a savepoint that is still open.
+    let mut open = false;
     let mut step = Ok(());
     for req in batch {
-        let between = match results.last() {
-            None => SAVEPOINT,
-            Some(Ok(_)) => RELEASE_SAVEPOINT,
-            Some(Err(_)) => UNDO_SAVEPOINT,
+        // A PutObject of a key with no current version is a plain insert (`insert_if_new`), tried first
+        // without a savepoint: if it fails, the whole batch is rolled back and its writes re-run one by one.
+        if let Op::PutObject { rec, cond } = &req.op {
+            if open {
+                step = sqlx::query(close_savepoint(&results))
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| ());
+                if step.is_err() {
+                    break;
+                }
+                open = false;
+            }
+            match meta.insert_if_new(&mut tx, rec, cond).await {
+                Ok(true) => {
+                    results.push(Ok(Done::Put(PutOutcome { replaced: None })));
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    return Err(match tx.rollback().await {
+                        Ok(()) => Failure::Op(e),
+                        Err(_) => Failure::Broken(sqlx::Error::Protocol(format!(
+                            "rollback after a failed insert ({e})"
+                        ))),
+                    });
+                }
+            }
+        }
+        // The statements between two operations go in one round trip: end one savepoint, open the next.
+        let between = match (open, results.last()) {
+            (false, _) => SAVEPOINT,
+            (true, Some(Err(_))) => UNDO_SAVEPOINT,
+            (true, _) => RELEASE_SAVEPOINT,
         };
         step = sqlx::query(between).execute(&mut *tx).await.map(|_| ());
         if step.is_err() {
             break;
         }
-        results.push(meta.run_op(&mut tx, &req.op).await);
-    }
-    if step.is_ok() {
-        let end = match results.last() {
-            Some(Err(_)) => UNDO,
-            _ => RELEASE,
+        open = true;
+        let res = match &req.op {
+            Op::PutObject { rec, cond } => meta
+                .write_over(&mut tx, rec, cond)
+                .await
+                .map(|replaced| Done::Put(PutOutcome { replaced })),
+            op => meta.run_op(&mut tx, op).await,
         };
-        step = sqlx::query(end).execute(&mut *tx).await.map(|_| ());
+        results.push(res);
+    }
+    if step.is_ok() && open {
+        step = sqlx::query(close_savepoint(&results))
+            .execute(&mut *tx)
+            .await
+            .map(|_| ());
     }
     if let Err(e) = step {
         return Err(match tx.rollback().await {
@@ -299,6 +344,14 @@ const RELEASE_SAVEPOINT: &str = "RELEASE gatehouse_op; SAVEPOINT gatehouse_op";
 /// Undoes the last operation's work and opens the next savepoint.
 const UNDO_SAVEPOINT: &str =
     "ROLLBACK TO gatehouse_op; RELEASE gatehouse_op; SAVEPOINT gatehouse_op";
+/// The statement closing the open savepoint of the last operation in `results`: keep or undo its work.
+fn close_savepoint(results: &[Result<Done>]) -> &'static str {
+    match results.last() {
+        Some(Err(_)) => UNDO,
+        _ => RELEASE,
+    }
+}
+
 /// Keeps the last operation's work.
 const RELEASE: &str = "RELEASE gatehouse_op";
 /// Undoes the last operation's work.

@@ -83,15 +83,97 @@ impl Meta {
         rec: &ObjectRecord,
         cond: &WriteCondition,
     ) -> Result<Option<ObjectRecord>> {
+        if self.insert_if_new(conn, rec, cond).await? {
+            return Ok(None);
+        }
+        self.write_over(conn, rec, cond).await
+    }
+
+    /// The common case of a write in one statement: when the key has no current version, `rec` is inserted as
+    /// it (no condition other than `If-None-Match: *` can hold then, and there is no earlier "null" version to
+    /// replace). `Ok(false)`, with nothing written, when the key has a current version (the unique index on the
+    /// current version makes the insert a no-op) or `cond` needs one (`If-Match`); `write_over` does the rest.
+    pub(crate) async fn insert_if_new(
+        &self,
+        conn: &mut AnyConnection,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+    ) -> Result<bool> {
+        if cond.if_match.is_some() {
+            return Ok(false);
+        }
+        if self.insert_row(conn, rec).await? == 0 {
+            return Ok(false);
+        }
+        self.insert_blob_refs(conn, rec).await?;
+        Ok(true)
+    }
+
+    /// Inserts `rec` as the current version unless that conflicts (a current version exists, or this version
+    /// id does); the number of rows inserted. `NoSuchBucket` if the bucket is gone.
+    async fn insert_row(&self, conn: &mut AnyConnection, rec: &ObjectRecord) -> Result<u64> {
+        let inserted = sqlx::query(
+            "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
+             user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
+             delete_marker, seq) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&rec.bucket)
+        .bind(&rec.key)
+        .bind(&rec.version_id)
+        .bind(rec.size)
+        .bind(&rec.etag)
+        .bind(rec.last_modified_ms)
+        .bind(to_json(&rec.headers)?)
+        .bind(to_json(&rec.user_meta)?)
+        .bind(to_json(&rec.checksums)?)
+        .bind(to_json(&rec.segments)?)
+        .bind(&rec.storage_class)
+        .bind(&rec.owner_canonical_id)
+        .bind(rec.inline_data.as_deref())
+        .bind(to_json(&rec.tags)?)
+        .bind(rec.upload_id.as_deref())
+        .bind(i64::from(rec.delete_marker))
+        .bind(next_seq())
+        .execute(&mut *conn)
+        .await;
+        match inserted {
+            Ok(r) => Ok(r.rows_affected()),
+            Err(e) if is_fk_violation(&e) => Err(MetaError::NoSuchBucket),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records which blobs the version `rec` references (for the sweeper and for deletes).
+    async fn insert_blob_refs(&self, conn: &mut AnyConnection, rec: &ObjectRecord) -> Result<()> {
+        for seg in &rec.segments {
+            sqlx::query(
+                "INSERT INTO object_blobs (bucket, key, version_id, locator) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&rec.bucket)
+            .bind(&rec.key)
+            .bind(&rec.version_id)
+            .bind(&seg.locator)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// `write_object` when the key (probably) has a current version: read it, check `cond`, replace the "null"
+    /// version or keep the current one as noncurrent, insert.
+    pub(crate) async fn write_over(
+        &self,
+        conn: &mut AnyConnection,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+    ) -> Result<Option<ObjectRecord>> {
         let select = format!(
             "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1{}",
             self.for_update()
         );
-        let headers = to_json(&rec.headers)?;
-        let user_meta = to_json(&rec.user_meta)?;
-        let checksums = to_json(&rec.checksums)?;
-        let segments = to_json(&rec.segments)?;
-        let tags = to_json(&rec.tags)?;
         let mut replaced: Option<ObjectRecord> = None;
         for _ in 0..WRITE_RETRIES {
             let row = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
@@ -139,56 +221,14 @@ impl Meta {
                 .execute(&mut *conn)
                 .await?;
             }
-            let inserted = sqlx::query(
-                "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
-                 user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
-                 delete_marker, seq) \
-                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&rec.bucket)
-            .bind(&rec.key)
-            .bind(&rec.version_id)
-            .bind(rec.size)
-            .bind(&rec.etag)
-            .bind(rec.last_modified_ms)
-            .bind(&headers)
-            .bind(&user_meta)
-            .bind(&checksums)
-            .bind(&segments)
-            .bind(&rec.storage_class)
-            .bind(&rec.owner_canonical_id)
-            .bind(rec.inline_data.as_deref())
-            .bind(&tags)
-            .bind(rec.upload_id.as_deref())
-            .bind(i64::from(rec.delete_marker))
-            .bind(next_seq())
-            .execute(&mut *conn)
-            .await;
-            let inserted = match inserted {
-                Ok(r) => r.rows_affected(),
-                Err(e) if is_fk_violation(&e) => return Err(MetaError::NoSuchBucket),
-                Err(e) => return Err(e.into()),
-            };
-            if inserted == 0 {
+            if self.insert_row(&mut *conn, rec).await? == 0 {
                 // A concurrent writer created the key between our read and our insert.
                 if cond.if_none_match_star {
                     return Err(MetaError::PreconditionFailed);
                 }
                 continue;
             }
-            for seg in &rec.segments {
-                sqlx::query(
-                    "INSERT INTO object_blobs (bucket, key, version_id, locator) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&rec.bucket)
-                .bind(&rec.key)
-                .bind(&rec.version_id)
-                .bind(&seg.locator)
-                .execute(&mut *conn)
-                .await?;
-            }
+            self.insert_blob_refs(&mut *conn, rec).await?;
             return Ok(replaced);
         }
         Err(MetaError::Corrupt(format!(
