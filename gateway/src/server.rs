@@ -36,9 +36,38 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Meta, LocalKms)> {
     Ok((meta, kms))
 }
 
+/// Takes the data directory's lock for this server's lifetime (the lock goes with the returned file, and with
+/// the process however it ends). Two servers on one directory would sweep each other's new blobs as orphans
+/// and serve each other stale bucket state; the second one is refused instead.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("gatehouse.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "data directory {} is in use by another gatehouse server",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            anyhow::bail!("cannot lock {}: {e}", path.display())
+        }
+    }
+}
+
 /// Opens everything the server needs.
 pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
-    let (meta, kms) = open_store(&config).await?;
+    let lock = lock_data_dir(&config.data_dir)?;
+    let (mut meta, kms) = open_store(&config).await?;
+    if config.database_url.is_none() {
+        // The data directory's own SQLite database, which only the lock holder changes buckets of.
+        meta.cache_bucket_reads();
+    }
     let kind = match config.storage {
         StorageKind::Auto => LocalKind::Auto,
         StorageKind::IoUring => LocalKind::IoUring,
@@ -53,7 +82,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         metadata = meta.dialect(),
         "store opened"
     );
-    Ok(Arc::new(AppState::new(config, meta, storage, kms)))
+    Ok(Arc::new(AppState::new(config, meta, storage, kms, lock)))
 }
 
 /// On first start with no account at all, creates one (keys from the environment, else generated) and

@@ -39,6 +39,8 @@ pub struct AppState {
     pub storage: Arc<dyn Backend>,
     pub kms: LocalKms,
     keys: RwLock<HashMap<String, (Instant, Option<ResolvedKey>)>>,
+    /// The data directory's lock, held while the state lives.
+    _data_dir_lock: std::fs::File,
 }
 
 /// The AEAD context binding a sealed secret to its access key id.
@@ -48,13 +50,20 @@ pub fn secret_context(access_key_id: &str) -> Vec<u8> {
 
 impl AppState {
     /// Bundles the parts.
-    pub fn new(config: Config, meta: Meta, storage: Arc<dyn Backend>, kms: LocalKms) -> AppState {
+    pub fn new(
+        config: Config,
+        meta: Meta,
+        storage: Arc<dyn Backend>,
+        kms: LocalKms,
+        data_dir_lock: std::fs::File,
+    ) -> AppState {
         AppState {
             config,
             meta,
             storage,
             kms,
             keys: RwLock::new(HashMap::new()),
+            _data_dir_lock: data_dir_lock,
         }
     }
 

@@ -19,6 +19,12 @@ pub(crate) fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
 impl Meta {
     /// Registers a bucket; `BucketExists { owner }` if the name is taken (by anyone).
     pub async fn create_bucket(&self, bucket: &Bucket) -> Result<()> {
+        let bucket = bucket.clone();
+        self.bucket_write(move |m| async move { m.create_bucket_now(&bucket).await })
+            .await
+    }
+
+    async fn create_bucket_now(&self, bucket: &Bucket) -> Result<()> {
         // The owner lookup after a unique violation can race with a delete; retry a few times.
         for _ in 0..5 {
             let res = sqlx::query(
@@ -72,6 +78,12 @@ impl Meta {
     /// Deletes an empty bucket: `BucketNotEmpty` if it holds any object or in-progress upload,
     /// `NoSuchBucket` if absent. Atomic with respect to concurrent writes into the bucket.
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        self.bucket_write(move |m| async move { m.delete_bucket_now(&name).await })
+            .await
+    }
+
+    async fn delete_bucket_now(&self, name: &str) -> Result<()> {
         // Objects and uploads reference buckets(name): on Postgres a concurrent insert holds a key-share
         // lock on the bucket row, so our DELETE waits for it and then fails the foreign-key check (mapped to
         // BucketNotEmpty); an insert after our commit fails its own check (NoSuchBucket). On SQLite the

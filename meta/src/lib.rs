@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod bucket_cache;
 mod error;
 pub use error::{MetaError, Result};
 

@@ -24,6 +24,24 @@ impl Meta {
         name: &str,
         setting: &str,
     ) -> Result<Option<(Bucket, Option<String>)>> {
+        let Some(cache) = &self.bucket_cache else {
+            return self.read_bucket_with_setting(name, setting).await;
+        };
+        let generation = match cache.get(name, setting) {
+            Ok(hit) => return Ok(hit),
+            Err(generation) => generation,
+        };
+        let found = self.read_bucket_with_setting(name, setting).await?;
+        cache.store(generation, name, setting, &found);
+        Ok(found)
+    }
+
+    /// `get_bucket_with_setting` from the database.
+    async fn read_bucket_with_setting(
+        &self,
+        name: &str,
+        setting: &str,
+    ) -> Result<Option<(Bucket, Option<String>)>> {
         let row = sqlx::query(
             "SELECT b.name AS name, b.owner_account_id AS owner_account_id, b.region AS region, \
              b.created_ms AS created_ms, s.value AS value FROM buckets b \
@@ -44,6 +62,12 @@ impl Meta {
 
     /// Sets (creates or replaces) setting `name` of `bucket`; `NoSuchBucket` if the bucket is gone.
     pub async fn put_bucket_setting(&self, bucket: &str, name: &str, value: &str) -> Result<()> {
+        let (bucket, name, value) = (bucket.to_owned(), name.to_owned(), value.to_owned());
+        self.bucket_write(move |m| async move { m.put_setting_now(&bucket, &name, &value).await })
+            .await
+    }
+
+    async fn put_setting_now(&self, bucket: &str, name: &str, value: &str) -> Result<()> {
         let res = sqlx::query(
             "INSERT INTO bucket_settings (bucket, name, value) VALUES ($1, $2, $3) \
              ON CONFLICT (bucket, name) DO UPDATE SET value = excluded.value",
@@ -62,6 +86,12 @@ impl Meta {
 
     /// Removes setting `name` of `bucket`; `true` if it was set.
     pub async fn delete_bucket_setting(&self, bucket: &str, name: &str) -> Result<bool> {
+        let (bucket, name) = (bucket.to_owned(), name.to_owned());
+        self.bucket_write(move |m| async move { m.delete_setting_now(&bucket, &name).await })
+            .await
+    }
+
+    async fn delete_setting_now(&self, bucket: &str, name: &str) -> Result<bool> {
         let res = sqlx::query("DELETE FROM bucket_settings WHERE bucket = $1 AND name = $2")
             .bind(bucket)
             .bind(name)

@@ -26,6 +26,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Executor, Row, Transaction};
 
+use crate::bucket_cache::BucketCache;
 use crate::group::GroupCommit;
 use crate::*;
 
@@ -46,6 +47,8 @@ pub struct Meta {
     pub(crate) dialect: Dialect,
     /// The group-commit writer task (SQLite); `None` on Postgres, and inside the task itself.
     pub(crate) group: Option<GroupCommit>,
+    /// Cached bucket reads, once `cache_bucket_reads` said only this process changes buckets.
+    pub(crate) bucket_cache: Option<std::sync::Arc<BucketCache>>,
 }
 
 /// Result of writing an object version: the record it replaced, whose blobs the caller deletes.
@@ -107,6 +110,39 @@ impl Meta {
         Self::open(&format!("sqlite://{enc}?mode=rwc")).await
     }
 
+    /// Caches the bucket reads of the request path (`get_bucket_with_setting`) in this process. Only for a
+    /// SQLite database that no other process changes buckets or bucket settings of: the server calls it on its
+    /// data directory's database while it holds that directory's lock (the admin commands, which may run beside
+    /// it, never touch buckets). Ignored on Postgres, which several gateways share.
+    pub fn cache_bucket_reads(&mut self) {
+        if self.dialect == Dialect::Sqlite && self.bucket_cache.is_none() {
+            self.bucket_cache = Some(std::sync::Arc::new(BucketCache::default()));
+        }
+    }
+
+    /// Runs a write of buckets or bucket settings. With the bucket cache on, the write runs as a task of its own,
+    /// so a caller that stops waiting (a client gone) cannot leave a committed change behind a stale cache: the
+    /// cache is emptied before the write starts and again once it has ended, whatever its outcome.
+    pub(crate) async fn bucket_write<T, F, Fut>(&self, write: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Meta) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        let Some(cache) = self.bucket_cache.clone() else {
+            return write(self.clone()).await;
+        };
+        cache.changed();
+        let fut = write(self.clone());
+        tokio::spawn(async move {
+            let res = fut.await;
+            cache.changed();
+            res
+        })
+        .await
+        .map_err(|e| MetaError::Corrupt(format!("bucket write task failed: {e}")))?
+    }
+
     /// "sqlite" or "postgres".
     pub fn dialect(&self) -> &'static str {
         match self.dialect {
@@ -127,6 +163,7 @@ impl Meta {
             pool,
             dialect: Dialect::Postgres,
             group: None,
+            bucket_cache: None,
         })
     }
 
@@ -175,6 +212,7 @@ impl Meta {
             writer,
             dialect: Dialect::Sqlite,
             group: None,
+            bucket_cache: None,
         };
         // The task gets the handle without a `GroupCommit`, so it ends when the last real handle goes.
         let group = GroupCommit::start(raw.clone(), in_memory);

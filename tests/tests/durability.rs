@@ -245,3 +245,35 @@ async fn orphan_blobs_are_swept() {
         .into_bytes();
     assert_eq!(got.as_ref(), b"kept bytes");
 }
+
+/// A second server on a data directory already served is refused with a clear message (it would sweep the
+/// first one's new blobs and serve stale bucket state); the first keeps serving, and the admin commands still
+/// work on the store beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_server_on_one_data_dir_is_refused() {
+    let s = Server::start(Opts::new(Db::Sqlite, Store::Std)).unwrap();
+    let c = s.client();
+    c.create_bucket().bucket("locked").send().await.unwrap();
+    let out = std::process::Command::new(common::bin())
+        .arg("serve")
+        .args(s.store_args())
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("GATEHOUSE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a second server started");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in use by another gatehouse server"),
+        "unclear refusal: {err}"
+    );
+    let (ak, _) = s.new_account("beside");
+    assert!(ak.starts_with("AKIA"), "{ak}");
+    c.put_object()
+        .bucket("locked")
+        .key("k")
+        .body(ByteStream::from_static(b"still served"))
+        .send()
+        .await
+        .unwrap();
+}

@@ -197,3 +197,58 @@ both!(
     delete_bucket_not_empty,
     delete_bucket_races_puts
 );
+
+/// With the bucket cache on (the server's SQLite database), every change of a bucket or of its settings is seen
+/// by the next read: creation, deletion, re-creation by another owner, setting and removing a setting, and a
+/// change whose caller stopped waiting before it was done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_bucket_cache_follows_changes() {
+    let db = sqlite().await;
+    let mut m = db.meta.clone();
+    m.cache_bucket_reads();
+    let read = |m: &Meta| {
+        let m = m.clone();
+        async move { m.get_bucket_with_setting("c1", "versioning").await.unwrap() }
+    };
+    assert_eq!(read(&m).await, None);
+    m.create_bucket(&b("c1", "A")).await.unwrap();
+    assert_eq!(read(&m).await, Some((b("c1", "A"), None)));
+    assert_eq!(read(&m).await, Some((b("c1", "A"), None)));
+    m.put_bucket_setting("c1", "versioning", "Enabled")
+        .await
+        .unwrap();
+    assert_eq!(read(&m).await, Some((b("c1", "A"), Some("Enabled".into()))));
+    assert!(m.delete_bucket_setting("c1", "versioning").await.unwrap());
+    assert_eq!(read(&m).await, Some((b("c1", "A"), None)));
+    m.delete_bucket("c1").await.unwrap();
+    assert_eq!(read(&m).await, None);
+    m.create_bucket(&b("c1", "B")).await.unwrap();
+    assert_eq!(read(&m).await, Some((b("c1", "B"), None)));
+    // A failed change (the bucket exists) leaves the truth readable too.
+    assert!(m.create_bucket(&b("c1", "A")).await.is_err());
+    assert_eq!(read(&m).await, Some((b("c1", "B"), None)));
+
+    // The caller of a change gives up at once (a client that hung up); the change still happens, and once it
+    // has, reads see it (a cache emptied only by the caller would keep the old state for good).
+    for round in 0..20 {
+        let want = format!("Suspended-{round}");
+        let _ = tokio::time::timeout(
+            std::time::Duration::ZERO,
+            m.put_bucket_setting("c1", "versioning", &want),
+        )
+        .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = read(&m).await.unwrap().1;
+            if got.as_deref() == Some(want.as_str()) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: a committed change never reached the cache's readers (still {got:?})"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+    db.finish().await;
+}
