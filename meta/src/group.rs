@@ -14,6 +14,10 @@
 //! run one after another in that order. Every caller learns its result only after the shared `COMMIT`
 //! has returned, i.e. after the fsync: acknowledged means durable.
 //!
+//! The commonest write, a PUT of a key that has no current version, is a single `INSERT` (`insert_if_new`) and
+//! runs without a savepoint: one round trip to SQLite's worker thread instead of three. If it fails, the
+//! batch is rolled back and re-run write by write (below), so each caller still gets its own result.
+//!
 //! Failures of the batch itself: if anything goes wrong before `COMMIT` that a savepoint cannot undo
 //! (`BEGIN` fails, or rolling back to a savepoint fails because SQLite aborted the whole transaction),
 //! the batch is rolled back and each operation is re-run in a transaction of its own, so each gets the

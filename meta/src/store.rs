@@ -20,6 +20,9 @@
 //! `BEGIN IMMEDIATE` so another process holding the database cannot cause a deferred-upgrade deadlock;
 //! `busy_timeout` covers such other processes. Postgres uses one pool for everything and row locks
 //! (`SELECT ... FOR UPDATE`) plus foreign keys for atomicity.
+//!
+//! **Bucket reads** (`get_bucket_with_setting`, once per request) are cached in the process when the server
+//! says no other process changes buckets of this SQLite database (`cache_bucket_reads`, module `bucket_cache`).
 
 use std::time::Duration;
 
