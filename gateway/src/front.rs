@@ -320,6 +320,7 @@ impl Front {
                 {
                     *req.uri_mut() = uri;
                 }
+                sigv4_date_from_date_header(req.headers_mut());
                 let check_digest = parsed_body_with_digest(&req);
                 let (parts, body) = req.into_parts();
                 let body = if check_digest {
@@ -371,6 +372,44 @@ impl Front {
     }
 }
 
+/// A SigV4 header-signed request may carry its time in the standard `Date` header instead of `x-amz-date` (AWS
+/// accepts either; botocore sends only `Date` when the caller set one). s3s reads only `x-amz-date`, so the
+/// request time is copied there in SigV4's format. The string to sign contains that time, so a `Date` that
+/// is not the one signed fails the signature as before; `x-amz-date` itself is not a signed header here, so
+/// the canonical request is unchanged.
+fn sigv4_date_from_date_header(headers: &mut http::HeaderMap) {
+    let sigv4 = headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-HMAC-SHA256 "));
+    if !sigv4 || headers.contains_key("x-amz-date") {
+        return;
+    }
+    let Some(date) = headers
+        .get(http::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_http_date)
+    else {
+        return; // s3s answers that x-amz-date is missing
+    };
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    if let Ok(v) = date.to_offset(time::UtcOffset::UTC).format(&format)
+        && let Ok(v) = HeaderValue::from_str(&v)
+    {
+        headers.insert("x-amz-date", v);
+    }
+}
+
+/// An HTTP `Date` as clients send it: IMF-fixdate (`Tue, 07 Jul 2010 21:53:04 GMT`) or RFC 2822 with a numeric
+/// zone (`... 21:53:04 -0000`, Python's `email.utils.formatdate`).
+fn parse_http_date(s: &str) -> Option<time::OffsetDateTime> {
+    let s = s.trim();
+    let numeric = match s.strip_suffix(" GMT").or_else(|| s.strip_suffix(" UTC")) {
+        Some(head) => format!("{head} +0000"),
+        None => s.to_owned(),
+    };
+    time::OffsetDateTime::parse(&numeric, &time::format_description::well_known::Rfc2822).ok()
+}
+
 /// Marks a response whose XML `<ETag>` S3 writes unquoted (GetObjectAttributes), which s3s always quotes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UnquotedETag;
@@ -413,5 +452,57 @@ fn add_request_id(resp: &mut Response<Body>, rid: &str) {
     *resp.body_mut() = Body::from(patched);
     if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
         resp.headers_mut().insert(http::header::CONTENT_LENGTH, v);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        sigv4_date_from_date_header(&mut h);
+        h
+    }
+
+    const V4: &str = "AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/s3/aws4_request, SignedHeaders=date;host, Signature=00";
+
+    #[test]
+    fn a_sigv4_date_header_becomes_x_amz_date() {
+        for date in [
+            "Wed, 25 Nov 2026 23:30:05 GMT",
+            "Wed, 25 Nov 2026 23:30:05 -0000",
+            "Wed, 25 Nov 2026 23:30:05 +0000",
+            "Thu, 26 Nov 2026 01:30:05 +0200",
+        ] {
+            let h = with(&[("authorization", V4), ("date", date)]);
+            assert_eq!(h["x-amz-date"], "20261125T233005Z", "{date}");
+        }
+    }
+
+    #[test]
+    fn x_amz_date_other_schemes_and_bad_dates_are_left_alone() {
+        let h = with(&[
+            ("authorization", V4),
+            ("date", "Wed, 25 Nov 2026 23:30:05 GMT"),
+            ("x-amz-date", "20261125T000000Z"),
+        ]);
+        assert_eq!(h["x-amz-date"], "20261125T000000Z");
+        let h = with(&[
+            ("authorization", "AWS AK:sig"),
+            ("date", "Wed, 25 Nov 2026 23:30:05 GMT"),
+        ]);
+        assert!(!h.contains_key("x-amz-date"));
+        let h = with(&[("authorization", V4), ("date", "yesterday")]);
+        assert!(!h.contains_key("x-amz-date"));
+        let h = with(&[("date", "Wed, 25 Nov 2026 23:30:05 GMT")]);
+        assert!(!h.contains_key("x-amz-date"));
     }
 }

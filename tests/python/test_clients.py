@@ -4,6 +4,7 @@ import email.utils
 import hashlib
 import os
 import subprocess
+import time
 
 import botocore
 import pytest
@@ -43,6 +44,41 @@ def test_put_with_wrong_checksum_is_refused(s3):
     assert e.value.response["Error"]["Code"] == "BadDigest"
     assert e.value.response["ResponseMetadata"]["RequestId"]
     assert s3.list_objects_v2(Bucket="py-checksum")["KeyCount"] == 0
+
+
+def test_sigv4_with_date_header_instead_of_x_amz_date(server):
+    """When the caller sets `Date`, botocore signs SigV4 with `Date` and sends no `x-amz-date` (AWS accepts
+    that); the request works, and a `Date` changed after signing fails the signature."""
+    import boto3
+    from botocore.config import Config
+    c = boto3.client("s3", endpoint_url=server["endpoint"], region_name="us-east-1",
+                     aws_access_key_id=server["ak"], aws_secret_access_key=server["sk"],
+                     config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                                   retries={"total_max_attempts": 1}))
+    c.create_bucket(Bucket="py-date-header")
+    seen = {}
+
+    def add_date(**kwargs):
+        kwargs["params"]["headers"]["Date"] = email.utils.formatdate(usegmt=True)
+
+    def record(request, **kwargs):
+        seen.update({k.lower(): v for k, v in request.headers.items()})
+
+    c.meta.events.register("before-call.s3.PutObject", add_date)
+    c.meta.events.register("before-send.s3.PutObject", record)
+    c.put_object(Bucket="py-date-header", Key="k", Body=b"dated")
+    assert "date" in seen and "x-amz-date" not in seen, seen
+    assert c.get_object(Bucket="py-date-header", Key="k")["Body"].read() == b"dated"
+
+    def shift_date(request, **kwargs):
+        # A minute off: well within the allowed skew, so only the signature can refuse it.
+        request.headers["Date"] = email.utils.formatdate(usegmt=True, timeval=time.time() - 60)
+
+    c.meta.events.register("before-send.s3.PutObject", shift_date)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.put_object(Bucket="py-date-header", Key="other", Body=b"x")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert [o["Key"] for o in c.list_objects_v2(Bucket="py-date-header")["Contents"]] == ["k"]
 
 
 def test_presigned_get_with_curl(s3):
