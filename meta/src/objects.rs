@@ -239,7 +239,7 @@ impl Meta {
 
     /// One version of a key (without inline data) and whether it is the current one, in the caller's
     /// transaction, locked on Postgres.
-    async fn select_version(
+    pub(crate) async fn select_version(
         &self,
         conn: &mut AnyConnection,
         bucket: &str,
@@ -266,7 +266,11 @@ impl Meta {
     }
 
     /// Deletes one version row (its `object_blobs` rows go with it, ON DELETE CASCADE).
-    async fn delete_row(&self, conn: &mut AnyConnection, rec: &ObjectRecord) -> Result<()> {
+    pub(crate) async fn delete_row(
+        &self,
+        conn: &mut AnyConnection,
+        rec: &ObjectRecord,
+    ) -> Result<()> {
         sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3")
             .bind(&rec.bucket)
             .bind(&rec.key)

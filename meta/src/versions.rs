@@ -146,29 +146,14 @@ impl Meta {
         version_id: &str,
         cond: &DeleteCondition,
     ) -> Result<Option<ObjectRecord>> {
-        let sql = format!(
-            "SELECT {OBJECT_COLS}, is_latest FROM objects \
-             WHERE bucket = $1 AND key = $2 AND version_id = $3{}",
-            self.for_update()
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(bucket)
-            .bind(key)
-            .bind(version_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let Some(row) = row else {
+        let Some((old, was_latest)) = self
+            .select_version(&mut *conn, bucket, key, version_id)
+            .await?
+        else {
             return Ok(None);
         };
-        let old = object_from_row(&row)?;
         crate::objects::check_delete_condition(&old, cond)?;
-        let was_latest = get::<i64>(&row, "is_latest")? != 0;
-        sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3")
-            .bind(bucket)
-            .bind(key)
-            .bind(version_id)
-            .execute(&mut *conn)
-            .await?;
+        self.delete_row(&mut *conn, &old).await?;
         if was_latest {
             sqlx::query(
                 "UPDATE objects SET is_latest = 1 WHERE bucket = $1 AND key = $2 AND seq = \
