@@ -22,7 +22,10 @@ type Entry = Option<(Bucket, Option<String>)>;
 #[derive(Default)]
 struct State {
     generation: u64,
-    entries: HashMap<(String, String), Entry>,
+    /// bucket -> setting -> entry (nested so a lookup borrows its keys instead of allocating them).
+    entries: HashMap<String, HashMap<String, Entry>>,
+    /// Entries stored, for `MAX_ENTRIES`.
+    len: usize,
 }
 
 /// See the module doc.
@@ -37,8 +40,7 @@ impl BucketCache {
         let Ok(state) = self.state.lock() else {
             return Err(u64::MAX); // poisoned: never store
         };
-        // Looking up with a borrowed tuple needs an owned key; the allocation is small next to a query.
-        match state.entries.get(&(bucket.to_owned(), setting.to_owned())) {
+        match state.entries.get(bucket).and_then(|s| s.get(setting)) {
             Some(e) => Ok(e.clone()),
             None => Err(state.generation),
         }
@@ -49,28 +51,29 @@ impl BucketCache {
         if let Ok(mut state) = self.state.lock()
             && state.generation == generation
         {
-            if state.entries.len() >= MAX_ENTRIES {
+            if state.len >= MAX_ENTRIES {
                 state.entries.clear();
+                state.len = 0;
             }
-            state
+            let added = state
                 .entries
-                .insert((bucket.to_owned(), setting.to_owned()), entry.clone());
+                .entry(bucket.to_owned())
+                .or_default()
+                .insert(setting.to_owned(), entry.clone())
+                .is_none();
+            state.len += usize::from(added);
         }
     }
 
     /// A bucket or one of its settings changed (or may have): forget everything.
     pub(crate) fn changed(&self) {
-        match self.state.lock() {
-            Ok(mut state) => {
-                state.generation = state.generation.wrapping_add(1);
-                state.entries.clear();
-            }
-            Err(poisoned) => {
-                let mut state = poisoned.into_inner();
-                state.generation = state.generation.wrapping_add(1);
-                state.entries.clear();
-            }
-        }
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.generation = state.generation.wrapping_add(1);
+        state.entries.clear();
+        state.len = 0;
     }
 }
 
