@@ -399,15 +399,14 @@ fn sigv4_date_from_date_header(headers: &mut http::HeaderMap) {
     }
 }
 
-/// An HTTP `Date` as clients send it: IMF-fixdate (`Tue, 07 Jul 2010 21:53:04 GMT`) or RFC 2822 with a numeric
-/// zone (`... 21:53:04 -0000`, Python's `email.utils.formatdate`).
-fn parse_http_date(s: &str) -> Option<time::OffsetDateTime> {
-    let s = s.trim();
-    let numeric = match s.strip_suffix(" GMT").or_else(|| s.strip_suffix(" UTC")) {
-        Some(head) => format!("{head} +0000"),
-        None => s.to_owned(),
-    };
-    time::OffsetDateTime::parse(&numeric, &time::format_description::well_known::Rfc2822).ok()
+/// An HTTP `Date` as clients send it: IMF-fixdate (`Tue, 07 Jul 2010 21:53:04 GMT`), or RFC 2822 with a
+/// numeric zone (`... 21:53:04 -0000`, Python's `email.utils.formatdate`). SigV2's date check uses it too.
+pub(crate) fn parse_http_date(s: &str) -> Option<time::OffsetDateTime> {
+    use s3s::dto::{Timestamp, TimestampFormat};
+    if let Ok(t) = Timestamp::parse(TimestampFormat::HttpDate, s) {
+        return Some(t.into());
+    }
+    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc2822).ok()
 }
 
 /// Marks a response whose XML `<ETag>` S3 writes unquoted (GetObjectAttributes), which s3s always quotes.

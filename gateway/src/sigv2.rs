@@ -3,7 +3,6 @@
 //! also bounds replays), and the canonical resource of a path-style bucket request.
 
 use http::{HeaderMap, StatusCode, Uri};
-use s3s::dto::{Timestamp, TimestampFormat};
 
 /// How far the request's date may be from the server's clock.
 const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
@@ -67,7 +66,7 @@ pub(crate) fn precheck(headers: &HeaderMap, now_ms: i64) -> Option<Refusal> {
 
 /// Milliseconds since the epoch of an HTTP date (`Tue, 07 Jul 2010 21:53:04 GMT`).
 fn parse_http_date_ms(s: &str) -> Option<i64> {
-    let t: time::OffsetDateTime = Timestamp::parse(TimestampFormat::HttpDate, s).ok()?.into();
+    let t = crate::front::parse_http_date(s)?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
