@@ -1,8 +1,8 @@
 //! Operator commands on the store: accounts and their root credentials.
 
-use gatehouse_kms::LocalKms;
 use gatehouse_meta::{AccessKey, Account, Meta};
 
+use crate::server_key::Keys;
 use crate::state::secret_context;
 
 /// What `account create` takes.
@@ -20,7 +20,7 @@ pub struct NewAccount {
 /// Creates an account with root credentials; returns the account and the (access key, secret).
 pub async fn create_account(
     meta: &Meta,
-    kms: &LocalKms,
+    keys: &Keys,
     new: NewAccount,
 ) -> anyhow::Result<(Account, String, String)> {
     anyhow::ensure!(
@@ -59,10 +59,11 @@ pub async fn create_account(
         email: new.email,
         created_ms: gatehouse_core::now_ms(),
     };
+    let secret_sealed = keys.seal(sk.as_bytes(), &secret_context(&ak))?;
     meta.create_account(&account).await?;
     let key = AccessKey {
         access_key_id: ak.clone(),
-        secret_sealed: kms.seal(sk.as_bytes(), &secret_context(&ak)),
+        secret_sealed,
         account_id: account.id.clone(),
         user_name: None,
         status: "Active".to_owned(),

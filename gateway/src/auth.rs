@@ -22,10 +22,7 @@ impl S3Auth for Authenticator {
                 InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records."
             )),
-            Err(e) => {
-                tracing::error!(error = %e, "access key lookup failed");
-                Err(s3_error!(InternalError))
-            }
+            Err(e) => Err(crate::authz::key_error(e)),
         }
     }
 }

@@ -210,6 +210,14 @@ fn deny() -> s3s::S3Error {
     s3_error!(AccessDenied, "Access Denied")
 }
 
+/// An access key that could not be resolved: InternalError (an unopenable secret was logged once already).
+pub(crate) fn key_error(e: crate::state::KeyError) -> s3s::S3Error {
+    match e {
+        crate::state::KeyError::Unopenable => s3_error!(InternalError),
+        other => internal(other.into()),
+    }
+}
+
 fn internal(e: anyhow::Error) -> s3s::S3Error {
     tracing::error!(error = %e, "authorisation lookup failed");
     s3_error!(InternalError)
@@ -243,7 +251,7 @@ impl S3Access for Access {
                 .state
                 .resolve_key(&c.access_key)
                 .await
-                .map_err(internal)?
+                .map_err(key_error)?
             {
                 Some(k) => Some(k.principal),
                 None => return Err(deny()),

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::admin::{NewAccount, create_account};
 use crate::config::{Config, ServeArgs, StoreArgs};
 use crate::server;
+use crate::server_key::{self, Keys, Purpose, open_store};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +35,37 @@ enum AdminCmd {
     Account {
         #[command(subcommand)]
         cmd: AccountCmd,
+    },
+    /// The server key that seals the secrets kept in the database (shared by the whole deployment).
+    ServerKey {
+        #[command(subcommand)]
+        cmd: ServerKeyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServerKeyCmd {
+    /// Write a new key file with one fresh key (mode 0600; refuses to overwrite a file).
+    Generate {
+        /// Where to write it.
+        file: std::path::PathBuf,
+    },
+    /// Show the fingerprints of the configured keys and of the database's current key; exits 1 when the
+    /// configured keys do not hold the current one.
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Put a fresh key first in the key file (the old keys stay, so everything sealed before still opens)
+    /// and register it as the database's current key.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-seal every access-key secret under the first key, so that older keys can then be removed.
+    Reseal {
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -87,6 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Serve(args) => server::serve(Config::resolve(&args)?).await,
         Cmd::Admin {
+            cmd: AdminCmd::ServerKey { cmd },
+        } => server_key_cmd(cmd).await,
+        Cmd::Admin {
             cmd: AdminCmd::Account { cmd },
         } => match cmd {
             AccountCmd::Create {
@@ -100,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 store,
             } => {
                 let cfg = Config::resolve_store(&store)?;
-                let (meta, kms) = server::open_store(&cfg).await?;
+                let (meta, ring) = open_store(&cfg, Purpose::Admin).await?;
                 let generated = secret_key.is_none();
                 let new = NewAccount {
                     name,
@@ -111,7 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     canonical_id,
                     account_id,
                 };
-                let (a, ak, sk) = create_account(&meta, &kms, new).await?;
+                let (a, ak, sk) = create_account(&meta, &Keys::new(ring), new).await?;
                 println!(
                     "account_id={}\ncanonical_id={}\naccess_key_id={ak}",
                     a.id, a.canonical_id
@@ -123,7 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             AccountCmd::List { json, store } => {
                 let cfg = Config::resolve_store(&store)?;
-                let (meta, _) = server::open_store(&cfg).await?;
+                let (meta, _) = open_store(&cfg, Purpose::Admin).await?;
                 let accounts = meta.list_accounts().await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&accounts)?);
@@ -145,5 +180,84 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+    }
+}
+
+async fn server_key_cmd(cmd: ServerKeyCmd) -> anyhow::Result<()> {
+    match cmd {
+        ServerKeyCmd::Generate { file } => {
+            let ring = gatehouse_kms::ServerKeyring::create_file(&file)?;
+            println!("fingerprint={}\nfile={}", ring.primary(), file.display());
+            Ok(())
+        }
+        ServerKeyCmd::Show { store } => {
+            let cfg = Config::resolve_store(&store)?;
+            let ring = server_key::configured_ring(&cfg)?;
+            let meta = match &cfg.database_url {
+                Some(url) => gatehouse_meta::Meta::open(url).await?,
+                None => gatehouse_meta::Meta::open_sqlite(&cfg.data_dir.join("meta.db")).await?,
+            };
+            println!("source={}", ring.source());
+            for (i, f) in ring.fingerprints().iter().enumerate() {
+                println!("{}={f}", if i == 0 { "sealing_key" } else { "other_key" });
+            }
+            match meta.current_server_key().await? {
+                Some(c) => {
+                    println!("database_current={}", c.fingerprint);
+                    anyhow::ensure!(
+                        ring.holds(&c.fingerprint),
+                        "the configured keys do not hold the database's current server key {}",
+                        c.fingerprint
+                    );
+                }
+                None => println!("database_current=(none registered yet)"),
+            }
+            Ok(())
+        }
+        ServerKeyCmd::Rotate { store } => {
+            let cfg = Config::resolve_store(&store)?;
+            let (meta, ring) = open_store(&cfg, Purpose::Admin).await?;
+            let old = ring.primary();
+            let rotated = ring.rotate_file()?;
+            server_key::check_and_register(&meta, &rotated).await?;
+            println!(
+                "previous={old}\ncurrent={}\nfile={}",
+                rotated.primary(),
+                rotated.source()
+            );
+            eprintln!(
+                "Copy the rotated key file to every gateway and admin command of the deployment; running \
+                 gateways re-read their key file when they meet a secret sealed under the new key."
+            );
+            Ok(())
+        }
+        ServerKeyCmd::Reseal { store } => {
+            let cfg = Config::resolve_store(&store)?;
+            let (meta, ring) = open_store(&cfg, Purpose::Admin).await?;
+            let (mut resealed, mut current) = (0, 0);
+            for k in meta.all_access_keys().await? {
+                let ctx = crate::state::secret_context(&k.access_key_id);
+                if gatehouse_kms::ServerKeyring::sealed_by(&k.secret_sealed) == Some(ring.primary())
+                {
+                    current += 1;
+                    continue;
+                }
+                let plain = ring
+                    .unseal(&k.secret_sealed, &ctx)
+                    .map_err(|e| anyhow::anyhow!("access key {}: {e}", k.access_key_id))?;
+                let sealed = ring.seal(&plain, &ctx)?;
+                if meta
+                    .reseal_access_key(&k.access_key_id, &k.secret_sealed, &sealed)
+                    .await?
+                {
+                    resealed += 1;
+                }
+            }
+            println!(
+                "resealed={resealed}\nalready_current={current}\nsealing_key={}",
+                ring.primary()
+            );
+            Ok(())
+        }
     }
 }

@@ -30,6 +30,10 @@ pub struct StoreArgs {
     /// Metadata database URL (postgres://...); default SQLite in the data directory.
     #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Server key file (base64 keys, one a line, the first seals), shared by every gateway and admin command
+    /// of a deployment. Default DATA_DIR/master.key. GATEHOUSE_SERVER_KEY gives the keys themselves instead.
+    #[arg(long, env = "GATEHOUSE_SERVER_KEY_FILE")]
+    pub server_key_file: Option<PathBuf>,
 }
 
 /// Flags of `gatehouse serve`.
@@ -73,6 +77,7 @@ pub struct ServeArgs {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    server_key_file: Option<PathBuf>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -89,6 +94,8 @@ struct FileConfig {
 pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// The server key file, when one is named (else DATA_DIR/master.key, or GATEHOUSE_SERVER_KEY).
+    pub server_key_file: Option<PathBuf>,
     pub listen: SocketAddr,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub domains: Vec<String>,
@@ -136,6 +143,7 @@ impl Config {
                 .or(f.data_dir)
                 .unwrap_or_else(|| PathBuf::from("gatehouse-data")),
             database_url: args.store.database_url.clone().or(f.database_url),
+            server_key_file: args.store.server_key_file.clone().or(f.server_key_file),
             listen: args
                 .listen
                 .or(f.listen)

@@ -11,6 +11,8 @@ use hyper::body::Incoming;
 use s3s::Body;
 use s3s::service::S3Service;
 
+use crate::authorization::Credentials;
+use crate::errors::{ApiError, Code};
 use crate::state::AppState;
 
 /// AWS's limit on the request header section.
@@ -50,51 +52,17 @@ pub(crate) fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// An S3 error response built here (for checks made before s3s).
-fn error_response(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    extra: &str,
-    rid: &str,
-) -> Response<Body> {
-    let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{}</Message>{extra}<RequestId>{rid}</RequestId></Error>",
-        xml_escape(message)
-    );
-    let mut resp = Response::new(Body::from(xml));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    resp
-}
-
-/// The credential scope of a SigV4 request: (region, service, from_query).
-fn credential_scope(req: &Request<Incoming>) -> Option<(String, String, bool)> {
-    let from_header = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.starts_with("AWS4-HMAC-SHA256"))
-        .and_then(|v| v.split("Credential=").nth(1))
-        .map(|c| c.split([',', ' ']).next().unwrap_or("").to_owned());
-    let (cred, query) = match from_header {
-        Some(c) => (c, false),
-        None => {
-            let q = req.uri().query()?;
-            let c = q
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
-            (urlencoding::decode(c).ok()?.into_owned(), true)
-        }
-    };
-    let parts: Vec<&str> = cred.split('/').collect();
-    if parts.len() != 5 {
-        return None;
-    }
-    Some((parts[2].to_owned(), parts[3].to_owned(), query))
+/// Whether the path, the query or the copy source carries U+0000 (`%00`). Neither store can hold it the
+/// same way (Postgres text refuses it, SQLite keeps it) and S3's XML responses cannot carry it, so such a
+/// request is refused up front on every store: the same 400 everywhere, never a 500.
+fn carries_nul(req: &Request<Incoming>) -> bool {
+    let has = |s: &[u8]| s.windows(3).any(|w| w == b"%00");
+    has(req.uri().path().as_bytes())
+        || req.uri().query().is_some_and(|q| has(q.as_bytes()))
+        || req
+            .headers()
+            .get("x-amz-copy-source")
+            .is_some_and(|v| has(v.as_bytes()))
 }
 
 fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
@@ -102,10 +70,6 @@ fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
         .query()?
         .split('&')
         .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
-}
-
-fn is_sigv2(req: &Request<Incoming>) -> bool {
-    crate::sigv2::header_signed(req.headers()) || query_param(req, "AWSAccessKeyId").is_some()
 }
 
 /// Whether the body is one s3s parses (not object data: `ingest` verifies that while storing it) and it carries
@@ -158,13 +122,13 @@ async fn verified_body(headers: &http::HeaderMap, body: Incoming) -> s3s::S3Resu
 
 /// Error response for an `S3Error` raised before s3s (status, code and message as s3s would write them).
 fn s3_error_response(e: &s3s::S3Error, rid: &str) -> Response<Body> {
-    error_response(
+    ApiError::custom(
+        e.code().as_str().to_owned(),
         e.status_code().unwrap_or(StatusCode::BAD_REQUEST),
-        e.code().as_str(),
+        true,
         e.message().unwrap_or_default(),
-        "",
-        rid,
     )
+    .s3_response(rid)
 }
 
 impl Front {
@@ -178,63 +142,65 @@ impl Front {
     }
 
     /// Checks made before s3s: returns an error response to send instead, if any.
-    fn precheck(&self, req: &Request<Incoming>, rid: &str) -> Option<Response<Body>> {
+    fn precheck(
+        &self,
+        req: &Request<Incoming>,
+        creds: &Credentials,
+        rid: &str,
+    ) -> Option<Response<Body>> {
         let header_bytes: usize = req
             .headers()
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
             .sum();
         if header_bytes > MAX_HEADER_BYTES {
-            return Some(error_response(
-                StatusCode::BAD_REQUEST,
-                "RequestHeaderSectionTooLarge",
-                "Your request header section exceeds the maximum allowed size.",
-                &format!("<MaxSizeAllowedInBytes>{MAX_HEADER_BYTES}</MaxSizeAllowedInBytes>"),
-                rid,
-            ));
+            return Some(
+                ApiError::new(
+                    Code::RequestHeaderSectionTooLarge,
+                    "Your request header section exceeds the maximum allowed size.",
+                )
+                .with_extra(format!(
+                    "<MaxSizeAllowedInBytes>{MAX_HEADER_BYTES}</MaxSizeAllowedInBytes>"
+                ))
+                .s3_response(rid),
+            );
         }
-        if !self.state.config.sigv2 && is_sigv2(req) {
-            return Some(error_response(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequest",
-                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
-                "",
-                rid,
-            ));
+        if carries_nul(req) {
+            return Some(ApiError::new(Code::InvalidArgument, "Object keys, prefixes, markers and other request parameters may not contain the character U+0000.").s3_response(rid));
+        }
+        let sigv2 = matches!(creds, Credentials::SigV2 { .. });
+        if !self.state.config.sigv2 && sigv2 {
+            return Some(ApiError::new(Code::InvalidRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.").s3_response(rid));
         }
         if self.state.config.sigv2
-            && let Some((status, code, msg, extra)) =
-                crate::sigv2::precheck(req.headers(), gatehouse_core::now_ms())
+            && let Some(e) = crate::sigv2::precheck(req.headers(), gatehouse_core::now_ms())
         {
-            return Some(error_response(status, code, msg, &extra, rid));
+            return Some(e.s3_response(rid));
         }
-        if let Some((region, service, query)) = credential_scope(req)
-            && service == "s3"
-            && region != self.state.config.region
+        if let Some(v) = creds.sigv4()
+            && v.service == "s3"
+            && v.region != self.state.config.region
         {
+            let (region, query) = (&v.region, v.presigned);
             let want = &self.state.config.region;
             let (code, msg) = if query {
                 (
-                    "AuthorizationQueryParametersError",
+                    Code::AuthorizationQueryParametersError,
                     format!(
                         "Error parsing the X-Amz-Credential parameter; the region '{region}' is wrong; expecting '{want}'"
                     ),
                 )
             } else {
                 (
-                    "AuthorizationHeaderMalformed",
+                    Code::AuthorizationHeaderMalformed,
                     format!(
                         "The authorization header is malformed; the region '{region}' is wrong; expecting '{want}'"
                     ),
                 )
             };
-            let mut resp = error_response(
-                StatusCode::BAD_REQUEST,
-                code,
-                &msg,
-                &format!("<Region>{}</Region>", xml_escape(want)),
-                rid,
-            );
+            let mut resp = ApiError::new(code, msg)
+                .with_extra(format!("<Region>{}</Region>", xml_escape(want)))
+                .s3_response(rid);
             if let Ok(v) = HeaderValue::from_str(want) {
                 resp.headers_mut().insert("x-amz-bucket-region", v);
             }
@@ -244,31 +210,27 @@ impl Front {
             match exp.parse::<u64>() {
                 Ok(n) if n <= MAX_PRESIGN_SECS => {}
                 Ok(_) => {
-                    return Some(error_response(
-                        StatusCode::BAD_REQUEST,
-                        "AuthorizationQueryParametersError",
-                        "X-Amz-Expires must be less than a week (in seconds) that is 604800",
-                        "",
-                        rid,
-                    ));
+                    return Some(
+                        ApiError::new(
+                            Code::AuthorizationQueryParametersError,
+                            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+                        )
+                        .s3_response(rid),
+                    );
                 }
                 Err(_) if exp.parse::<i64>().is_ok() => {
-                    return Some(error_response(
-                        StatusCode::FORBIDDEN,
-                        "AccessDenied",
-                        "Request has expired",
-                        "",
-                        rid,
-                    ));
+                    return Some(
+                        ApiError::new(Code::AccessDenied, "Request has expired").s3_response(rid),
+                    );
                 }
                 Err(_) => {
-                    return Some(error_response(
-                        StatusCode::BAD_REQUEST,
-                        "AuthorizationQueryParametersError",
-                        "X-Amz-Expires should be a number",
-                        "",
-                        rid,
-                    ));
+                    return Some(
+                        ApiError::new(
+                            Code::AuthorizationQueryParametersError,
+                            "X-Amz-Expires should be a number",
+                        )
+                        .s3_response(rid),
+                    );
                 }
             }
         }
@@ -310,39 +272,52 @@ impl Front {
         if let Some(r) = self.local_route(&req) {
             return r;
         }
-        let mut resp = match self.precheck(&req, &rid) {
-            Some(r) => r,
-            None => {
-                req.extensions_mut().insert(conn);
-                if self.state.config.sigv2
-                    && is_sigv2(&req)
-                    && let Some(uri) = crate::sigv2::canonical_bucket_uri(req.uri())
-                {
-                    *req.uri_mut() = uri;
-                }
-                sigv4_date_from_date_header(req.headers_mut());
-                let check_digest = parsed_body_with_digest(&req);
-                let (parts, body) = req.into_parts();
-                let body = if check_digest {
-                    verified_body(&parts.headers, body).await
-                } else {
-                    Ok(Body::from(body))
-                };
-                match body {
-                    Err(e) => s3_error_response(&e, &rid),
-                    Ok(body) => {
-                        let req = Request::from_parts(parts, body);
-                        match tracing::Instrument::instrument(self.s3.call(req), span).await {
-                            Ok(r) => r,
-                            Err(e) => {
-                                tracing::error!(error = ?e, "s3 service error");
-                                error_response(
-                                    StatusCode::INTERNAL_SERVER_ERROR,
-                                    "InternalError",
-                                    "We encountered an internal error. Please try again.",
-                                    "",
-                                    &rid,
-                                )
+        let creds = Credentials::parse(req.headers(), req.uri().query());
+        let names_bucket = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| crate::server::split_virtual_host(h, &self.state.config.domains))
+            .is_some_and(|(_, bucket)| bucket.is_some());
+        let mut resp = if let Some(service) = crate::query::route(&req, &creds, names_bucket) {
+            tracing::Instrument::instrument(
+                crate::query::handle(&self.state, req, creds, service, &rid),
+                span,
+            )
+            .await
+        } else {
+            match self.precheck(&req, &creds, &rid) {
+                Some(r) => r,
+                None => {
+                    req.extensions_mut().insert(conn);
+                    if self.state.config.sigv2
+                        && matches!(creds, Credentials::SigV2 { .. })
+                        && let Some(uri) = crate::sigv2::canonical_bucket_uri(req.uri())
+                    {
+                        *req.uri_mut() = uri;
+                    }
+                    sigv4_date_from_date_header(req.headers_mut());
+                    let check_digest = parsed_body_with_digest(&req);
+                    let (parts, body) = req.into_parts();
+                    let body = if check_digest {
+                        verified_body(&parts.headers, body).await
+                    } else {
+                        Ok(Body::from(body))
+                    };
+                    match body {
+                        Err(e) => s3_error_response(&e, &rid),
+                        Ok(body) => {
+                            let req = Request::from_parts(parts, body);
+                            match tracing::Instrument::instrument(self.s3.call(req), span).await {
+                                Ok(r) => r,
+                                Err(e) => {
+                                    tracing::error!(error = ?e, "s3 service error");
+                                    ApiError::new(
+                                        Code::InternalError,
+                                        "We encountered an internal error. Please try again.",
+                                    )
+                                    .s3_response(&rid)
+                                }
                             }
                         }
                     }

@@ -3,12 +3,16 @@
 
 pub mod admin;
 pub mod auth;
+pub mod authorization;
 pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod errors;
 pub mod front;
+pub mod query;
 pub mod s3;
 pub mod server;
+pub mod server_key;
 pub mod sigv2;
 pub mod state;
 

@@ -10,8 +10,6 @@ use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 
-use gatehouse_kms::LocalKms;
-use gatehouse_meta::Meta;
 use gatehouse_storage::LocalKind;
 
 use crate::admin::{NewAccount, create_account};
@@ -20,21 +18,11 @@ use crate::authz::Access;
 use crate::config::{Config, StorageKind};
 use crate::front::{ConnInfo, Front};
 use crate::s3::Gatehouse;
+use crate::server_key::{Keys, Purpose, open_store};
 use crate::state::AppState;
 
 /// Blobs younger than this are never swept (they may belong to an upload in progress).
 const ORPHAN_MIN_AGE: Duration = Duration::from_secs(24 * 3600);
-
-/// Opens metadata and the key file of a configuration (creating the data dir).
-pub async fn open_store(config: &Config) -> anyhow::Result<(Meta, LocalKms)> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let kms = LocalKms::open_or_create(&config.data_dir.join("master.key"))?;
-    let meta = match &config.database_url {
-        Some(url) => Meta::open(url).await?,
-        None => Meta::open_sqlite(&config.data_dir.join("meta.db")).await?,
-    };
-    Ok((meta, kms))
-}
 
 /// Takes the data directory's lock for this server's lifetime (the lock goes with the returned file, and with
 /// the process however it ends). Two servers on one directory would sweep each other's new blobs as orphans
@@ -63,7 +51,7 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
 /// Opens everything the server needs.
 pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let lock = lock_data_dir(&config.data_dir)?;
-    let (mut meta, kms) = open_store(&config).await?;
+    let (mut meta, ring) = open_store(&config, Purpose::Serve).await?;
     if config.database_url.is_none() {
         // The data directory's own SQLite database, which only the lock holder changes buckets of.
         meta.cache_bucket_reads();
@@ -82,7 +70,13 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         metadata = meta.dialect(),
         "store opened"
     );
-    Ok(Arc::new(AppState::new(config, meta, storage, kms, lock)))
+    Ok(Arc::new(AppState::new(
+        config,
+        meta,
+        storage,
+        Keys::new(ring),
+        lock,
+    )))
 }
 
 /// On first start with no account at all, creates one (keys from the environment, else generated) and
@@ -102,7 +96,19 @@ pub async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
         ..Default::default()
     };
     let generated = new.secret_key.is_none();
-    let (account, ak, sk) = create_account(&state.meta, &state.kms, new).await?;
+    let (account, ak, sk) = match create_account(&state.meta, &state.keys, new).await {
+        Ok(x) => x,
+        // Another gateway of this database bootstrapped at the same moment: its account stands.
+        Err(e)
+            if matches!(
+                e.downcast_ref::<gatehouse_meta::MetaError>(),
+                Some(gatehouse_meta::MetaError::AlreadyExists(_))
+            ) && state.meta.account_count().await? > 0 =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     println!(
         "Created account {} ({}) with root credentials:",
         account.name, account.id
@@ -163,24 +169,46 @@ struct VirtualHosts {
 
 impl s3s::host::S3Host for VirtualHosts {
     fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<s3s::host::VirtualHost<'a>> {
-        let name = match host.rsplit_once(':') {
-            Some((h, port)) if !h.contains(']') && port.bytes().all(|b| b.is_ascii_digit()) => h,
-            _ => host,
-        };
-        for d in &self.domains {
-            if name.eq_ignore_ascii_case(d) {
-                return Ok(s3s::host::VirtualHost::new(d.as_str()));
+        Ok(match split_virtual_host(host, &self.domains) {
+            Some((d, Some(bucket))) => s3s::host::VirtualHost::new(d).with_bucket(bucket),
+            Some((d, None)) => s3s::host::VirtualHost::new(d),
+            None => {
+                let name = match host.rsplit_once(':') {
+                    Some((h, port))
+                        if !h.contains(']') && port.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        h
+                    }
+                    _ => host,
+                };
+                s3s::host::VirtualHost::new(name)
             }
-            if name.len() > d.len() + 1
-                && name.as_bytes()[name.len() - d.len() - 1] == b'.'
-                && name[name.len() - d.len()..].eq_ignore_ascii_case(d)
-            {
-                let bucket = &name[..name.len() - d.len() - 1];
-                return Ok(s3s::host::VirtualHost::new(d.as_str()).with_bucket(bucket));
-            }
-        }
-        Ok(s3s::host::VirtualHost::new(name))
+        })
     }
+}
+
+/// Splits a Host header against the configured domains: `Some((domain, Some(bucket)))` for `BUCKET.DOMAIN`,
+/// `Some((domain, None))` for the bare domain, `None` for any other host (path style).
+pub(crate) fn split_virtual_host<'a>(
+    host: &'a str,
+    domains: &'a [String],
+) -> Option<(&'a str, Option<&'a str>)> {
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if !h.contains(']') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    for d in domains {
+        if name.eq_ignore_ascii_case(d) {
+            return Some((d.as_str(), None));
+        }
+        if name.len() > d.len() + 1
+            && name.as_bytes()[name.len() - d.len() - 1] == b'.'
+            && name[name.len() - d.len()..].eq_ignore_ascii_case(d)
+        {
+            return Some((d.as_str(), Some(&name[..name.len() - d.len() - 1])));
+        }
+    }
+    None
 }
 
 /// Deletes blobs older than `min_age` that no index row references.

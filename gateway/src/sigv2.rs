@@ -2,18 +2,12 @@
 //! s3s does not (a usable `AWS AccessKeyId:Signature` header; a `Date` or `x-amz-date` within 15 minutes, which
 //! also bounds replays), and the canonical resource of a path-style bucket request.
 
-use http::{HeaderMap, StatusCode, Uri};
+use http::{HeaderMap, Uri};
+
+use crate::errors::{ApiError, Code};
 
 /// How far the request's date may be from the server's clock.
 const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
-
-/// A refusal: status, code, message, extra XML elements.
-pub(crate) type Refusal = (StatusCode, &'static str, &'static str, String);
-
-/// Whether the request carries a SigV2 `Authorization` header.
-pub(crate) fn header_signed(headers: &HeaderMap) -> bool {
-    authorization(headers).is_some_and(|v| v.starts_with("AWS "))
-}
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -22,17 +16,15 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Checks a header-signed SigV2 request's header shape and date against `now_ms`.
-pub(crate) fn precheck(headers: &HeaderMap, now_ms: i64) -> Option<Refusal> {
+pub(crate) fn precheck(headers: &HeaderMap, now_ms: i64) -> Option<ApiError> {
     let auth = authorization(headers)?.strip_prefix("AWS ")?;
     let well_formed = auth
         .split_once(':')
         .is_some_and(|(ak, sig)| !ak.is_empty() && !sig.is_empty() && !sig.contains(':'));
     if !well_formed {
-        return Some((
-            StatusCode::BAD_REQUEST,
-            "InvalidArgument",
+        return Some(ApiError::new(
+            Code::InvalidArgument,
             "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
-            String::new(),
         ));
     }
     // x-amz-date, when present, is the signed date (the Date line of the string to sign is then empty).
@@ -42,24 +34,20 @@ pub(crate) fn precheck(headers: &HeaderMap, now_ms: i64) -> Option<Refusal> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let Some(ms) = parse_http_date_ms(date).filter(|ms| *ms >= 0) else {
-        return Some((
-            StatusCode::FORBIDDEN,
-            "AccessDenied",
+        return Some(ApiError::new(
+            Code::AccessDenied,
             "AWS authentication requires a valid Date or x-amz-date header",
-            String::new(),
         ));
     };
     if (ms - now_ms).abs() > MAX_SKEW_MS {
-        return Some((
-            StatusCode::FORBIDDEN,
-            "RequestTimeTooSkewed",
+        return Some(ApiError::new(
+            Code::RequestTimeTooSkewed,
             "The difference between the request time and the current time is too large.",
-            format!(
+        ).with_extra(format!(
                 "<RequestTime>{}</RequestTime><ServerTime>{}</ServerTime><MaxAllowedSkewMilliseconds>{MAX_SKEW_MS}</MaxAllowedSkewMilliseconds>",
                 crate::front::xml_escape(date),
                 now_ms
-            ),
-        ));
+            )));
     }
     None
 }
@@ -107,7 +95,10 @@ mod tests {
     const NOW: i64 = 1_278_539_584_000; // Wed, 07 Jul 2010 21:53:04 GMT
 
     fn code(h: &[(&str, &str)]) -> Option<&'static str> {
-        precheck(&headers(h), NOW).map(|r| r.1)
+        precheck(&headers(h), NOW).map(|r| match r.code {
+            std::borrow::Cow::Borrowed(c) => c,
+            std::borrow::Cow::Owned(_) => "(not from the table)",
+        })
     }
 
     #[test]

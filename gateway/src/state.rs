@@ -1,14 +1,14 @@
 //! `AppState`: everything a request needs, passed down explicitly (no globals).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use gatehouse_kms::LocalKms;
 use gatehouse_meta::{Account, Meta};
 use gatehouse_storage::Backend;
 
 use crate::config::Config;
+use crate::server_key::Keys;
 
 /// How long a resolved access key is trusted before it is read again (deactivation latency).
 const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
@@ -23,6 +23,9 @@ pub struct Principal {
     /// `None` for the account root.
     pub user_name: Option<String>,
     pub arn: String,
+    /// What GetCallerIdentity reports as UserId: the account id for the root, the user's unique id (AIDA...)
+    /// for IAM users.
+    pub user_id: String,
 }
 
 /// An access key with its secret opened and its account resolved.
@@ -32,13 +35,26 @@ pub struct ResolvedKey {
     pub principal: Principal,
 }
 
+/// Why an access key could not be resolved (an unknown or inactive key is `Ok(None)`, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("metadata: {0}")]
+    Meta(#[from] gatehouse_meta::MetaError),
+    /// The secret is sealed under a server key this process does not hold, or is corrupt (logged once).
+    #[error("the access key's secret cannot be opened")]
+    Unopenable,
+}
+
 /// Shared state of the server.
 pub struct AppState {
     pub config: Config,
     pub meta: Meta,
     pub storage: Arc<dyn Backend>,
-    pub kms: LocalKms,
-    keys: RwLock<HashMap<String, (Instant, Option<ResolvedKey>)>>,
+    /// The server keyring (seals access-key secrets).
+    pub keys: Keys,
+    /// Access keys whose secret could not be opened, logged once each.
+    unopenable: Mutex<HashSet<String>>,
+    key_cache: RwLock<HashMap<String, (Instant, Option<ResolvedKey>)>>,
     /// The data directory's lock, held while the state lives.
     _data_dir_lock: std::fs::File,
 }
@@ -54,30 +70,31 @@ impl AppState {
         config: Config,
         meta: Meta,
         storage: Arc<dyn Backend>,
-        kms: LocalKms,
+        keys: Keys,
         data_dir_lock: std::fs::File,
     ) -> AppState {
         AppState {
             config,
             meta,
             storage,
-            kms,
-            keys: RwLock::new(HashMap::new()),
+            keys,
+            unopenable: Mutex::new(HashSet::new()),
+            key_cache: RwLock::new(HashMap::new()),
             _data_dir_lock: data_dir_lock,
         }
     }
 
     /// Resolves an access key (cached for a few seconds; unknown keys are cached too, so a flood of bad keys
     /// does not reach the database every time). Inactive keys resolve to `None`.
-    pub async fn resolve_key(&self, access_key_id: &str) -> anyhow::Result<Option<ResolvedKey>> {
-        if let Ok(map) = self.keys.read()
+    pub async fn resolve_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, KeyError> {
+        if let Ok(map) = self.key_cache.read()
             && let Some((at, v)) = map.get(access_key_id)
             && at.elapsed() < KEY_CACHE_TTL
         {
             return Ok(v.clone());
         }
         let resolved = self.load_key(access_key_id).await?;
-        if let Ok(mut map) = self.keys.write() {
+        if let Ok(mut map) = self.key_cache.write() {
             if map.len() > 100_000 {
                 map.clear();
             }
@@ -86,7 +103,28 @@ impl AppState {
         Ok(resolved)
     }
 
-    async fn load_key(&self, access_key_id: &str) -> anyhow::Result<Option<ResolvedKey>> {
+    /// Logs an access key whose secret cannot be opened, once per key id (it is answered as an internal error
+    /// each time, saying nothing of why).
+    fn log_unopenable(&self, access_key_id: &str, sealed: &[u8]) {
+        let first = self
+            .unopenable
+            .lock()
+            .map(|mut s| s.len() < 10_000 && s.insert(access_key_id.to_owned()))
+            .unwrap_or(true);
+        if first {
+            let sealed_by = gatehouse_kms::ServerKeyring::sealed_by(sealed)
+                .map(|f| f.to_hex())
+                .unwrap_or_else(|| "unknown (earlier format)".to_owned());
+            tracing::error!(
+                access_key_id,
+                sealed_by = %sealed_by,
+                held = ?self.keys.ring().fingerprints().iter().map(|f| f.to_hex()).collect::<Vec<_>>(),
+                "the secret of this access key cannot be opened with this server's key: its requests fail"
+            );
+        }
+    }
+
+    async fn load_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, KeyError> {
         let Some(key) = self.meta.get_access_key(access_key_id).await? else {
             return Ok(None);
         };
@@ -96,10 +134,18 @@ impl AppState {
         let Some(account) = self.meta.get_account(&key.account_id).await? else {
             return Ok(None);
         };
-        let secret = self
-            .kms
-            .unseal(&key.secret_sealed, &secret_context(access_key_id))?;
-        let secret = String::from_utf8(secret)?;
+        let secret = match self
+            .keys
+            .unseal(&key.secret_sealed, &secret_context(access_key_id))
+            .ok()
+            .and_then(|s| String::from_utf8(s).ok())
+        {
+            Some(s) => s,
+            None => {
+                self.log_unopenable(access_key_id, &key.secret_sealed);
+                return Err(KeyError::Unopenable);
+            }
+        };
         let arn = match &key.user_name {
             None => gatehouse_core::root_arn(&account.id),
             Some(u) => gatehouse_core::user_arn(&account.id, "/", u),
@@ -122,6 +168,10 @@ fn principal_of(
         canonical_id: account.canonical_id.clone(),
         display_name: account.display_name.clone(),
         access_key_id: access_key_id.to_owned(),
+        user_id: match &user_name {
+            None => account.id.clone(),
+            Some(_) => access_key_id.to_owned(),
+        },
         user_name,
         arn,
     }

@@ -19,7 +19,7 @@ fn account_from_row(row: &AnyRow) -> Result<Account> {
     })
 }
 
-fn key_from_row(row: &AnyRow) -> Result<AccessKey> {
+pub(crate) fn key_from_row(row: &AnyRow) -> Result<AccessKey> {
     Ok(AccessKey {
         access_key_id: get(row, "access_key_id")?,
         secret_sealed: get(row, "secret_sealed")?,

@@ -334,6 +334,19 @@ pub(crate) async fn delete_objects(
             "The XML you provided was not well-formed or did not validate against our published schema"
         ));
     }
+    // U+0000 cannot be in XML 1.0 (nor in a Postgres key): a body carrying it is not well-formed, the same on
+    // every store, and nothing is deleted (see `front::carries_nul`).
+    let nul = |s: &str| s.contains('\0');
+    if i.delete
+        .objects
+        .iter()
+        .any(|o| nul(&o.key) || o.version_id.as_deref().is_some_and(nul))
+    {
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
+    }
     let quiet = i.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
     let mut errors = Vec::new();

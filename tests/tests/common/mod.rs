@@ -35,6 +35,8 @@ pub struct Opts {
     pub store: Store,
     pub tls: bool,
     pub extra: Vec<String>,
+    /// Extra arguments of `admin` commands (a shared server key file, say).
+    pub extra_admin: Vec<String>,
 }
 
 impl Opts {
@@ -44,6 +46,7 @@ impl Opts {
             store,
             tls: false,
             extra: vec![],
+            extra_admin: vec![],
         }
     }
 }
@@ -187,6 +190,21 @@ impl Server {
         Some(s)
     }
 
+    /// Starts a server on an existing database (another gateway of the same deployment) with its own data
+    /// directory.
+    pub fn start_on_db(opts: Opts, db_url: &str) -> Server {
+        let mut s = Server {
+            child: None,
+            dir: tempfile::tempdir().expect("tempdir"),
+            endpoint: String::new(),
+            opts,
+            db_url: Some(db_url.to_owned()),
+            ca_pem: None,
+        };
+        s.spawn();
+        s
+    }
+
     /// Extra arguments pointing at this server's store (for `admin` commands too).
     pub fn store_args(&self) -> Vec<String> {
         let mut a = vec![
@@ -221,7 +239,9 @@ impl Server {
             .env("GATEHOUSE_ROOT_SECRET_KEY", ROOT_SK);
         cmd.env_remove("GATEHOUSE_CONFIG")
             .env_remove("GATEHOUSE_DATA_DIR")
-            .env_remove("GATEHOUSE_DATABASE_URL");
+            .env_remove("GATEHOUSE_DATABASE_URL")
+            .env_remove("GATEHOUSE_SERVER_KEY")
+            .env_remove("GATEHOUSE_SERVER_KEY_FILE");
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
@@ -298,6 +318,7 @@ impl Server {
     pub fn admin(&self, args: &[&str]) -> String {
         let mut cmd = Command::new(bin());
         cmd.arg("admin").args(args).args(self.store_args());
+        cmd.args(&self.opts.extra_admin);
         let out = cmd.output().expect("admin runs");
         assert!(
             out.status.success(),
