@@ -210,10 +210,17 @@ pub struct UploadPage {
 mod accounts;
 mod buckets;
 mod group;
+mod iam;
 mod listing;
 mod multipart;
 mod objects;
 mod settings;
 mod store;
 mod versions;
+pub use iam::{
+    AWS_MANAGED_PREFIX, AccessKeyLastUsed, AttachedDoc, AwsManagedResolver, EntityKind, GroupAuthz, IamDbError,
+    IamGroup, IamResult, IamRole, IamUser, MAX_ACCESS_KEYS, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER,
+    MAX_POLICY_VERSIONS, MAX_TAGS, ManagedPolicy, Page, PageReq, PolicyEntities, PolicyVersionRecord,
+    PrincipalAuthz, RoleAuthz, RoleUpdate, TagTarget, UserAuthz,
+};
 pub use store::{Meta, PutOutcome};
