@@ -182,7 +182,7 @@ fuzz_target!(|data: &[u8]| {
         principal: &caller,
         action: &action,
         resource: &resource,
-        resource_account: Some(ACCOUNT),
+        resource_account: ACCOUNT,
         context: &ctx,
     };
     let decision = evaluate(&req, &layers);

@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
         principal: &alice,
         action: "s3:GetObject",
         resource: "arn:aws:s3:::bucket/home/alice/file.txt",
-        resource_account: Some(A),
+        resource_account: A,
         context: &ctx,
     };
     assert!(evaluate(&get, &layers).is_allowed());

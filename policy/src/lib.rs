@@ -32,7 +32,7 @@
 //!     principal: &alice,
 //!     action: "s3:GetObject",
 //!     resource: "arn:aws:s3:::photos/alice/cat.jpg",
-//!     resource_account: Some("111122223333"),
+//!     resource_account: "111122223333",
 //!     context: &ctx,
 //! };
 //! let identities = [identity];
@@ -58,6 +58,7 @@ pub mod catalogue;
 pub mod compile;
 pub mod conditions;
 pub mod document;
+mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod pattern;
@@ -71,5 +72,11 @@ pub use bpa::{BpaViolation, PublicAccessBlock};
 pub use compile::CompiledPolicy;
 pub use document::{ParseOptions, PolicyDocument, PolicyKind, SizeLimit};
 pub use error::PolicyError;
-pub use evaluate::{Decision, Layer, Layers, ObjectOwnership, Outcome, Reason, evaluate};
-pub use request::{Context, ContextValue, Principal, PrincipalKind, Request};
+pub use evaluate::{
+    Decision, Layer, Layers, ObjectOwnership, Outcome, Reason, TRUST_ACTIONS, evaluate,
+    is_trust_action,
+};
+pub use request::{
+    Context, ContextValue, Principal, PrincipalKind, Request, SessionData, is_account_id,
+    is_principal_key,
+};

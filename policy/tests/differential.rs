@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use gatehouse_policy::reference::reference_evaluate;
+use gatehouse_policy::reference::reference_decide;
 use gatehouse_policy::{
     Acl, AclTarget, CannedAcl, CompiledPolicy, Context, ContextValue, Layers, ObjectOwnership,
     PolicyKind, Principal, PublicAccessBlock, Request, evaluate,
@@ -536,14 +536,14 @@ fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError
         principal: p,
         action: ACTIONS[case.action],
         resource: REQ_RESOURCES[case.resource],
-        resource_account: Some(if case.owner_b { B } else { A }),
+        resource_account: if case.owner_b { B } else { A },
         context: ctx,
     };
     let got = evaluate(&req, &layers);
-    let want = reference_evaluate(&req, &layers);
+    let want = reference_decide(&req, &layers);
     prop_assert_eq!(
-        got.outcome,
-        want,
+        (got.outcome, &got.reasons),
+        (want.0, &want.1),
         "decision {:?}\nidentity {:?}\nboundary {:?}\nsession {:?}\nbucket {:?}",
         got,
         ids.iter().map(|p| p.document()).collect::<Vec<_>>(),
