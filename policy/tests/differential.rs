@@ -1,5 +1,10 @@
-//! Differential test: the Cedar path (`evaluate`) and the reference evaluator must reach the same
-//! outcome on generated policies, principals, requests and contexts.
+//! Differential test: the Cedar path (`evaluate`) and the independent reference evaluator must
+//! reach the same outcome and the same deciding statements (`reasons`) on generated policies,
+//! principals, requests and contexts. The generator covers bucket and trust policies, `s3:*`,
+//! `iam:*` and `sts:*` actions, users and roles with paths, role sessions with session tags,
+//! federated-user sessions, web-identity callers, services, anonymous callers, roots, boundaries,
+//! session policies, cross-account and invalid resource accounts, unresolved policy variables,
+//! multi-valued keys and forged principal keys in the request context.
 //!
 //! Compiling Cedar policies dominates the cost, so the main property draws policies from a pool
 //! compiled once; a second property compiles fresh policies per case. `PROPTEST_CASES` raises the
@@ -11,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use gatehouse_policy::reference::reference_decide;
 use gatehouse_policy::{
     Acl, AclTarget, CannedAcl, CompiledPolicy, Context, ContextValue, Layers, ObjectOwnership,
-    PolicyKind, Principal, PublicAccessBlock, Request, evaluate,
+    PolicyKind, Principal, PublicAccessBlock, Request, SessionData, evaluate,
 };
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -32,6 +37,18 @@ const ACTIONS: &[&str] = &[
     "s3:GetObjectAcl",
     "iam:GetUser",
     "s3:ListAllMyBuckets",
+    "s3:PutObjectTagging",
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:TagSession",
+    "sts:GetCallerIdentity",
+];
+const TRUST_ACTION_PATTERNS: &[&str] = &[
+    "sts:AssumeRole",
+    "sts:AssumeRole*",
+    "sts:*",
+    "sts:TagSession",
+    "sts:AssumeRoleWithWebIdentity",
 ];
 const ACTION_PATTERNS: &[&str] = &[
     "*",
@@ -45,6 +62,9 @@ const ACTION_PATTERNS: &[&str] = &[
     "s3:Delete*",
     "S3:getobject*",
     "ec2:*",
+    "sts:AssumeRole",
+    "sts:*",
+    "s3:ListAllMyBuckets",
 ];
 const RESOURCE_PATTERNS: &[&str] = &[
     "*",
@@ -58,6 +78,9 @@ const RESOURCE_PATTERNS: &[&str] = &[
     "arn:aws:s3:::c/*",
     "arn:aws:s3:::b/${aws:PrincipalTag/team}/*",
     "arn:aws:s3:::b/*${?}",
+    "arn:aws:iam::111122223333:role/*",
+    "arn:aws:iam::*:role/R",
+    "arn:aws:s3:::b/${aws:username, 'nobody'}/*",
 ];
 const REQ_RESOURCES: &[&str] = &[
     "arn:aws:s3:::b",
@@ -69,6 +92,8 @@ const REQ_RESOURCES: &[&str] = &[
     "arn:aws:s3:::b/blue/x",
     "arn:aws:s3:::b/x?",
     "*",
+    "arn:aws:iam::111122223333:role/R",
+    "arn:aws:s3:::b/nobody/k",
 ];
 
 fn principal_entries() -> Vec<Value> {
@@ -85,6 +110,12 @@ fn principal_entries() -> Vec<Value> {
         json!({"Service": "logging.s3.amazonaws.com"}),
         json!({"CanonicalUser": CANON_A}),
         json!({"CanonicalUser": CANON_B, "AWS": format!("arn:aws:iam::{A}:role/R")}),
+        json!({"AWS": format!("arn:aws:sts::{A}:federated-user/fed")}),
+        json!({"AWS": format!("arn:aws:iam::{A}:role/svc/R2")}),
+        json!({"AWS": format!("arn:aws:iam::{A}:user/dev/dave")}),
+        json!({"Federated": "accounts.google.com"}),
+        json!({"Service": "ec2.amazonaws.com"}),
+        json!({"AWS": [format!("arn:aws:iam::{A}:role/svc/R2"), format!("arn:aws:sts::{A}:assumed-role/R2/s9"), A]}),
     ]
 }
 
@@ -108,6 +139,26 @@ fn principals() -> Vec<Principal> {
         Principal::root(B, Some(CANON_B)),
         Principal::anonymous(),
         Principal::service("logging.s3.amazonaws.com"),
+        Principal::federated_user(A, "/", "alice", "fed", Some(CANON_A)),
+        Principal::federated_user(B, "/", "bob", "fed", Some(CANON_B)),
+        team(Principal::assumed_role(
+            A,
+            "/svc/",
+            "R2",
+            "s9",
+            "AROAR2",
+            Some(CANON_A),
+        ))
+        .with_session(SessionData {
+            tags: vec![("team".to_string(), "red".to_string())],
+            mfa_present: Some(true),
+            token_issue_time: Some(time::macros::datetime!(2024-01-01 00:00 UTC)),
+            source_identity: Some("alice".to_string()),
+            ..Default::default()
+        }),
+        Principal::user(A, "/dev/", "dave", "AIDADAVE", Some(CANON_A)),
+        Principal::federated("accounts.google.com"),
+        Principal::service("ec2.amazonaws.com"),
     ]
 }
 
@@ -156,7 +207,9 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
                 "aws:TagKeys",
                 "aws:username",
                 "s3:x-amz-acl",
-                "aws:PrincipalTag/team"
+                "aws:PrincipalTag/team",
+                "aws:SourceIdentity",
+                "aws:PrincipalType"
             ],
             &[
                 "home/",
@@ -171,7 +224,11 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
                 "blue",
                 "${aws:PrincipalTag/team}",
                 "*",
-                "x${*}"
+                "x${*}",
+                "${aws:SourceIdentity}",
+                "${s3:prefix}*",
+                "${aws:TagKeys}",
+                "User"
             ]
         ),
         fam(
@@ -215,7 +272,7 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
                 "DateNotEquals",
                 "DateGreaterThanEqualsIfExists"
             ],
-            &["aws:CurrentTime", "aws:EpochTime"],
+            &["aws:CurrentTime", "aws:EpochTime", "aws:TokenIssueTime"],
             &[
                 "2024-01-01T00:00:00Z",
                 "2024-01-01",
@@ -250,10 +307,19 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
     ]
 }
 
-fn statement_strategy(with_principal: bool) -> impl Strategy<Value = Value> {
+fn statement_strategy(kind: PolicyKind) -> impl Strategy<Value = Value> {
+    let with_principal = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
+    let trust = kind == PolicyKind::Trust;
     (
         any::<bool>(),
-        proptest::sample::subsequence(ACTION_PATTERNS, 1..=2),
+        proptest::sample::subsequence(
+            if trust {
+                TRUST_ACTION_PATTERNS
+            } else {
+                ACTION_PATTERNS
+            },
+            1..=2,
+        ),
         any::<bool>(),
         proptest::sample::subsequence(RESOURCE_PATTERNS, 1..=2),
         prop::bool::weighted(0.15),
@@ -274,10 +340,12 @@ fn statement_strategy(with_principal: bool) -> impl Strategy<Value = Value> {
                     .into(),
                     json!(acts),
                 );
-                st.insert(
-                    if not_res { "NotResource" } else { "Resource" }.into(),
-                    json!(res),
-                );
+                if !trust {
+                    st.insert(
+                        if not_res { "NotResource" } else { "Resource" }.into(),
+                        json!(res),
+                    );
+                }
                 if with_principal {
                     st.insert(
                         if not_principal {
@@ -305,9 +373,8 @@ fn statement_strategy(with_principal: bool) -> impl Strategy<Value = Value> {
 }
 
 fn policy_strategy(kind: PolicyKind) -> impl Strategy<Value = String> {
-    let with_principal = kind == PolicyKind::Resource;
     (
-        proptest::collection::vec(statement_strategy(with_principal), 1..=3),
+        proptest::collection::vec(statement_strategy(kind), 1..=3),
         prop::bool::weighted(0.1),
     )
         .prop_map(|(sts, old)| {
@@ -372,32 +439,44 @@ fn context_strategy() -> impl Strategy<Value = Context> {
             "arn:aws:s3:::b/k",
         ])
         .boxed()),
-        opt(s(&["public-read", "private", "Public-Read"]).boxed()),
+        (
+            opt(s(&["public-read", "private", "Public-Read"]).boxed()),
+            opt(s(&["alice", "mallory"]).boxed()),
+            opt(s(&["blue", "red"]).boxed()),
+            opt(any::<bool>().prop_map(ContextValue::Bool).boxed()),
+        ),
     )
-        .prop_map(|(prefix, ip, tls, maxkeys, time, tags, arn, acl)| {
-            let mut c = Context::new();
-            let pairs = [
-                ("s3:prefix", prefix),
-                ("aws:SourceIp", ip),
-                ("aws:SecureTransport", tls),
-                ("s3:max-keys", maxkeys),
-                ("aws:CurrentTime", time),
-                ("aws:TagKeys", tags),
-                ("aws:SourceArn", arn),
-                ("s3:x-amz-acl", acl),
-            ];
-            for (k, v) in pairs {
-                if let Some(v) = v {
-                    c.insert(k, v);
+        .prop_map(
+            |(prefix, ip, tls, maxkeys, time, tags, arn, (acl, user, team, mfa))| {
+                let mut c = Context::new();
+                let pairs = [
+                    ("s3:prefix", prefix),
+                    ("aws:SourceIp", ip),
+                    ("aws:SecureTransport", tls),
+                    ("s3:max-keys", maxkeys),
+                    ("aws:CurrentTime", time),
+                    ("aws:TagKeys", tags),
+                    ("aws:SourceArn", arn),
+                    ("s3:x-amz-acl", acl),
+                    // Forged principal keys: both paths must ignore them.
+                    ("aws:username", user),
+                    ("aws:PrincipalTag/team", team),
+                    ("aws:MultiFactorAuthPresent", mfa),
+                ];
+                for (k, v) in pairs {
+                    if let Some(v) = v {
+                        c.insert(k, v);
+                    }
                 }
-            }
-            c
-        })
+                c
+            },
+        )
 }
 
 struct Pool {
     identity: Vec<Arc<CompiledPolicy>>,
     resource: Vec<Arc<CompiledPolicy>>,
+    trust: Vec<Arc<CompiledPolicy>>,
     acls: Vec<Acl>,
 }
 
@@ -426,6 +505,7 @@ fn pool() -> &'static Pool {
         };
         let identity = gen_pool(PolicyKind::Identity, 160);
         let resource = gen_pool(PolicyKind::Resource, 160);
+        let trust = gen_pool(PolicyKind::Trust, 80);
         let acls = [
             CannedAcl::Private,
             CannedAcl::PublicRead,
@@ -444,6 +524,7 @@ fn pool() -> &'static Pool {
         Pool {
             identity,
             resource,
+            trust,
             acls,
         }
     })
@@ -454,7 +535,8 @@ struct Case {
     principal: usize,
     action: usize,
     resource: usize,
-    owner_b: bool,
+    owner: u8,
+    trust: bool,
     identity: Vec<Index>,
     boundary: Option<Index>,
     session: Option<Index>,
@@ -470,6 +552,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             0..principals().len(),
             0..ACTIONS.len(),
             0..REQ_RESOURCES.len(),
+            prop_oneof![6 => Just(0u8), 3 => Just(1u8), 1 => Just(2u8)],
             prop::bool::weighted(0.3),
         ),
         (
@@ -486,14 +569,15 @@ fn case_strategy() -> impl Strategy<Value = Case> {
     )
         .prop_map(
             |(
-                (principal, action, resource, owner_b),
+                (principal, action, resource, owner, trust),
                 (identity, boundary, session),
                 (bucket, acl, ownership, bpa),
             )| Case {
                 principal,
                 action,
                 resource,
-                owner_b,
+                owner,
+                trust,
                 identity,
                 boundary,
                 session,
@@ -505,7 +589,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         )
 }
 
-fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError> {
+fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<&'static str, TestCaseError> {
     let ps = principals();
     let p = &ps[case.principal];
     let ids: Vec<Arc<CompiledPolicy>> = case
@@ -519,7 +603,13 @@ fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError
         identity: &ids,
         boundary: case.boundary.map(|i| &**i.get(&pool.identity)),
         session: session.as_deref(),
-        resource: case.bucket.map(|i| &**i.get(&pool.resource)),
+        resource: case.bucket.map(|i| {
+            if case.trust {
+                &**i.get(&pool.trust)
+            } else {
+                &**i.get(&pool.resource)
+            }
+        }),
         acl: case.acl.map(|i| i.get(&pool.acls)),
         object_ownership: [
             ObjectOwnership::BucketOwnerEnforced,
@@ -536,7 +626,8 @@ fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError
         principal: p,
         action: ACTIONS[case.action],
         resource: REQ_RESOURCES[case.resource],
-        resource_account: if case.owner_b { B } else { A },
+        resource_account: ["111122223333", "444455556666", "not-an-acct"]
+            [usize::from(case.owner % 3)],
         context: ctx,
     };
     let got = evaluate(&req, &layers);
@@ -553,7 +644,7 @@ fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError
             .map(|s| s.iter().map(|p| p.document()).collect::<Vec<_>>()),
         layers.resource.map(|p| p.document())
     );
-    Ok(())
+    Ok(got.detail)
 }
 
 fn cases() -> u32 {
@@ -585,7 +676,7 @@ proptest! {
         let (Ok(id), Ok(bp)) = (CompiledPolicy::parse(&idj, PolicyKind::Identity, "i"), CompiledPolicy::parse(&bpj, PolicyKind::Resource, "b")) else {
             return Ok(());
         };
-        let local = Pool { identity: vec![id], resource: vec![bp], acls: pool().acls.clone() };
+        let local = Pool { identity: vec![id], resource: vec![bp], trust: pool().trust.clone(), acls: pool().acls.clone() };
         run_case(&case, &ctx, &local)?;
     }
 }
@@ -600,4 +691,48 @@ fn pool_is_large_and_mixed() {
         p.resource.len()
     );
     assert!(p.resource.iter().any(|r| r.is_public()) && p.resource.iter().any(|r| !r.is_public()));
+    assert!(p.trust.len() >= 60, "{}", p.trust.len());
+}
+
+/// The generator reaches every rule of the combination (each `Decision::detail`), so agreement is
+/// not agreement on trivial cases only.
+#[test]
+fn generator_reaches_every_rule() {
+    let mut runner = TestRunner::deterministic();
+    let strat = (case_strategy(), context_strategy());
+    let mut seen: std::collections::HashMap<&'static str, usize> = Default::default();
+    for _ in 0..20_000 {
+        let Ok(tree) = strat.new_tree(&mut runner) else {
+            continue;
+        };
+        let (case, ctx) = tree.current();
+        if let Ok(detail) = run_case(&case, &ctx, pool()) {
+            *seen.entry(detail).or_default() += 1;
+        }
+    }
+    for rule in [
+        "unknown action",
+        "the request names no valid resource account",
+        "federated-user sessions cannot call IAM or STS operations (except GetCallerIdentity)",
+        "an explicit Deny statement applies",
+        "roles may not be assumed by root accounts",
+        "the account root user has full access to its own account",
+        "a resource-based policy allows the caller",
+        "a resource-based policy names the caller directly",
+        "a resource-based policy names the caller's role or parent user (within boundary and session policy)",
+        "identity-based policies allow it (within boundary and session policies)",
+        "the role's trust policy does not allow the caller",
+        "cross-account: both the identity side and the resource side allow it",
+        "cross-account: the resource-based policy does not allow it",
+        "the permissions boundary does not allow it",
+        "the session policy does not allow it",
+    ] {
+        if rule == "unknown action" {
+            continue;
+        }
+        assert!(
+            seen.get(rule).copied().unwrap_or(0) > 0,
+            "never reached: {rule}\n{seen:#?}"
+        );
+    }
 }
