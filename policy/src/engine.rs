@@ -233,7 +233,7 @@ pub(crate) fn run_cedar(
             .stmt
             .single_keys
             .iter()
-            .any(|k| req.value(k).is_some_and(|v| v.scalars().len() > 1))
+            .any(|k| req.value(k).is_some_and(|v| v.value_count() > 1))
         {
             if conditions_hold_in_rust(c, req) {
                 m.push(c, &kinds);

@@ -120,9 +120,15 @@ pub const TRUST_ACTIONS: &[&str] = &[
     "sts:TagSession",
 ];
 
-/// Whether `action` (canonical name) is decided by a trust policy.
-pub fn is_trust_action(action: &str) -> bool {
+/// Whether `action` (canonical name) on `resource` is decided by a trust policy: always for the
+/// `sts:AssumeRole*` family and `sts:SetContext`; `sts:TagSession` and `sts:SetSourceIdentity`
+/// also apply to an IAM user (GetFederationToken), which has no trust policy.
+pub fn is_trust_action(action: &str, resource: &str) -> bool {
     TRUST_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action))
+        && !((action.eq_ignore_ascii_case("sts:TagSession")
+            || action.eq_ignore_ascii_case("sts:SetSourceIdentity"))
+            && crate::pattern::split_arn(resource)
+                .is_some_and(|p| p[2] == "iam" && p[5].starts_with("user/")))
 }
 
 fn root_reason() -> Reason {
@@ -187,7 +193,7 @@ pub fn evaluate(request: &Request<'_>, layers: &Layers<'_>) -> Decision {
             "federated-user sessions cannot call IAM or STS operations (except GetCallerIdentity)",
         );
     }
-    let trust = is_trust_action(&info.name);
+    let trust = is_trust_action(&info.name, request.resource);
     let req = if info.resource_types.is_empty() && info.service == "s3" {
         Request {
             resource: "arn:aws:s3:::*",

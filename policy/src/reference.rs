@@ -674,7 +674,13 @@ pub fn reference_decide(req: &Request<'_>, layers: &Layers<'_>) -> (Outcome, Vec
     {
         return deny;
     }
-    let assume = ASSUME_ACTIONS.contains(&action);
+    // TagSession / SetSourceIdentity on an IAM user (GetFederationToken) are identity-side.
+    let on_user = {
+        let parts: Vec<&str> = req.resource.splitn(6, ':').collect();
+        parts.len() == 6 && parts[2] == "iam" && parts[5].starts_with("user/")
+    };
+    let assume = ASSUME_ACTIONS.contains(&action)
+        && !(on_user && (action == "sts:TagSession" || action == "sts:SetSourceIdentity"));
     // AWS's example grants s3:ListAllMyBuckets on "arn:aws:s3:::*".
     let resource = if action.starts_with("s3:") && info.resource_types.is_empty() {
         "arn:aws:s3:::*"

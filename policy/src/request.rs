@@ -366,6 +366,14 @@ impl ContextValue {
         }
     }
 
+    /// How many scalar values the value holds (lists flattened), without allocating.
+    pub fn value_count(&self) -> usize {
+        match self {
+            ContextValue::List(items) => items.iter().map(ContextValue::value_count).sum(),
+            _ => 1,
+        }
+    }
+
     /// The scalar values (one for a scalar, the flattened items of a list).
     pub fn scalars(&self) -> Vec<&ContextValue> {
         let mut out = Vec::new();

@@ -647,3 +647,33 @@ fn catalogue_follows_the_service_authorization_reference() {
         .expect("GetObject");
     assert!(get.resource_types.contains(&"object"));
 }
+
+#[test]
+fn tag_session_on_an_iam_user_is_decided_by_identity_policies_not_a_trust_policy() {
+    // GetFederationToken with session tags needs sts:TagSession on the user itself.
+    let ids = [identity(
+        r#"{"Effect":"Allow","Action":["sts:GetFederationToken","sts:TagSession"],"Resource":"arn:aws:iam::111122223333:user/alice"}"#,
+    )];
+    let layers = Layers {
+        identity: &ids,
+        ..Default::default()
+    };
+    let ctx = Context::new();
+    let user = "arn:aws:iam::111122223333:user/alice";
+    assert_eq!(
+        run(&alice(), "sts:TagSession", user, A, &ctx, &layers),
+        Outcome::Allow
+    );
+    // On a role, TagSession is part of assuming it: the trust policy must allow it.
+    let ids = [identity(
+        r#"{"Effect":"Allow","Action":"sts:*","Resource":"*"}"#,
+    )];
+    let layers = Layers {
+        identity: &ids,
+        ..Default::default()
+    };
+    assert_ne!(
+        run(&alice(), "sts:TagSession", ROLE, A, &ctx, &layers),
+        Outcome::Allow
+    );
+}

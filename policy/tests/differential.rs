@@ -94,6 +94,7 @@ const REQ_RESOURCES: &[&str] = &[
     "*",
     "arn:aws:iam::111122223333:role/R",
     "arn:aws:s3:::b/nobody/k",
+    "arn:aws:iam::111122223333:user/alice",
 ];
 
 fn principal_entries() -> Vec<Value> {
@@ -701,7 +702,7 @@ fn generator_reaches_every_rule() {
     let mut runner = TestRunner::deterministic();
     let strat = (case_strategy(), context_strategy());
     let mut seen: std::collections::HashMap<&'static str, usize> = Default::default();
-    for _ in 0..20_000 {
+    for _ in 0..10_000 {
         let Ok(tree) = strat.new_tree(&mut runner) else {
             continue;
         };
