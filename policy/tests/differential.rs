@@ -504,9 +504,13 @@ fn pool() -> &'static Pool {
             }
             out
         };
-        let identity = gen_pool(PolicyKind::Identity, 160);
-        let resource = gen_pool(PolicyKind::Resource, 160);
-        let trust = gen_pool(PolicyKind::Trust, 80);
+        let mut identity = gen_pool(PolicyKind::Identity, 160);
+        let mut resource = gen_pool(PolicyKind::Resource, 160);
+        let mut trust = gen_pool(PolicyKind::Trust, 80);
+        let open = open_policies();
+        identity.extend(open.identity.iter().cloned());
+        resource.extend(open.resource.iter().cloned());
+        trust.extend(open.trust.iter().cloned());
         let acls = [
             CannedAcl::Private,
             CannedAcl::PublicRead,
@@ -529,6 +533,80 @@ fn pool() -> &'static Pool {
             acls,
         }
     })
+}
+
+/// Permissive policies (allow everything of a service; bucket and trust policies naming each
+/// principal entry): random documents rarely allow a random request, these make every allow rule
+/// (and its caps) frequent.
+fn open_policies() -> &'static Pool {
+    static OPEN: OnceLock<Pool> = OnceLock::new();
+    OPEN.get_or_init(|| {
+        let mut identity = Vec::new();
+        let mut resource = Vec::new();
+        let mut trust = Vec::new();
+        let parse = |kind: PolicyKind, st: &Value, n: usize| {
+            let json = json!({"Version": "2012-10-17", "Statement": [st]}).to_string();
+            CompiledPolicy::parse(&json, kind, &format!("{}-open-{n}", kind.as_str())).ok()
+        };
+        for (n, act) in ["*", "s3:*", "sts:*", "s3:Get*"].iter().enumerate() {
+            let st = json!({"Effect": "Allow", "Action": act, "Resource": "*"});
+            for _ in 0..10 {
+                identity.extend(parse(PolicyKind::Identity, &st, n));
+            }
+        }
+        for (n, who) in principal_entries().into_iter().enumerate() {
+            let st = json!({"Effect": "Allow", "Principal": who, "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]});
+            for _ in 0..3 {
+                resource.extend(parse(PolicyKind::Resource, &st, n));
+            }
+            let st = json!({"Effect": "Allow", "Principal": who, "Action": "sts:*"});
+            for _ in 0..2 {
+                // Trust policies take no canonical user ids.
+                trust.extend(parse(PolicyKind::Trust, &st, n));
+            }
+        }
+        Pool {
+            identity,
+            resource,
+            trust,
+            acls: Vec::new(),
+        }
+    })
+}
+
+/// Identity holders, same or other account, S3 and STS requests, permissive layers: the allow
+/// rules and their caps (boundary, session policy, trust policy) in depth.
+fn rich_case_strategy() -> impl Strategy<Value = Case> {
+    (
+        select(vec![0usize, 1, 2, 3, 4, 5, 10, 11, 12, 13, 6]),
+        select(vec![0usize, 1, 2, 8, 10, 6]),
+        select(vec![0usize, 1, 9, 11, 2]),
+        prop_oneof![3 => Just(0u8), 1 => Just(1u8)],
+        any::<bool>(),
+        proptest::collection::vec(any::<Index>(), 0..=2),
+        proptest::option::weighted(0.5, any::<Index>()),
+        proptest::option::weighted(0.5, any::<Index>()),
+        proptest::option::weighted(0.8, any::<Index>()),
+    )
+        .prop_map(
+            |(principal, action, resource, owner, trust, identity, boundary, session, bucket)| {
+                Case {
+                    principal,
+                    action,
+                    resource,
+                    owner,
+                    trust,
+                    identity,
+                    boundary,
+                    session,
+                    bucket,
+                    acl: None,
+                    ownership: 0,
+                    bpa: (false, false),
+                }
+            },
+        )
 }
 
 #[derive(Debug, Clone)]
@@ -665,6 +743,15 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(Config { cases: (cases() / 5).max(1000), failure_persistence: None, ..Config::default() })]
+
+    #[test]
+    fn cedar_path_agrees_with_reference_on_allow_rich_cases(case in rich_case_strategy(), ctx in context_strategy()) {
+        run_case(&case, &ctx, open_policies())?;
+    }
+}
+
+proptest! {
     #![proptest_config(Config { cases: (cases() / 50).max(200), failure_persistence: None, ..Config::default() })]
 
     #[test]
@@ -700,17 +787,24 @@ fn pool_is_large_and_mixed() {
 #[test]
 fn generator_reaches_every_rule() {
     let mut runner = TestRunner::deterministic();
-    let strat = (case_strategy(), context_strategy());
     let mut seen: std::collections::HashMap<&'static str, usize> = Default::default();
-    for _ in 0..10_000 {
-        let Ok(tree) = strat.new_tree(&mut runner) else {
+    let main = (case_strategy(), context_strategy());
+    let rich = (rich_case_strategy(), context_strategy());
+    for i in 0..15_000 {
+        let drawn = if i < 10_000 {
+            main.new_tree(&mut runner).map(|t| t.current())
+        } else {
+            rich.new_tree(&mut runner).map(|t| t.current())
+        };
+        let Ok((case, ctx)) = drawn else {
             continue;
         };
-        let (case, ctx) = tree.current();
-        if let Ok(detail) = run_case(&case, &ctx, pool()) {
+        let pool = if i < 10_000 { pool() } else { open_policies() };
+        if let Ok(detail) = run_case(&case, &ctx, pool) {
             *seen.entry(detail).or_default() += 1;
         }
     }
+    eprintln!("{seen:#?}");
     for rule in [
         "unknown action",
         "the request names no valid resource account",
