@@ -2,6 +2,11 @@
 //! secrets at rest (access-key secrets in `meta`) and, later, to wrap SSE data keys. A Vault/OpenBao transit
 //! backend joins it with the SSE issue.
 
+pub mod envelope;
+pub mod local;
+pub mod provider;
+pub mod vault;
+
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -224,3 +224,6 @@ pub use iam::{
     PrincipalAuthz, RoleAuthz, RoleUpdate, TagTarget, UserAuthz,
 };
 pub use store::{Meta, PutOutcome};
+
+mod kms_keys;
+pub use kms_keys::{KmsAliasRow, KmsKeyRow};
