@@ -58,7 +58,7 @@ fn big_bucket_policy() -> Arc<CompiledPolicy> {
     let mut sts = Vec::new();
     for i in 0..100 {
         sts.push(match i % 4 {
-            0 => format!(r#"{{"Sid":"U{i}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:user/u{i}"}},"Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::bucket/u{i}/*","Condition":{{"IpAddress":{{"aws:SourceIp":"10.{i}.0.0/16"}}}}}}"#),
+            0 => format!(r#"{{"Sid":"U{i}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:user/u{i}"}},"Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::bucket/u{i}/*","Condition":{{"IpAddress":{{"aws:SourceIp":["10.0.0.0/8","172.16.{i}.0/24"]}}}}}}"#),
             1 => format!(r#"{{"Sid":"E{i}","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::bucket/p{i}/*","Condition":{{"StringNotEquals":{{"s3:x-amz-server-side-encryption":"aws:kms"}}}}}}"#),
             2 => format!(r#"{{"Sid":"L{i}","Effect":"Allow","Principal":{{"AWS":"{A}"}},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::bucket","Condition":{{"StringLike":{{"s3:prefix":"p{i}/*"}}}}}}"#),
             _ => format!(r#"{{"Sid":"N{i}","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::bucket/*","Condition":{{"NotIpAddress":{{"aws:SourceIp":["10.0.0.0/8","192.168.{i}.0/24"]}}}}}}"#),

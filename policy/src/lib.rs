@@ -41,6 +41,14 @@
 //! # Ok::<(), gatehouse_policy::PolicyError>(())
 //! ```
 //!
+//! # Trust policies and sessions
+//! `sts:AssumeRole*` requests are decided against the role's trust policy (compiled as
+//! [`PolicyKind::Trust`], passed as `Layers::resource`): it must allow the caller in every account,
+//! root users never may. Role sessions ([`Principal::assumed_role`]) and federated-user sessions
+//! ([`Principal::federated_user`]) carry [`SessionData`] (session tags, MFA, token issue time,
+//! source identity); principal keys come only from the [`Principal`] ([`is_principal_key`]). The
+//! full rule list is on [`evaluate()`].
+//!
 //! # How it works
 //! Statements whose expanded action set contains the request's action are candidates. Rust
 //! decides their principal and resource parts (exactly as the generated Cedar would); the
@@ -49,7 +57,9 @@
 //! `aws:PrincipalTag/*`, ...) are filled in from the [`Principal`]. What Cedar cannot express is
 //! computed in Rust and passed as context booleans (see [`compile`]). Any Cedar evaluation error is
 //! an explicit deny of the erring statement. The combination of layers is done in Rust
-//! (see [`evaluate()`]); [`reference`] is an independent evaluator the differential test compares with.
+//! (see [`evaluate()`]); [`reference`] is an independent evaluator, written from AWS's pages and
+//! sharing only the parsed document types, that the differential test compares outcome and
+//! reasons with.
 #![forbid(unsafe_code)]
 
 pub mod acl;
