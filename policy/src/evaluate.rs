@@ -381,3 +381,73 @@ fn push_candidates<'a>(
             }),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Context, Principal};
+
+    /// A copy of `json` (identity policy) whose first statement's Cedar conditions fail to
+    /// evaluate (they read a context attribute that is never present, without a `has` guard).
+    fn erring(json: &str) -> CompiledPolicy {
+        let compiled = CompiledPolicy::parse(json, PolicyKind::Identity, "erring").expect("valid");
+        let mut p = (*compiled).clone();
+        let bad = cedar_policy::Policy::parse(
+            Some(cedar_policy::PolicyId::new("erring.0.conditions")),
+            r#"permit(principal, action, resource) when { context["no such key"] == 1 };"#,
+        )
+        .expect("cedar policy");
+        let st = p.statements.first_mut().expect("one statement");
+        st.conditions = Some((bad, 0));
+        p
+    }
+
+    fn run(policy: CompiledPolicy) -> Decision {
+        let alice = Principal::user("111122223333", "/", "alice", "AIDAALICE", None);
+        let ctx = Context::new().with("s3:prefix", "x");
+        let req = Request::new(
+            &alice,
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            "111122223333",
+            &ctx,
+        );
+        let ids = [Arc::new(policy)];
+        evaluate(
+            &req,
+            &Layers {
+                identity: &ids,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn an_erring_allow_statement_does_not_apply_and_is_not_a_deny() {
+        let d = run(erring(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"x"}}},
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+        ));
+        assert_eq!(d.outcome, Outcome::Allow, "{d:?}");
+        assert_eq!(d.reasons.len(), 1);
+        assert_eq!(d.reasons[0].statement, 1, "only the statement that applied");
+        let alone = run(erring(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"x"}}}]}"#,
+        ));
+        assert_eq!(alone.outcome, Outcome::ImplicitDeny, "{alone:?}");
+    }
+
+    #[test]
+    fn an_erring_deny_statement_applies() {
+        let d = run(erring(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Deny","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"y"}}},
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+        ));
+        assert_eq!(d.outcome, Outcome::ExplicitDeny, "{d:?}");
+        assert_eq!(d.reasons.len(), 1);
+        assert_eq!(d.reasons[0].statement, 0);
+    }
+}
