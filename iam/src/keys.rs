@@ -65,6 +65,9 @@ pub(crate) async fn list_access_keys(cx: &Cx<'_>) -> Out {
         .meta
         .list_iam_access_keys(cx.account(), user.as_deref())
         .await?;
+    // Paged by key id (the marker), so ordered by it.
+    let mut keys = keys;
+    keys.sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
     let Page { items, next_marker } = Page::of_sorted(keys, page, |k| k.access_key_id.clone());
     let mut x = Xml::new();
     x.open("AccessKeyMetadata");

@@ -686,28 +686,71 @@ async fn groups_roles_tags(m: Meta) {
     assert!(m.get_iam_role(A, "runner").await.unwrap().is_none());
 }
 
-/// Postgres: every change sends `NOTIFY gatehouse_iam, '<account>'` on commit.
+/// Postgres: every change sends `NOTIFY gatehouse_iam, '<account>'` on commit. The channel is database-wide
+/// (other tests' schemas notify too), so this test uses an account id of its own.
 async fn notify(db: &common::TestDb) {
     let m = &db.meta;
-    accounts(m).await;
     if m.dialect() != "postgres" {
         return;
     }
-    let url = db.url.clone();
-    let mut listener = sqlx::postgres::PgListener::connect(&url).await.unwrap();
+    let own = gatehouse_core::new_account_id();
+    m.create_account(&Account {
+        id: own.clone(),
+        name: format!("n{own}"),
+        canonical_id: format!("canon-n{own}"),
+        display_name: "n".into(),
+        email: None,
+        created_ms: 1,
+    })
+    .await
+    .unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
     listener.listen("gatehouse_iam").await.unwrap();
-    m.create_iam_user(&user(B, "n", "/")).await.unwrap();
-    let n = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(n.payload(), B);
+    m.create_iam_user(&user(&own, "n", "/")).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let n = listener.recv().await.unwrap();
+            if n.payload() == own {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("a notice naming the account");
+}
+
+/// The two-key quota holds under concurrent creates (the count runs under the user's row lock).
+async fn concurrent_keys(m: Meta) {
+    accounts(&m).await;
+    m.create_iam_user(&user(A, "race", "/")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let m = m.clone();
+        tasks.push(tokio::spawn(async move {
+            m.create_iam_access_key(A, Some("race"), &format!("AKIARACE{i}"), b"s", i)
+                .await
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(IamDbError::LimitExceeded(_)) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(created, 2);
+    assert_eq!(
+        m.list_iam_access_keys(A, Some("race")).await.unwrap().len(),
+        2
+    );
 }
 
 both!(
     users_and_keys,
     inline_policies,
     managed_policies,
-    groups_roles_tags
+    groups_roles_tags,
+    concurrent_keys
 );
 both_db!(notify);
