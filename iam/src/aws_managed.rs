@@ -197,6 +197,7 @@ pub fn resolve_aws_managed(arn: &str) -> Option<(String, String)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use gatehouse_policy::{PolicyDocument, PolicyKind};

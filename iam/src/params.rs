@@ -340,6 +340,7 @@ pub(crate) fn policy_name_path(arn: &str) -> (String, String) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

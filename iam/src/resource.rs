@@ -208,6 +208,7 @@ pub async fn action_resource_resolved(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -90,6 +90,7 @@ pub(crate) fn iso_date(ms: i64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
