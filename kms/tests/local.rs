@@ -261,21 +261,66 @@ async fn scenario(store: Arc<dyn KeyStore>) {
     ));
 }
 
-#[tokio::test]
-async fn memory_store() {
-    scenario(Arc::new(MemoryKeyStore::default())).await;
+/// Gateways rotating one key at the same time each get a version of their own, and every data key made
+/// meanwhile opens.
+async fn concurrent_rotation(store: Arc<dyn KeyStore>) {
+    let sealer: Arc<dyn KeySealer> = Arc::new(TestSealer::new());
+    let kms = Arc::new(LocalKms::new(store.clone(), sealer.clone()));
+    let key = kms
+        .create_key(&CreateKeyRequest {
+            account_id: ACCOUNT.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    let id = KeyRef::Id(key.key_id.clone());
+    let c = ctx(&[("k", "v")]);
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        // Each task is another gateway: its own backend (and cache) over the same store and server key.
+        let gw = Arc::new(LocalKms::new(store.clone(), sealer.clone()));
+        let (id, c) = (id.clone(), c.clone());
+        tasks.push(tokio::spawn(async move {
+            let v = gw.rotate_key(&id, ACCOUNT).await.expect("rotate");
+            let dk = gw.generate_data_key(&id, ACCOUNT, &c).await.expect("datakey");
+            (v, dk)
+        }));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        let (v, dk) = t.await.expect("task");
+        versions.push(v);
+        let back = kms.decrypt(&dk.wrapped, &c).await.expect("decrypt");
+        assert_eq!(*back.plaintext, *dk.plaintext);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, [2, 3, 4, 5]);
+    assert_eq!(
+        kms.describe_key(&id, ACCOUNT)
+            .await
+            .expect("describe")
+            .current_version,
+        5
+    );
 }
 
 #[tokio::test]
+async fn memory_store() {
+    scenario(Arc::new(MemoryKeyStore::default())).await;
+    concurrent_rotation(Arc::new(MemoryKeyStore::default())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     let meta = gatehouse_meta::Meta::open_sqlite(&dir.path().join("meta.db"))
         .await
         .expect("open sqlite");
-    scenario(Arc::new(meta)).await;
+    scenario(Arc::new(meta.clone())).await;
+    concurrent_rotation(Arc::new(meta)).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store() {
     let url = match std::env::var("GATEHOUSE_TEST_PG_URL") {
         Ok(u) if !u.is_empty() => u,
@@ -305,7 +350,8 @@ async fn postgres_store() {
         gatehouse_meta::Meta::open(&format!("{url}{sep}options=-c%20search_path%3D{schema}"))
             .await
             .expect("open postgres");
-    scenario(Arc::new(meta)).await;
+    scenario(Arc::new(meta.clone())).await;
+    concurrent_rotation(Arc::new(meta)).await;
     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP SCHEMA \"{schema}\" CASCADE"
     )))
