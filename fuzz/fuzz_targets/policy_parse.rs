@@ -5,23 +5,24 @@
 //! `i = selector.wrapping_sub(b'0')`:
 //! - `i % 5` picks the [`PolicyKind`]: 0 Identity, 1 Resource (bucket policy), 2 Trust, 3 Session,
 //!   4 Boundary (so corpus files start with `'0'`..`'4'`);
-//! - `(i / 5) % 8` picks the caller the parsed policy is evaluated for (and, when odd, a bucket policy
-//!   is parsed with `ParseOptions { bucket: Some("examplebucket") }`).
+//! - `(i / 5) % 12` picks the caller the parsed policy is evaluated for (and, when odd, a bucket
+//!   policy is parsed with `ParseOptions { bucket: Some("examplebucket") }`); identity-side kinds
+//!   are also evaluated with a boundary / session layer where the caller can have one.
 //!
 //! The request context is derived from the policy's own conditions (each key gets a value taken from
 //! its first condition value), so condition evaluation is reached, not only the "key absent" paths.
-//! The Cedar-path decision is checked against the reference evaluator (unless
-//! `GATEHOUSE_FUZZ_NO_DIFF=1`).
+//! The Cedar-path decision (outcome and deciding statements) is checked against the independent
+//! reference evaluator (unless `GATEHOUSE_FUZZ_NO_DIFF=1`).
 #![no_main]
 
 use std::net::IpAddr;
 
 use gatehouse_policy::conditions::{Family, parse_ip_net};
 use gatehouse_policy::document::Statement;
-use gatehouse_policy::reference::reference_evaluate;
+use gatehouse_policy::reference::reference_decide;
 use gatehouse_policy::{
     CompiledPolicy, Context, ContextValue, Layers, ParseOptions, PolicyKind, Principal, Request,
-    evaluate,
+    SessionData, evaluate,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -37,7 +38,18 @@ const ACCOUNT: &str = "111122223333";
 const CANON: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
 
 fn principal(i: usize) -> Principal {
-    match i % 8 {
+    match i % 12 {
+        8 => Principal::federated_user(ACCOUNT, "/", "alice", "fed", Some(CANON)),
+        9 => Principal::assumed_role(ACCOUNT, "/", "R", "s2", "AROAR", None)
+            .with_tags([("team".to_string(), "blue".to_string())])
+            .with_session(SessionData {
+                tags: vec![("team".to_string(), "red".to_string())],
+                mfa_present: Some(true),
+                source_identity: Some("alice".to_string()),
+                ..Default::default()
+            }),
+        10 => Principal::service("ec2.amazonaws.com"),
+        11 => Principal::user(ACCOUNT, "/dev/", "dave", "AIDAEXAMPLEDAVE", None),
         0 => Principal::user(ACCOUNT, "/", "alice", "AIDAEXAMPLEALICE", Some(CANON))
             .with_tags([("team".to_string(), "blue".to_string())]),
         1 => Principal::assumed_role(ACCOUNT, "/svc/", "reader", "s1", "AROAEXAMPLE", None),
@@ -119,7 +131,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let i = sel.wrapping_sub(b'0') as usize;
     let kind = KINDS[i % 5];
-    let variant = (i / 5) % 8;
+    let variant = (i / 5) % 12;
     let mut opts = ParseOptions::for_kind(kind);
     if kind == PolicyKind::Resource && variant % 2 == 1 {
         opts.bucket = Some("examplebucket");
@@ -156,7 +168,13 @@ fuzz_target!(|data: &[u8]| {
         .filter(|r| !r.negated)
         .and_then(|r| r.values.first())
         .map(|r| concrete(r, "arn:aws:s3:::examplebucket/home/alice/x"))
-        .unwrap_or_else(|| "arn:aws:s3:::examplebucket/home/alice/x".to_string());
+        .unwrap_or_else(|| {
+            if kind == PolicyKind::Trust {
+                format!("arn:aws:iam::{ACCOUNT}:role/R")
+            } else {
+                "arn:aws:s3:::examplebucket/home/alice/x".to_string()
+            }
+        });
     let identities = [policy.clone()];
     let layers = match kind {
         PolicyKind::Resource | PolicyKind::Trust => Layers {
@@ -182,17 +200,18 @@ fuzz_target!(|data: &[u8]| {
         principal: &caller,
         action: &action,
         resource: &resource,
-        resource_account: Some(ACCOUNT),
+        resource_account: ACCOUNT,
         context: &ctx,
     };
     let decision = evaluate(&req, &layers);
     // Differential oracle: the Cedar path and the reference evaluator agree
     // (`GATEHOUSE_FUZZ_NO_DIFF=1` turns this off to hunt panics only).
     if !no_diff() {
+        let (outcome, reasons) = reference_decide(&req, &layers);
         assert_eq!(
-            decision.outcome,
-            reference_evaluate(&req, &layers),
-            "evaluate and reference_evaluate disagree on {action} {resource}"
+            (decision.outcome, &decision.reasons),
+            (outcome, &reasons),
+            "evaluate and reference_decide disagree on {action} {resource}"
         );
     }
 });

@@ -2,6 +2,11 @@
 //! (access-key secrets in `meta`; STS session keys and SSE-S3 data keys later). The SSE `Kms` backends (local
 //! and Vault/OpenBao transit) and the object envelope live in their own modules.
 
+pub mod envelope;
+pub mod local;
+pub mod provider;
+pub mod vault;
+
 use std::io;
 
 pub mod server_key;

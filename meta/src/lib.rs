@@ -210,6 +210,7 @@ pub struct UploadPage {
 mod accounts;
 mod buckets;
 mod group;
+mod iam;
 mod listing;
 mod multipart;
 mod objects;
@@ -218,4 +219,13 @@ mod settings;
 mod store;
 mod versions;
 pub use server_keys::ServerKeyRecord;
+pub use iam::{
+    AWS_MANAGED_PREFIX, AccessKeyLastUsed, AttachedDoc, AwsManagedResolver, EntityKind, GroupAuthz, IamDbError,
+    IamGroup, IamResult, IamRole, IamUser, MAX_ACCESS_KEYS, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER,
+    MAX_POLICY_VERSIONS, MAX_TAGS, ManagedPolicy, Page, PageReq, PolicyEntities, PolicyVersionRecord,
+    PrincipalAuthz, RoleAuthz, RoleUpdate, TagTarget, UserAuthz,
+};
 pub use store::{Meta, PutOutcome};
+
+mod kms_keys;
+pub use kms_keys::{KmsAliasRow, KmsKeyRow};

@@ -146,6 +146,9 @@ pub(crate) struct CompiledStatement {
     pub principal: Option<PrincipalSets>,
     /// The Resource / NotResource patterns and whether negated, if there is a Resource element.
     pub resource: Option<(Vec<ResourcePattern>, bool)>,
+    /// Keys (lower case) of the unqualified, non-`Null` conditions: when one of them is
+    /// multi-valued in a request, the statement is decided in Rust (see `conditions`).
+    pub single_keys: Vec<String>,
 }
 
 /// A validated policy document compiled to Cedar; build once per policy version and share.
@@ -470,9 +473,12 @@ fn compile_condition(c: &Condition, version: PolicyVersion) -> Option<String> {
                 .values
                 .iter()
                 .map(|v| {
-                    parse_ip_net(v).map(|n| {
-                        format!("{}.isInRange(ip({}))", ctx(&key), cedar_str(&n.to_string()))
-                    })
+                    // Cedar's `ip` rejects IPv6 text with an embedded IPv4 part (`::ffff:a.b.c.d`):
+                    // such ranges are decided in Rust.
+                    parse_ip_net(v)
+                        .map(|n| n.to_string())
+                        .filter(|t| !(t.contains(':') && t.contains('.')))
+                        .map(|t| format!("{}.isInRange(ip({}))", ctx(&key), cedar_str(&t)))
                 })
                 .collect::<Option<Vec<_>>>()?;
             ("ip", or_all(parts))
@@ -749,7 +755,15 @@ impl CompiledPolicy {
                     .collect();
                 (pats, r.negated)
             });
+            let mut single_keys: Vec<String> = Vec::new();
+            for c in &st.conditions {
+                let lk = c.key.to_ascii_lowercase();
+                if c.op.qualifier.is_none() && c.op.cmp != Cmp::Null && !single_keys.contains(&lk) {
+                    single_keys.push(lk);
+                }
+            }
             statements.push(CompiledStatement {
+                single_keys,
                 index: si,
                 effect: st.effect,
                 actions,

@@ -5,7 +5,11 @@
 //! - several values for one key: a positive operator matches if any value matches; a negated operator
 //!   (`StringNotEquals`, `NotIpAddress`, ...) matches if none does;
 //! - key absent: positive operators are false, negated ones true, `...IfExists` true;
-//! - an unqualified operator against a multi-valued key (more than one value) treats the key as absent;
+//! - a policy variable without a value (key absent or multi-valued, no default) makes the
+//!   condition false whatever the operator (AWS: the statement is invalid, so it does not match);
+//! - an unqualified operator against a multi-valued key (more than one value): AWS requires a set
+//!   operator and documents no answer, so the condition fails closed: false in an Allow statement,
+//!   true in a Deny statement;
 //! - `ForAnyValue:` is true if some request value matches (false when the key is absent), `ForAllValues:`
 //!   if every request value matches (true when the key is absent);
 //! - `Null: true` holds when the key is absent.
@@ -14,7 +18,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::document::{Condition, PolicyVersion, template};
+use crate::document::{Condition, Effect, PolicyVersion, template};
 use crate::pattern::{MatchTok, arn_match, match_toks};
 use crate::request::{ContextValue, Request};
 
@@ -230,7 +234,9 @@ pub enum PolicyNumber {
     Float(f64),
 }
 
-/// Parses a numeric condition value.
+/// Parses a numeric condition value: an `i64`, or a finite decimal as Rust's `f64` parser reads
+/// it; surrounding spaces, `NaN` and infinities are not numbers (documents holding them are
+/// refused, so every value that validates can match).
 pub fn parse_number(s: &str) -> Option<PolicyNumber> {
     if let Ok(i) = s.parse::<i64>() {
         return Some(PolicyNumber::Int(i));
@@ -306,8 +312,14 @@ fn value_matches(
     }
 }
 
-/// Evaluates one condition against a request (the full semantics; see the module docs).
-pub fn eval_condition(cond: &Condition, version: PolicyVersion, req: &Request<'_>) -> bool {
+/// Evaluates one condition of a statement with `effect` against a request (the full semantics;
+/// see the module docs).
+pub fn eval_condition(
+    cond: &Condition,
+    version: PolicyVersion,
+    req: &Request<'_>,
+    effect: Effect,
+) -> bool {
     let lk = cond.key.to_ascii_lowercase();
     let value = req.value(&lk);
     let scalars: Vec<&ContextValue> = value
@@ -332,30 +344,31 @@ pub fn eval_condition(cond: &Condition, version: PolicyVersion, req: &Request<'_
             None
         }
     };
-    let prepared: Vec<(&str, Option<Vec<MatchTok>>)> = cond
-        .values
-        .iter()
-        .map(|pv| {
-            let toks = if op.takes_variables() {
-                template(pv, version).instantiate(&lookup)
-            } else {
-                None
-            };
-            (pv.as_str(), toks)
-        })
-        .collect();
+    let mut prepared: Vec<(&str, Option<Vec<MatchTok>>)> = Vec::with_capacity(cond.values.len());
+    for pv in &cond.values {
+        let toks = if op.takes_variables() {
+            match template(pv, version).instantiate(&lookup) {
+                Some(t) => Some(t),
+                // A variable without a value: the statement does not match.
+                None => return false,
+            }
+        } else {
+            None
+        };
+        prepared.push((pv.as_str(), toks));
+    }
     let any_match = |v: &ContextValue| {
         prepared
             .iter()
             .any(|(pv, t)| value_matches(op.cmp, v, pv, t.as_deref()))
     };
     match op.qualifier {
-        None => {
-            if scalars.len() != 1 {
-                return op.if_exists || op.negated;
-            }
-            any_match(scalars[0]) != op.negated
-        }
+        None => match scalars.as_slice() {
+            [] => op.if_exists || op.negated,
+            [one] => any_match(one) != op.negated,
+            // Multi-valued key without a set operator: fail closed.
+            _ => effect == Effect::Deny,
+        },
         Some(Qualifier::AnyValue) => {
             if scalars.is_empty() {
                 return op.if_exists;
@@ -385,10 +398,10 @@ mod tests {
             principal: &p,
             action: "s3:GetObject",
             resource: "arn:aws:s3:::b/k",
-            resource_account: None,
+            resource_account: "111122223333",
             context: ctx,
         };
-        eval_condition(c, PolicyVersion::V2012, &req)
+        eval_condition(c, PolicyVersion::V2012, &req, Effect::Allow)
     }
 
     #[test]
@@ -495,6 +508,13 @@ mod tests {
         assert!(
             !eval(&cond("StringEquals", "aws:TagKeys", &["a"]), &ctx),
             "multi-valued key, unqualified"
+        );
+        assert!(
+            !eval(
+                &cond("StringNotEqualsIfExists", "aws:TagKeys", &["a"]),
+                &ctx
+            ),
+            "multi-valued key, unqualified, in an Allow: fails closed"
         );
         assert!(eval(
             &cond("StringLike", "s3:prefix", &["home/${aws:username}/*"]),

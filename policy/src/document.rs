@@ -762,7 +762,8 @@ fn validate_condition_value(
     };
     match op.family() {
         Family::Numeric => {
-            v.trim().parse::<f64>().map_err(|_| bad())?;
+            // Validate exactly as the value is compared (no trimming, finite only).
+            crate::conditions::parse_number(v).ok_or_else(bad)?;
         }
         Family::Date => {
             parse_date_ms(v).ok_or_else(bad)?;

@@ -2,27 +2,15 @@
 //! through Cedar in one small policy set (principal and resource decided in Rust first), then
 //! combines the per-layer results in Rust exactly as AWS's policy evaluation logic does.
 
-use std::str::FromStr;
-use std::sync::{Arc, OnceLock};
-
-use cedar_policy::{
-    Authorizer, Context as CedarContext, Decision as CedarDecision, Entities, EntityId,
-    EntityTypeName, EntityUid, PolicyId, PolicySet, Request as CedarRequest, RestrictedExpression,
-};
+use std::sync::Arc;
 
 use crate::acl::Acl;
 use crate::bpa::PublicAccessBlock;
 use crate::catalogue::catalogue;
-use crate::compile::{
-    CompiledPolicy, CompiledStatement, FORM_BOOL, FORM_DATE, FORM_IP, FORM_NUM, FORM_SET, FORM_STR,
-    HostPred, MatchKind,
-};
-use crate::conditions::eval_condition;
-use crate::document::Effect;
-use crate::prefilter::{
-    CachedSet, PrincipalView, SetKey, ip_expr, policy_set, principal_test, resource_hit,
-};
-use crate::request::{ContextValue, PrincipalKind, Request};
+use crate::compile::{CompiledPolicy, MatchKind};
+use crate::document::PolicyKind;
+use crate::engine::{Candidate, RunOpts, run_cedar};
+use crate::request::{PrincipalKind, Request, is_account_id};
 
 /// Which layer a deciding statement came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,388 +110,146 @@ pub struct Layers<'a> {
     pub block_public_access: PublicAccessBlock,
 }
 
-struct Names {
-    principal: EntityUid,
-    resource: EntityUid,
-    action_type: EntityTypeName,
+/// Actions decided by a role's trust policy (the request's resource is the role).
+pub const TRUST_ACTIONS: &[&str] = &[
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:SetContext",
+    "sts:SetSourceIdentity",
+    "sts:TagSession",
+];
+
+/// Whether `action` (canonical name) on `resource` is decided by a trust policy: always for the
+/// `sts:AssumeRole*` family and `sts:SetContext`; `sts:TagSession` and `sts:SetSourceIdentity`
+/// also apply to an IAM user (GetFederationToken), which has no trust policy.
+pub fn is_trust_action(action: &str, resource: &str) -> bool {
+    TRUST_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action))
+        && !((action.eq_ignore_ascii_case("sts:TagSession")
+            || action.eq_ignore_ascii_case("sts:SetSourceIdentity"))
+            && crate::pattern::split_arn(resource)
+                .is_some_and(|p| p[2] == "iam" && p[5].starts_with("user/")))
 }
 
-fn names() -> Option<&'static Names> {
-    static N: OnceLock<Option<Names>> = OnceLock::new();
-    N.get_or_init(|| {
-        Some(Names {
-            principal: EntityUid::from_type_name_and_id(
-                EntityTypeName::from_str("P").ok()?,
-                EntityId::new("p"),
-            ),
-            resource: EntityUid::from_type_name_and_id(
-                EntityTypeName::from_str("R").ok()?,
-                EntityId::new("r"),
-            ),
-            action_type: EntityTypeName::from_str("Action").ok()?,
-        })
-    })
-    .as_ref()
-}
-
-struct Candidate<'a> {
-    layer: Layer,
-    policy: &'a CompiledPolicy,
-    stmt: &'a CompiledStatement,
-}
-
-fn host_value(
-    pred: &HostPred,
-    c: &Candidate<'_>,
-    req: &Request<'_>,
-    res_hit: Option<bool>,
-) -> bool {
-    match pred {
-        HostPred::Resource => res_hit.unwrap_or(false),
-        HostPred::Condition(ci) => {
-            let doc = c.policy.document();
-            doc.statements
-                .get(c.stmt.index)
-                .and_then(|st| st.conditions.get(*ci))
-                .is_some_and(|cond| eval_condition(cond, doc.version, req))
-        }
-    }
-}
-
-/// The context entries of condition key `lk` that the policies read (`forms`, `FORM_*` bits).
-fn push_key_forms(
-    pairs: &mut Vec<(String, RestrictedExpression)>,
-    lk: &str,
-    forms: u8,
-    v: &ContextValue,
-) {
-    let scalars = v.scalars();
-    if scalars.is_empty() {
-        return;
-    }
-    let want = |f: u8| forms & f != 0;
-    if want(FORM_SET) {
-        pairs.push((
-            format!("S|{lk}"),
-            RestrictedExpression::new_set(
-                scalars
-                    .iter()
-                    .map(|s| RestrictedExpression::new_string(s.as_string().into_owned())),
-            ),
-        ));
-    }
-    let [one] = scalars.as_slice() else {
-        return;
-    };
-    if want(FORM_STR) {
-        pairs.push((
-            format!("s|{lk}"),
-            RestrictedExpression::new_string(one.as_string().into_owned()),
-        ));
-    }
-    if let Some(n) = one.as_number().filter(|_| want(FORM_NUM)) {
-        pairs.push((format!("n|{lk}"), RestrictedExpression::new_long(n)));
-    }
-    if let Some(d) = one.as_date_ms().filter(|_| want(FORM_DATE)) {
-        pairs.push((format!("d|{lk}"), RestrictedExpression::new_long(d)));
-    }
-    if let Some(b) = one.as_bool().filter(|_| want(FORM_BOOL)) {
-        pairs.push((format!("b|{lk}"), RestrictedExpression::new_bool(b)));
-    }
-    if let Some(ip) = one.as_ip().filter(|_| want(FORM_IP)) {
-        pairs.push((format!("ip|{lk}"), ip_expr(ip)));
-    }
-}
-
-/// Statements that matched, per layer and match kind.
-#[derive(Default)]
-struct Matched {
-    denies: Vec<Reason>,
-    allows: Vec<(Reason, MatchKind)>,
-}
-
-impl Matched {
-    /// Records that statement `c` applies under `kinds` (a Deny counts once).
-    fn push(&mut self, c: &Candidate<'_>, kinds: &[MatchKind]) {
-        match c.stmt.effect {
-            Effect::Deny => self.denies.push(reason(c)),
-            Effect::Allow => self.allows.extend(kinds.iter().map(|k| (reason(c), *k))),
-        }
-    }
-}
-
-fn reason(c: &Candidate<'_>) -> Reason {
-    let sid = c
-        .policy
-        .document()
-        .statements
-        .get(c.stmt.index)
-        .and_then(|s| s.sid.clone());
+fn root_reason() -> Reason {
     Reason {
-        layer: c.layer,
-        policy_id: c.policy.id().to_string(),
-        sid,
-        statement: c.stmt.index,
+        layer: Layer::Root,
+        policy_id: String::new(),
+        sid: None,
+        statement: 0,
     }
 }
 
-/// Runs the candidates through Cedar; any evaluation error counts as a Deny of the erring statement.
+/// Sorted and without duplicates (a statement can match under several kinds).
+fn normalised(mut reasons: Vec<Reason>) -> Vec<Reason> {
+    reasons.sort_by(|a, b| {
+        (a.layer as u8, &a.policy_id, a.statement).cmp(&(b.layer as u8, &b.policy_id, b.statement))
+    });
+    reasons.dedup();
+    reasons
+}
+
+/// Decides whether `request` is allowed under `layers`, following AWS's policy evaluation logic.
 ///
-/// Each generated policy is `principal && resource && conditions`. Rust first evaluates the
-/// principal and resource parts (see `prefilter`; both are error-free): where either is false the
-/// policy is false and is left out; where both are true the policy's value, errors included, is
-/// that of the conditions alone. So Cedar runs each remaining statement's conditions once, as one
-/// policy, in a set cached per thread by the statements' identity; a statement with no conditions
-/// applies outright.
-fn run_cedar(req: &Request<'_>, cands: &[Candidate<'_>], action: &str) -> Matched {
-    let mut m = Matched::default();
-    if cands.is_empty() {
-        return m;
-    }
-    let fail = |m: &mut Matched| {
-        m.denies.extend(cands.iter().map(reason));
-    };
-    let view = PrincipalView::new(req.principal);
-    // Candidates whose conditions Cedar must decide, with their resource hit, and the match kinds
-    // under which their principal test holds.
-    let mut live: Vec<(usize, Option<bool>, Vec<MatchKind>)> = Vec::new();
-    for (ci, c) in cands.iter().enumerate() {
-        let kinds: Vec<MatchKind> = c
-            .stmt
-            .cedar
-            .iter()
-            .filter(|sp| principal_test(sp.test, c.stmt.principal.as_ref(), &view))
-            .map(|sp| sp.kind)
-            .collect();
-        if kinds.is_empty() {
-            continue;
-        }
-        let hit = resource_hit(c.stmt, req);
-        let negated = c.stmt.resource.as_ref().is_some_and(|(_, n)| *n);
-        if hit.is_some_and(|h| h == negated) {
-            continue;
-        }
-        if c.stmt.conditions.is_none() {
-            m.push(c, &kinds);
-        } else {
-            live.push((ci, hit, kinds));
-        }
-    }
-    if live.is_empty() {
-        return m;
-    }
-    let Some(names) = names() else {
-        fail(&mut m);
-        return m;
-    };
-    // One Cedar policy per distinct condition (statements of one compiled policy may share it,
-    // and so may the same compiled policy in two layers), with the live statements it decides.
-    let mut groups: Vec<((u64, u32), Vec<usize>)> = Vec::new();
-    for (n, (ci, _, _)) in live.iter().enumerate() {
-        let c = &cands[*ci];
-        let Some((_, first)) = &c.stmt.conditions else {
-            continue;
-        };
-        let id = (c.policy.serial, *first);
-        match groups.iter_mut().find(|(g, _)| *g == id) {
-            Some((_, members)) => members.push(n),
-            None => groups.push((id, vec![n])),
-        }
-    }
-    let key: SetKey = groups
-        .iter()
-        .map(|((serial, first), _)| (*serial, *first))
-        .collect();
-    let build = || {
-        let mut set = PolicySet::new();
-        let mut ids = Vec::with_capacity(groups.len());
-        for (n, (_, members)) in groups.iter().enumerate() {
-            let (ci, _, _) = live.get(*members.first()?)?;
-            let (policy, _) = cands.get(*ci)?.stmt.conditions.as_ref()?;
-            let mut policy = policy.clone();
-            if set.policy(policy.id()).is_some() {
-                // Two compilations of the same document (same ids): give this copy its own id.
-                policy = policy.new_id(PolicyId::new(format!("{}#{n}", policy.id())));
-            }
-            ids.push(policy.id().clone());
-            set.add(policy).ok()?;
-        }
-        Some(CachedSet { set, ids })
-    };
-    let Some(cached) = policy_set(key, build) else {
-        fail(&mut m);
-        return m;
-    };
-    let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(16);
-    let mut keys: Vec<(&str, u8)> = Vec::new();
-    let mut host_names: Vec<&str> = Vec::new();
-    for (ci, hit, _) in &live {
-        let c = &cands[*ci];
-        for (k, forms) in &c.stmt.keys {
-            match keys.iter_mut().find(|(x, _)| x == k) {
-                Some((_, f)) => *f |= forms,
-                None => keys.push((k, *forms)),
-            }
-        }
-        for (name, pred) in &c.stmt.host {
-            // The same compiled policy may sit in two layers; its predicates have one value.
-            if matches!(pred, HostPred::Resource) || host_names.contains(&name.as_str()) {
-                continue;
-            }
-            host_names.push(name);
-            pairs.push((
-                name.clone(),
-                RestrictedExpression::new_bool(host_value(pred, c, req, *hit)),
-            ));
-        }
-    }
-    for (k, forms) in keys {
-        if let Some(v) = req.value(k) {
-            push_key_forms(&mut pairs, k, forms, &v);
-        }
-    }
-    let Ok(context) = CedarContext::from_pairs(pairs) else {
-        fail(&mut m);
-        return m;
-    };
-    let action_uid =
-        EntityUid::from_type_name_and_id(names.action_type.clone(), EntityId::new(action));
-    let Ok(request) = CedarRequest::new(
-        names.principal.clone(),
-        action_uid,
-        names.resource.clone(),
-        context,
-        None,
-    ) else {
-        fail(&mut m);
-        return m;
-    };
-    let response = Authorizer::new().is_authorized(&request, &cached.set, &Entities::empty());
-    // The live statements (candidate, match kinds) a Cedar policy decides.
-    let members = |id: &PolicyId| {
-        let n = cached.ids.iter().position(|x| x == id);
-        let group = n.and_then(|n| groups.get(n));
-        group
-            .map(|(_, ms)| ms.as_slice())
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|l| live.get(*l))
-            .filter_map(|(ci, _, kinds)| Some((cands.get(*ci)?, kinds)))
-    };
-    for e in response.diagnostics().errors() {
-        let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
-        for (c, _) in members(e.policy_id()) {
-            m.denies.push(reason(c));
-        }
-    }
-    for pid in response.diagnostics().reason() {
-        for (c, kinds) in members(pid) {
-            match (response.decision(), c.stmt.effect) {
-                (CedarDecision::Deny, _) | (_, Effect::Deny) => m.denies.push(reason(c)),
-                (CedarDecision::Allow, Effect::Allow) => m.push(c, kinds),
-            }
-        }
-    }
-    m
-}
-
-/// Decides whether `request` is allowed under `layers`, following AWS's policy evaluation logic:
-/// an explicit Deny anywhere wins; the root user may do anything in its own account; within one
-/// account an identity allow (capped by boundary and session policies) or a resource-policy allow
-/// suffices (resource allows naming a role are capped too); across accounts both sides must allow.
-/// ACL grants count as resource-side allows; Block Public Access filters public grants.
+/// - Unknown actions and requests whose `resource_account` is not an account id are denied.
+/// - Federated-user sessions cannot call IAM, nor STS except `sts:GetCallerIdentity`.
+/// - An explicit Deny anywhere wins; a Deny with `NotPrincipal` always applies to a caller with a
+///   permissions boundary. The reasons are every applicable Deny statement.
+/// - Trust mode ([`TRUST_ACTIONS`]): the resource layer must be the role's trust policy
+///   ([`PolicyKind::Trust`]), and it must allow the caller in every account; root users may not
+///   assume roles; within one account a trust policy naming the caller (or its role) still needs
+///   the caller's permissions boundary and session policy, one naming the account needs identity
+///   policies; across accounts identity policies (within boundary and session policy) are needed too.
+/// - The account root may do anything in its own account (not assume roles).
+/// - Same account, otherwise: a resource-policy (or ACL) grant naming the caller itself (user,
+///   role-session or federated-user ARN, `*`) is enough; one naming the caller's role, or the parent
+///   user of a federated session, is capped by boundary and session policy; otherwise identity
+///   policies must allow, within the boundary and the session policy. A federated-user session
+///   without a session policy has no identity-based permissions.
+/// - Across accounts both sides must allow.
+/// - ACL grants count as resource-side allows; Block Public Access filters public grants.
+/// - For S3 actions without a resource type (`s3:ListAllMyBuckets`) the resource is `arn:aws:s3:::*`.
+///
+/// Allow reasons: `[Root]` for the root user in its account; otherwise the allow statements the
+/// deciding rule used (resource grants; plus boundary and session allows for capped grants;
+/// identity, boundary and session allows for the identity side; both sides across accounts).
 pub fn evaluate(request: &Request<'_>, layers: &Layers<'_>) -> Decision {
     let cat = catalogue();
     let Some(aid) = cat.lookup(request.action) else {
         return Decision::implicit("unknown action");
     };
+    let Some(info) = cat.get(aid) else {
+        return Decision::implicit("unknown action");
+    };
+    if !is_account_id(request.resource_account) {
+        return Decision::implicit("the request names no valid resource account");
+    }
     let p = request.principal;
-    let is_root = p.kind == PrincipalKind::Root;
-    let has_identity = !is_root
-        && !matches!(
-            p.kind,
-            PrincipalKind::Anonymous | PrincipalKind::Service | PrincipalKind::Federated
+    if p.kind == PrincipalKind::FederatedUser
+        && (info.service == "iam"
+            || (info.service == "sts" && info.name != "sts:GetCallerIdentity"))
+    {
+        return Decision::implicit(
+            "federated-user sessions cannot call IAM or STS operations (except GetCallerIdentity)",
         );
+    }
+    let trust = is_trust_action(&info.name, request.resource);
+    let req = if info.resource_types.is_empty() && info.service == "s3" {
+        Request {
+            resource: "arn:aws:s3:::*",
+            ..*request
+        }
+    } else {
+        *request
+    };
+    let request = &req;
+    let resource_policy = layers
+        .resource
+        .filter(|r| (r.kind() == PolicyKind::Trust) == trust);
+    let is_root = p.kind == PrincipalKind::Root;
+    let has_identity = p.has_identity_policies();
     let mut cands: Vec<Candidate<'_>> = Vec::new();
     if has_identity {
         for pol in layers.identity {
-            cands.extend(
-                pol.statements
-                    .iter()
-                    .filter(|s| s.actions.contains(aid))
-                    .map(|stmt| Candidate {
-                        layer: Layer::Identity,
-                        policy: pol,
-                        stmt,
-                    }),
-            );
+            push_candidates(&mut cands, Layer::Identity, pol, aid);
         }
         if let Some(pol) = layers.boundary {
-            cands.extend(
-                pol.statements
-                    .iter()
-                    .filter(|s| s.actions.contains(aid))
-                    .map(|stmt| Candidate {
-                        layer: Layer::Boundary,
-                        policy: pol,
-                        stmt,
-                    }),
-            );
+            push_candidates(&mut cands, Layer::Boundary, pol, aid);
         }
         for pol in layers.session.unwrap_or(&[]) {
-            cands.extend(
-                pol.statements
-                    .iter()
-                    .filter(|s| s.actions.contains(aid))
-                    .map(|stmt| Candidate {
-                        layer: Layer::Session,
-                        policy: pol,
-                        stmt,
-                    }),
-            );
+            push_candidates(&mut cands, Layer::Session, pol, aid);
         }
     }
-    if let Some(pol) = layers.resource {
-        cands.extend(
-            pol.statements
-                .iter()
-                .filter(|s| s.actions.contains(aid))
-                .map(|stmt| Candidate {
-                    layer: Layer::Resource,
-                    policy: pol,
-                    stmt,
-                }),
-        );
+    if let Some(pol) = resource_policy {
+        push_candidates(&mut cands, Layer::Resource, pol, aid);
     }
-    let canonical_action = cat
-        .get(aid)
-        .map(|a| a.name.as_str())
-        .unwrap_or(request.action);
-    let matched = run_cedar(request, &cands, canonical_action);
+    let opts = RunOpts {
+        boundary_holder: has_identity && layers.boundary.is_some(),
+    };
+    let matched = run_cedar(request, &cands, &info.name, opts);
     if !matched.denies.is_empty() {
         return Decision {
             outcome: Outcome::ExplicitDeny,
-            reasons: matched.denies,
+            reasons: normalised(matched.denies),
             detail: "an explicit Deny statement applies",
         };
+    }
+    if trust && is_root {
+        return Decision::implicit("roles may not be assumed by root accounts");
     }
     let cross = request.is_cross_account();
     if is_root && !cross {
         return Decision {
             outcome: Outcome::Allow,
-            reasons: vec![Reason {
-                layer: Layer::Root,
-                policy_id: String::new(),
-                sid: None,
-                statement: 0,
-            }],
+            reasons: vec![root_reason()],
             detail: "the account root user has full access to its own account",
         };
     }
     let bpa = layers.block_public_access;
     // RestrictPublicBuckets: a public bucket policy only serves the owner account and AWS services.
-    let restrict = bpa.restrict_public_buckets
-        && layers.resource.is_some_and(|r| r.is_public())
+    let restrict = !trust
+        && bpa.restrict_public_buckets
+        && resource_policy.is_some_and(|r| r.is_public())
         && !(p.kind == PrincipalKind::Service || (!cross && p.account.is_some()));
     let mut resource_allows: Vec<(Reason, MatchKind)> = Vec::new();
     let mut identity = Vec::new();
@@ -518,10 +264,11 @@ pub fn evaluate(request: &Request<'_>, layers: &Layers<'_>) -> Decision {
             _ => resource_allows.push((r, mk)),
         }
     }
-    if layers.object_ownership != ObjectOwnership::BucketOwnerEnforced
+    if !trust
+        && layers.object_ownership != ObjectOwnership::BucketOwnerEnforced
         && let Some(acl) = layers.acl
     {
-        for (gi, mk) in acl.grants_for(p, canonical_action, bpa.ignore_public_acls) {
+        for (gi, mk) in acl.grants_for(p, &info.name, bpa.ignore_public_acls) {
             resource_allows.push((
                 Reason {
                     layer: Layer::Acl,
@@ -534,53 +281,66 @@ pub fn evaluate(request: &Request<'_>, layers: &Layers<'_>) -> Decision {
         }
     }
     let boundary_ok = layers.boundary.is_none() || !boundary.is_empty();
-    let session_ok = layers.session.is_none() || !session.is_empty();
+    let session_ok = match layers.session {
+        None => p.kind != PrincipalKind::FederatedUser,
+        Some(_) => !session.is_empty(),
+    };
     let identity_ok = is_root || (!identity.is_empty() && boundary_ok && session_ok);
-    let of_kind = |k: MatchKind| {
+    let of_kind = |pred: &dyn Fn(MatchKind) -> bool| {
         resource_allows
             .iter()
-            .filter(|(_, mk)| *mk == k)
+            .filter(|(_, mk)| pred(*mk))
             .map(|(r, _)| r.clone())
             .collect::<Vec<_>>()
     };
+    let caps = || boundary.iter().chain(&session).cloned().collect::<Vec<_>>();
     let identity_reasons = || {
-        identity
-            .iter()
-            .chain(&boundary)
-            .chain(&session)
-            .cloned()
-            .collect::<Vec<_>>()
+        let mut v: Vec<Reason> = identity.clone();
+        if is_root {
+            v.push(root_reason());
+        }
+        v.extend(caps());
+        v
     };
     let allow = |reasons: Vec<Reason>, detail| Decision {
         outcome: Outcome::Allow,
-        reasons,
+        reasons: normalised(reasons),
         detail,
     };
     if !has_identity && !is_root {
         // Anonymous callers, services and federated callers only have the resource side.
-        let direct = of_kind(MatchKind::Direct);
-        return if direct.is_empty() {
+        let direct = of_kind(&|k| k == MatchKind::Direct);
+        return if direct.is_empty() || (trust && p.kind == PrincipalKind::Anonymous) {
             Decision::implicit("no resource-based policy or ACL allows this caller")
         } else {
             allow(direct, "a resource-based policy allows the caller")
         };
     }
     if !cross {
-        let direct = of_kind(MatchKind::Direct);
-        if !direct.is_empty() && (p.kind != PrincipalKind::FederatedUser || session_ok) {
-            return allow(direct, "a resource-based policy names the caller directly");
+        if !trust {
+            let direct = of_kind(&|k| k == MatchKind::Direct);
+            if !direct.is_empty() {
+                return allow(direct, "a resource-based policy names the caller directly");
+            }
         }
-        let role = of_kind(MatchKind::Role);
-        if !role.is_empty() && boundary_ok && session_ok {
-            return allow(role, "a resource-based policy names the caller's role");
+        let capped = of_kind(&|k| k == MatchKind::Role || (trust && k == MatchKind::Direct));
+        if !capped.is_empty() && boundary_ok && session_ok {
+            let mut reasons = capped;
+            reasons.extend(caps());
+            return allow(
+                reasons,
+                "a resource-based policy names the caller's role or parent user (within boundary and session policy)",
+            );
         }
-        if identity_ok {
+        if identity_ok && !(trust && resource_allows.is_empty()) {
             return allow(
                 identity_reasons(),
                 "identity-based policies allow it (within boundary and session policies)",
             );
         }
-        return Decision::implicit(if identity.is_empty() {
+        return Decision::implicit(if trust && resource_allows.is_empty() {
+            "the role's trust policy does not allow the caller"
+        } else if identity.is_empty() {
             "no identity-based or resource-based policy allows it"
         } else if !boundary_ok {
             "the permissions boundary does not allow it"
@@ -602,4 +362,92 @@ pub fn evaluate(request: &Request<'_>, layers: &Layers<'_>) -> Decision {
         reasons,
         "cross-account: both the identity side and the resource side allow it",
     )
+}
+
+fn push_candidates<'a>(
+    cands: &mut Vec<Candidate<'a>>,
+    layer: Layer,
+    pol: &'a CompiledPolicy,
+    aid: crate::catalogue::ActionId,
+) {
+    cands.extend(
+        pol.statements
+            .iter()
+            .filter(|s| s.actions.contains(aid))
+            .map(|stmt| Candidate {
+                layer,
+                policy: pol,
+                stmt,
+            }),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Context, Principal};
+
+    /// A copy of `json` (identity policy) whose first statement's Cedar conditions fail to
+    /// evaluate (they read a context attribute that is never present, without a `has` guard).
+    fn erring(json: &str) -> CompiledPolicy {
+        let compiled = CompiledPolicy::parse(json, PolicyKind::Identity, "erring").expect("valid");
+        let mut p = (*compiled).clone();
+        let bad = cedar_policy::Policy::parse(
+            Some(cedar_policy::PolicyId::new("erring.0.conditions")),
+            r#"permit(principal, action, resource) when { context["no such key"] == 1 };"#,
+        )
+        .expect("cedar policy");
+        let st = p.statements.first_mut().expect("one statement");
+        st.conditions = Some((bad, 0));
+        p
+    }
+
+    fn run(policy: CompiledPolicy) -> Decision {
+        let alice = Principal::user("111122223333", "/", "alice", "AIDAALICE", None);
+        let ctx = Context::new().with("s3:prefix", "x");
+        let req = Request::new(
+            &alice,
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            "111122223333",
+            &ctx,
+        );
+        let ids = [Arc::new(policy)];
+        evaluate(
+            &req,
+            &Layers {
+                identity: &ids,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn an_erring_allow_statement_does_not_apply_and_is_not_a_deny() {
+        let d = run(erring(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"x"}}},
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+        ));
+        assert_eq!(d.outcome, Outcome::Allow, "{d:?}");
+        assert_eq!(d.reasons.len(), 1);
+        assert_eq!(d.reasons[0].statement, 1, "only the statement that applied");
+        let alone = run(erring(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"x"}}}]}"#,
+        ));
+        assert_eq!(alone.outcome, Outcome::ImplicitDeny, "{alone:?}");
+    }
+
+    #[test]
+    fn an_erring_deny_statement_applies() {
+        let d = run(erring(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Deny","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"y"}}},
+              {"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+        ));
+        assert_eq!(d.outcome, Outcome::ExplicitDeny, "{d:?}");
+        assert_eq!(d.reasons.len(), 1);
+        assert_eq!(d.reasons[0].statement, 0);
+    }
 }

@@ -32,7 +32,7 @@
 //!     principal: &alice,
 //!     action: "s3:GetObject",
 //!     resource: "arn:aws:s3:::photos/alice/cat.jpg",
-//!     resource_account: Some("111122223333"),
+//!     resource_account: "111122223333",
 //!     context: &ctx,
 //! };
 //! let identities = [identity];
@@ -40,6 +40,14 @@
 //! assert_eq!(decision.outcome, Outcome::Allow);
 //! # Ok::<(), gatehouse_policy::PolicyError>(())
 //! ```
+//!
+//! # Trust policies and sessions
+//! `sts:AssumeRole*` requests are decided against the role's trust policy (compiled as
+//! [`PolicyKind::Trust`], passed as `Layers::resource`): it must allow the caller in every account,
+//! root users never may. Role sessions ([`Principal::assumed_role`]) and federated-user sessions
+//! ([`Principal::federated_user`]) carry [`SessionData`] (session tags, MFA, token issue time,
+//! source identity); principal keys come only from the [`Principal`] ([`is_principal_key`]). The
+//! full rule list is on [`evaluate()`].
 //!
 //! # How it works
 //! Statements whose expanded action set contains the request's action are candidates. Rust
@@ -49,7 +57,9 @@
 //! `aws:PrincipalTag/*`, ...) are filled in from the [`Principal`]. What Cedar cannot express is
 //! computed in Rust and passed as context booleans (see [`compile`]). Any Cedar evaluation error is
 //! an explicit deny of the erring statement. The combination of layers is done in Rust
-//! (see [`evaluate()`]); [`reference`] is an independent evaluator the differential test compares with.
+//! (see [`evaluate()`]); [`reference`] is an independent evaluator, written from AWS's pages and
+//! sharing only the parsed document types, that the differential test compares outcome and
+//! reasons with.
 #![forbid(unsafe_code)]
 
 pub mod acl;
@@ -58,6 +68,7 @@ pub mod catalogue;
 pub mod compile;
 pub mod conditions;
 pub mod document;
+mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod pattern;
@@ -71,5 +82,11 @@ pub use bpa::{BpaViolation, PublicAccessBlock};
 pub use compile::CompiledPolicy;
 pub use document::{ParseOptions, PolicyDocument, PolicyKind, SizeLimit};
 pub use error::PolicyError;
-pub use evaluate::{Decision, Layer, Layers, ObjectOwnership, Outcome, Reason, evaluate};
-pub use request::{Context, ContextValue, Principal, PrincipalKind, Request};
+pub use evaluate::{
+    Decision, Layer, Layers, ObjectOwnership, Outcome, Reason, TRUST_ACTIONS, evaluate,
+    is_trust_action,
+};
+pub use request::{
+    Context, ContextValue, Principal, PrincipalKind, Request, SessionData, is_account_id,
+    is_principal_key,
+};

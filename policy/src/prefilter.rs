@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use cedar_policy::{PolicyId, PolicySet, RestrictedExpression};
 
-use crate::compile::{CompiledStatement, PrincipalSets, PrincipalTest, ResourcePattern};
+use crate::compile::{CompiledStatement, PrincipalSets, PrincipalTest};
 use crate::pattern::arn_match;
 use crate::request::{Principal, PrincipalKind, Request};
 
@@ -33,13 +33,14 @@ pub(crate) struct PrincipalView<'a> {
 
 impl<'a> PrincipalView<'a> {
     pub fn new(p: &'a Principal) -> PrincipalView<'a> {
-        let arn_bearing = matches!(
-            p.kind,
-            PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
-        );
+        let arn_bearing = p.has_identity_policies();
         PrincipalView {
             arn: if arn_bearing { p.arn.as_deref() } else { None },
-            role: p.role_arn.as_deref(),
+            role: if arn_bearing {
+                p.parent_arn.as_deref()
+            } else {
+                None
+            },
             acct: p.account_arn(),
             canon: p.canonical_id.as_deref(),
             svc: p.service.as_deref(),
@@ -94,10 +95,23 @@ pub(crate) fn principal_test(
     }
 }
 
-/// Whether the statement's Resource patterns match (before NotResource negation); `None` without a
-/// Resource element. The same value the `Resource` host predicate passes to Cedar.
-pub(crate) fn resource_hit(stmt: &CompiledStatement, req: &Request<'_>) -> Option<bool> {
-    let (pats, _) = stmt.resource.as_ref()?;
+/// How a statement's Resource / NotResource element relates to the request's resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResourceHit {
+    /// The statement has no Resource element (trust policies).
+    NoElement,
+    /// A pattern names a policy variable without a value: the statement does not match.
+    Unresolved,
+    /// Whether a pattern matches (before NotResource negation); the value the `Resource` host
+    /// predicate passes to Cedar.
+    Hit(bool),
+}
+
+/// Whether the statement's Resource patterns match the request's resource (see [`ResourceHit`]).
+pub(crate) fn resource_hit(stmt: &CompiledStatement, req: &Request<'_>) -> ResourceHit {
+    let Some((pats, _)) = stmt.resource.as_ref() else {
+        return ResourceHit::NoElement;
+    };
     let lookup = |k: &str| -> Option<String> {
         let v = req.value(k)?;
         let s = v.scalars();
@@ -106,18 +120,25 @@ pub(crate) fn resource_hit(stmt: &CompiledStatement, req: &Request<'_>) -> Optio
             _ => None,
         }
     };
-    Some(pats.iter().any(|p: &ResourcePattern| {
-        if !req.resource.starts_with(p.prefix.as_str()) {
-            return false;
-        }
+    let mut hit = false;
+    for p in pats {
         match &p.fixed {
-            Some(toks) => arn_match(toks, req.resource),
-            None => p
-                .template
-                .instantiate(&lookup)
-                .is_some_and(|toks| arn_match(&toks, req.resource)),
+            Some(toks) => {
+                hit = hit
+                    || (req.resource.starts_with(p.prefix.as_str())
+                        && arn_match(toks, req.resource));
+            }
+            None => match p.template.instantiate(&lookup) {
+                Some(toks) => {
+                    hit = hit
+                        || (req.resource.starts_with(p.prefix.as_str())
+                            && arn_match(&toks, req.resource));
+                }
+                None => return ResourceHit::Unresolved,
+            },
         }
-    }))
+    }
+    ResourceHit::Hit(hit)
 }
 
 /// The policies of a request's set: (compilation serial, index of the statement whose conditions
@@ -127,15 +148,48 @@ pub(crate) type SetKey = Vec<(u64, u32)>;
 /// A built policy set and the id each key entry got in it (same order as the key).
 pub(crate) struct CachedSet {
     pub set: PolicySet,
-    pub ids: Vec<PolicyId>,
+    /// Position of each id in `ids`.
+    pub index: HashMap<PolicyId, usize>,
 }
 
-/// Per-thread cache bound; the cache is emptied when it is reached.
-const MAX_CACHED_SETS: usize = 512;
+/// Per-thread cache bounds. When the set cache is full, the least recently used eighth of it is
+/// evicted (amortised O(log n) per insertion), so a working set just above the bound does not
+/// empty the whole cache.
+const MAX_CACHED_SETS: usize = 2048;
 const MAX_CACHED_IPS: usize = 1024;
 
+/// The per-thread set cache: entries with the tick of their last use.
+#[derive(Default)]
+struct SetCache {
+    map: HashMap<SetKey, (Rc<CachedSet>, u64)>,
+    tick: u64,
+}
+
+impl SetCache {
+    fn get(&mut self, key: &SetKey) -> Option<Rc<CachedSet>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.map.get_mut(key).map(|(set, used)| {
+            *used = tick;
+            set.clone()
+        })
+    }
+
+    fn insert(&mut self, key: SetKey, set: Rc<CachedSet>, cap: usize) {
+        if self.map.len() >= cap {
+            let mut ticks: Vec<u64> = self.map.values().map(|(_, t)| *t).collect();
+            let cut = (cap / 8).max(1).min(ticks.len() - 1);
+            let (_, nth, _) = ticks.select_nth_unstable(cut);
+            let threshold = *nth;
+            self.map.retain(|_, (_, t)| *t > threshold);
+        }
+        self.tick += 1;
+        self.map.insert(key, (set, self.tick));
+    }
+}
+
 thread_local! {
-    static SETS: RefCell<HashMap<SetKey, Rc<CachedSet>>> = RefCell::new(HashMap::new());
+    static SETS: RefCell<SetCache> = RefCell::new(SetCache::default());
     static IPS: RefCell<HashMap<IpAddr, RestrictedExpression>> = RefCell::new(HashMap::new());
 }
 
@@ -145,18 +199,18 @@ pub(crate) fn policy_set(
     key: SetKey,
     build: impl FnOnce() -> Option<CachedSet>,
 ) -> Option<Rc<CachedSet>> {
-    if let Some(hit) = SETS.with(|c| c.borrow().get(&key).cloned()) {
+    if let Some(hit) = SETS.with(|c| c.borrow_mut().get(&key)) {
         return Some(hit);
     }
     let built = Rc::new(build()?);
-    SETS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= MAX_CACHED_SETS {
-            c.clear();
-        }
-        c.insert(key, built.clone());
-    });
+    SETS.with(|c| c.borrow_mut().insert(key, built.clone(), MAX_CACHED_SETS));
     Some(built)
+}
+
+/// Number of sets in this thread's cache (tests).
+#[cfg(test)]
+pub(crate) fn cached_sets() -> usize {
+    SETS.with(|c| c.borrow().map.len())
 }
 
 /// `ip("<addr>")` as a restricted expression. Cedar re-parses the name `ip` on every
@@ -174,4 +228,30 @@ pub(crate) fn ip_expr(ip: IpAddr) -> RestrictedExpression {
         c.insert(ip, e.clone());
     });
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty_set() -> CachedSet {
+        CachedSet {
+            set: PolicySet::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn set_cache_evicts_the_least_recently_used_instead_of_clearing() {
+        let mut c = SetCache::default();
+        for i in 0..100u64 {
+            c.insert(vec![(i, 0)], Rc::new(empty_set()), 64);
+            // Key 0 stays hot.
+            assert!(c.get(&vec![(0, 0)]).is_some(), "hot key evicted at {i}");
+        }
+        assert!(c.map.len() <= 64 && c.map.len() > 48, "{}", c.map.len());
+        assert!(c.get(&vec![(99, 0)]).is_some());
+        assert!(c.get(&vec![(1, 0)]).is_none());
+        let _ = cached_sets();
+    }
 }

@@ -1,37 +1,223 @@
-//! A small reference evaluator written straight from AWS's "Policy evaluation logic" pages, over the
-//! parsed documents and without Cedar. It is slow and simple on purpose: the differential test demands
-//! that [`crate::evaluate`] reaches the same outcome on generated cases.
+//! An independent reference evaluator, written straight from AWS's pages ("Policy evaluation
+//! logic", "Cross-account policy evaluation logic", "Determining whether a request is allowed or
+//! denied within an account", "Permissions boundaries", "Session policies", "IAM policy elements:
+//! Variables and tags", "Condition operators", "Single-valued vs. multivalued context keys", role
+//! trust policies). It shares only the parsed document types ([`crate::document`]) and the request
+//! and output data types with the engine: its own key lookup, variable substitution, wildcard and
+//! ARN matching, condition operators, principal matching, ACL table and layer combination. It is
+//! slow and simple on purpose; the differential test demands that [`crate::evaluate()`] reaches the
+//! same outcome and the same deciding statements.
+//!
+//! Where AWS documents no answer, the reference fails closed in the same way as the engine
+//! (documented at [`crate::evaluate()`]); those choices are marked "fail closed" below.
 
-use crate::acl::Grantee;
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::acl::{AclTarget, Grantee, Permission};
 use crate::catalogue::catalogue;
-use crate::compile::{CompiledPolicy, MatchKind};
-use crate::conditions::{Cmp, Qualifier, parse_date_ms, parse_ip_net};
-use crate::document::{Condition, Effect, PolicyVersion, PrincipalId, Statement};
-use crate::evaluate::{Layers, ObjectOwnership, Outcome};
+use crate::compile::CompiledPolicy;
+use crate::conditions::{Cmp, Qualifier};
+use crate::document::{
+    Condition, Effect, PolicyKind, PolicyVersion, PrincipalElement, PrincipalId, Statement,
+};
+use crate::evaluate::{Layer, Layers, ObjectOwnership, Outcome, Reason};
 use crate::request::{ContextValue, Principal, PrincipalKind, Request};
 
-/// Glob over chars by dynamic programming; `lit` marks characters that came from variables.
-fn glob(p: &[(char, bool)], t: &[char], ci: bool) -> bool {
-    let same = |a: char, b: char| {
-        if ci {
-            a.to_lowercase().eq(b.to_lowercase())
-        } else {
-            a == b
+// ---------------------------------------------------------------------------------------------
+// Request values.
+
+/// The caller-describing keys: only the authenticated principal supplies them.
+fn describes_caller(lk: &str) -> bool {
+    lk.starts_with("aws:principal")
+        || [
+            "aws:username",
+            "aws:userid",
+            "aws:sourceidentity",
+            "aws:tokenissuetime",
+            "aws:multifactorauthpresent",
+            "aws:multifactorauthage",
+            "aws:federatedprovider",
+        ]
+        .contains(&lk)
+}
+
+fn is_iam_identity(p: &Principal) -> bool {
+    matches!(
+        p.kind,
+        PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+    )
+}
+
+/// The caller's value of a caller-describing key (AWS's global condition keys page).
+fn caller_value(p: &Principal, lk: &str) -> Option<ContextValue> {
+    let text = |s: &Option<String>| s.as_ref().map(|v| ContextValue::String(v.clone()));
+    if let Some(tag) = lk.strip_prefix("aws:principaltag/") {
+        if !is_iam_identity(p) {
+            return None;
         }
+        // Session tags override the role's or user's tag of the same key.
+        for tags in [&p.session.tags, &p.tags] {
+            for (k, v) in tags.iter() {
+                if k.to_ascii_lowercase() == tag {
+                    return Some(ContextValue::String(v.clone()));
+                }
+            }
+        }
+        return None;
+    }
+    match lk {
+        // Only IAM users have a user name (not roles, not federated users).
+        "aws:username" => match p.kind {
+            PrincipalKind::User => text(&p.username),
+            _ => None,
+        },
+        "aws:userid" => text(&p.userid),
+        "aws:principalarn" => match p.kind {
+            PrincipalKind::AssumedRole => text(&p.parent_arn),
+            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::FederatedUser => {
+                text(&p.arn)
+            }
+            _ => None,
+        },
+        "aws:principalaccount" => text(&p.account),
+        "aws:principaltype" => Some(ContextValue::String(
+            match p.kind {
+                PrincipalKind::Root => "Account",
+                PrincipalKind::User => "User",
+                PrincipalKind::AssumedRole => "AssumedRole",
+                PrincipalKind::FederatedUser => "FederatedUser",
+                PrincipalKind::Federated => "WebIdentityUser",
+                PrincipalKind::Service => "AWSService",
+                PrincipalKind::Anonymous => "Anonymous",
+            }
+            .to_string(),
+        )),
+        "aws:principalservicename" => text(&p.service),
+        "aws:principalisawsservice" => (p.kind != PrincipalKind::Anonymous)
+            .then(|| ContextValue::Bool(p.kind == PrincipalKind::Service)),
+        "aws:principalorgid" => text(&p.org_id),
+        "aws:federatedprovider" => text(&p.federated),
+        "aws:sourceidentity" => text(&p.session.source_identity),
+        "aws:tokenissuetime" => p.session.token_issue_time.map(ContextValue::Date),
+        "aws:multifactorauthpresent" => p.session.mfa_present.map(ContextValue::Bool),
+        "aws:multifactorauthage" => p.session.mfa_age_secs.map(ContextValue::Number),
+        _ => None,
+    }
+}
+
+/// The request's values of a key (lower-cased), lists flattened; empty when absent.
+fn values_of(req: &Request<'_>, lk: &str) -> Vec<ContextValue> {
+    let v = if describes_caller(lk) {
+        caller_value(req.principal, lk)
+    } else {
+        req.context.get(lk).cloned()
     };
+    let mut out = Vec::new();
+    fn flat(v: ContextValue, out: &mut Vec<ContextValue>) {
+        match v {
+            ContextValue::List(items) => items.into_iter().for_each(|i| flat(i, out)),
+            other => out.push(other),
+        }
+    }
+    if let Some(v) = v {
+        flat(v, &mut out);
+    }
+    out
+}
+
+fn as_text(v: &ContextValue) -> String {
+    match v {
+        ContextValue::String(s) => s.clone(),
+        ContextValue::Bool(b) => b.to_string(),
+        ContextValue::Number(n) => n.to_string(),
+        ContextValue::Ip(ip) => ip.to_string(),
+        ContextValue::Date(d) => d
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| d.unix_timestamp().to_string()),
+        ContextValue::List(_) => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy variables and wildcards.
+
+/// One character of a policy string after substitution: `(c, wildcard)`; substituted text and
+/// the `${*}` / `${?}` / `${$}` escapes are never wildcards.
+type Pat = Vec<(char, bool)>;
+
+/// Substitutes `${key}` / `${key, 'default'}` (Version 2012-10-17 only). `None` when a variable
+/// has no single value and no default: the statement is then invalid (does not match).
+fn substitute(s: &str, version: PolicyVersion, req: &Request<'_>) -> Option<Pat> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if version == PolicyVersion::V2012
+            && c == '$'
+            && chars.get(i + 1) == Some(&'{')
+            && let Some(len) = chars[i + 2..].iter().position(|&x| x == '}')
+        {
+            let inner: String = chars[i + 2..i + 2 + len].iter().collect();
+            let inner = inner.trim();
+            i += len + 3;
+            if inner == "*" || inner == "?" || inner == "$" {
+                out.push((inner.chars().next().unwrap_or('$'), false));
+                continue;
+            }
+            let (key, default) = match inner.find(',') {
+                Some(at) => {
+                    let d = inner[at + 1..].trim();
+                    let d = if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
+                        &d[1..d.len() - 1]
+                    } else {
+                        d
+                    };
+                    (inner[..at].trim(), Some(d))
+                }
+                None => (inner, None),
+            };
+            let vals = values_of(req, &key.to_ascii_lowercase());
+            let text = if vals.len() == 1 {
+                as_text(&vals[0])
+            } else {
+                default?.to_string()
+            };
+            out.extend(text.chars().map(|c| (c, false)));
+            continue;
+        }
+        out.push((c, c == '*' || c == '?'));
+        i += 1;
+    }
+    Some(out)
+}
+
+fn chars_eq(a: char, b: char, ci: bool) -> bool {
+    if ci {
+        a.to_lowercase().eq(b.to_lowercase())
+    } else {
+        a == b
+    }
+}
+
+/// Wildcard match by dynamic programming over (pattern position, text position).
+fn wild(p: &[(char, bool)], t: &[char], ci: bool) -> bool {
     let mut row = vec![false; t.len() + 1];
     row[0] = true;
-    for &(pc, lit) in p {
+    for &(pc, w) in p {
         let mut next = vec![false; t.len() + 1];
-        if pc == '*' && !lit {
-            let mut any = false;
+        if w && pc == '*' {
+            let mut seen = false;
             for j in 0..=t.len() {
-                any |= row[j];
-                next[j] = any;
+                seen = seen || row[j];
+                next[j] = seen;
             }
         } else {
             for j in 1..=t.len() {
-                next[j] = row[j - 1] && ((pc == '?' && !lit) || same(pc, t[j - 1]));
+                next[j] = row[j - 1] && ((w && pc == '?') || chars_eq(pc, t[j - 1], ci));
             }
         }
         row = next;
@@ -39,47 +225,16 @@ fn glob(p: &[(char, bool)], t: &[char], ci: bool) -> bool {
     row[t.len()]
 }
 
-/// Substitutes `${...}` policy variables; `None` if one has no value. Returns (char, is_literal).
-fn substitute(s: &str, version: PolicyVersion, req: &Request<'_>) -> Option<Vec<(char, bool)>> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    while let Some(pos) = rest.find("${").filter(|_| version == PolicyVersion::V2012) {
-        let Some(end) = rest[pos..].find('}') else {
-            break;
-        };
-        out.extend(rest[..pos].chars().map(|c| (c, false)));
-        let inner = rest[pos + 2..pos + end].trim();
-        match inner {
-            "*" | "?" | "$" => out.extend(inner.chars().map(|c| (c, true))),
-            _ => {
-                let (key, default) = match inner.split_once(',') {
-                    Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\''))),
-                    None => (inner, None),
-                };
-                let value = req
-                    .value(&key.to_ascii_lowercase())
-                    .and_then(|v| match v.scalars().as_slice() {
-                        [one] => Some(one.as_string().into_owned()),
-                        _ => None,
-                    })
-                    .or(default.map(str::to_string))?;
-                out.extend(value.chars().map(|c| (c, true)));
-            }
-        }
-        rest = &rest[pos + end + 1..];
-    }
-    out.extend(rest.chars().map(|c| (c, false)));
-    Some(out)
-}
-
+/// ARN matching: a lone `*` matches anything; otherwise the six colon-separated parts match one by
+/// one (a wildcard never spans a part separator).
 fn arn_like(p: &[(char, bool)], value: &str) -> bool {
-    if p.len() == 1 && p[0] == ('*', false) {
+    if p.len() == 1 && p[0] == ('*', true) {
         return true;
     }
     let vparts: Vec<&str> = value.splitn(6, ':').collect();
-    let mut pparts: Vec<Vec<(char, bool)>> = vec![Vec::new()];
+    let mut pparts: Vec<Pat> = vec![Vec::new()];
     for &c in p {
-        if c.0 == ':' && pparts.len() < 6 {
+        if c == (':', false) && pparts.len() < 6 {
             pparts.push(Vec::new());
         } else if let Some(last) = pparts.last_mut() {
             last.push(c);
@@ -90,344 +245,662 @@ fn arn_like(p: &[(char, bool)], value: &str) -> bool {
         && pparts
             .iter()
             .zip(&vparts)
-            .all(|(pp, vp)| glob(pp, &vp.chars().collect::<Vec<_>>(), false))
+            .all(|(pp, vp)| wild(pp, &vp.chars().collect::<Vec<_>>(), false))
 }
 
-fn compare(
-    c: &Condition,
-    version: PolicyVersion,
-    req: &Request<'_>,
-    v: &ContextValue,
-    pv: &str,
-) -> bool {
-    let s = v.as_string();
-    let text = || s.chars().collect::<Vec<_>>();
-    let sub = || substitute(pv, version, req);
-    let order =
-        |a: Option<f64>, b: Option<f64>| -> Option<std::cmp::Ordering> { a?.partial_cmp(&b?) };
-    let num_ord = || -> Option<std::cmp::Ordering> {
-        let n = v.as_number()?;
-        match pv.parse::<i64>() {
-            Ok(p) => Some(n.cmp(&p)),
-            Err(_) => order(Some(n as f64), pv.parse::<f64>().ok()),
-        }
+// ---------------------------------------------------------------------------------------------
+// Condition operators.
+
+/// A date: epoch seconds, RFC 3339 / ISO 8601, or a calendar date; as epoch milliseconds.
+fn date_ms(s: &str) -> Option<i64> {
+    use time::format_description::well_known::{Iso8601, Rfc3339};
+    if let Ok(n) = s.parse::<i64>() {
+        return n.checked_mul(1000);
+    }
+    let t = match time::OffsetDateTime::parse(s, &Rfc3339) {
+        Ok(t) => t,
+        Err(_) => match time::OffsetDateTime::parse(s, &Iso8601::DEFAULT) {
+            Ok(t) => t,
+            Err(_) => {
+                let f = time::macros::format_description!("[year]-[month]-[day]");
+                time::Date::parse(s, &f).ok()?.midnight().assume_utc()
+            }
+        },
     };
-    let date_ord =
-        || -> Option<std::cmp::Ordering> { Some(v.as_date_ms()?.cmp(&parse_date_ms(pv)?)) };
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    match c.op.cmp {
-        Cmp::StrEq => sub().is_some_and(|p| p.iter().map(|x| x.0).collect::<String>() == *s),
-        Cmp::StrEqCi => sub().is_some_and(|p| {
-            p.iter().map(|x| x.0).collect::<String>().to_lowercase() == s.to_lowercase()
-        }),
-        Cmp::StrLike => sub().is_some_and(|p| glob(&p, &text(), false)),
-        Cmp::Arn => sub().is_some_and(|p| arn_like(&p, &s)),
-        Cmp::Binary => *s == *pv,
-        Cmp::Bool => v
-            .as_bool()
-            .is_some_and(|b| pv.to_ascii_lowercase() == if b { "true" } else { "false" }),
-        Cmp::Ip => v
-            .as_ip()
-            .is_some_and(|ip| parse_ip_net(pv).is_some_and(|n| n.contains(&ip))),
-        Cmp::NumEq => num_ord() == Some(Equal),
-        Cmp::NumLt => num_ord() == Some(Less),
-        Cmp::NumLe => matches!(num_ord(), Some(Less | Equal)),
-        Cmp::NumGt => num_ord() == Some(Greater),
-        Cmp::NumGe => matches!(num_ord(), Some(Greater | Equal)),
-        Cmp::DateEq => date_ord() == Some(Equal),
-        Cmp::DateLt => date_ord() == Some(Less),
-        Cmp::DateLe => matches!(date_ord(), Some(Less | Equal)),
-        Cmp::DateGt => date_ord() == Some(Greater),
-        Cmp::DateGe => matches!(date_ord(), Some(Greater | Equal)),
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+fn value_date_ms(v: &ContextValue) -> Option<i64> {
+    match v {
+        ContextValue::Date(d) => i64::try_from(d.unix_timestamp_nanos() / 1_000_000).ok(),
+        ContextValue::Number(n) => n.checked_mul(1000),
+        ContextValue::String(s) => date_ms(s),
+        _ => None,
+    }
+}
+
+fn value_number(v: &ContextValue) -> Option<i64> {
+    match v {
+        ContextValue::Number(n) => Some(*n),
+        ContextValue::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn value_bool(v: &ContextValue) -> Option<bool> {
+    match v {
+        ContextValue::Bool(b) => Some(*b),
+        ContextValue::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn value_ip(v: &ContextValue) -> Option<IpAddr> {
+    match v {
+        ContextValue::Ip(ip) => Some(*ip),
+        ContextValue::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn policy_net(s: &str) -> Option<IpNet> {
+    match s.parse::<IpNet>() {
+        Ok(n) => Some(n.trunc()),
+        Err(_) => s.parse::<IpAddr>().ok().map(IpNet::from),
+    }
+}
+
+/// Number comparison: integers exactly, other finite decimals as floating point.
+fn number_order(n: i64, policy: &str) -> Option<Ordering> {
+    if let Ok(p) = policy.parse::<i64>() {
+        return Some(n.cmp(&p));
+    }
+    let f: f64 = policy.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    (n as f64).partial_cmp(&f)
+}
+
+fn order_holds(cmp: Cmp, o: Option<Ordering>) -> bool {
+    let Some(o) = o else { return false };
+    match cmp {
+        Cmp::NumEq | Cmp::DateEq => o == Ordering::Equal,
+        Cmp::NumLt | Cmp::DateLt => o == Ordering::Less,
+        Cmp::NumLe | Cmp::DateLe => o != Ordering::Greater,
+        Cmp::NumGt | Cmp::DateGt => o == Ordering::Greater,
+        Cmp::NumGe | Cmp::DateGe => o != Ordering::Less,
+        _ => false,
+    }
+}
+
+/// Whether one request value matches one (substituted) policy value under the positive operator.
+fn one_matches(cmp: Cmp, v: &ContextValue, raw: &str, pat: &Pat) -> bool {
+    let plain = || pat.iter().map(|(c, _)| *c).collect::<String>();
+    match cmp {
+        Cmp::StrEq => plain() == as_text(v),
+        Cmp::StrEqCi => plain().to_lowercase() == as_text(v).to_lowercase(),
+        Cmp::StrLike => wild(pat, &as_text(v).chars().collect::<Vec<_>>(), false),
+        Cmp::Arn => arn_like(pat, &as_text(v)),
+        Cmp::Binary => as_text(v) == raw,
+        Cmp::Bool => value_bool(v).is_some_and(|b| raw.to_ascii_lowercase() == b.to_string()),
+        Cmp::Ip => match (value_ip(v), policy_net(raw)) {
+            (Some(ip), Some(net)) => net.contains(&ip),
+            _ => false,
+        },
+        Cmp::NumEq | Cmp::NumLt | Cmp::NumLe | Cmp::NumGt | Cmp::NumGe => {
+            order_holds(cmp, value_number(v).and_then(|n| number_order(n, raw)))
+        }
+        Cmp::DateEq | Cmp::DateLt | Cmp::DateLe | Cmp::DateGt | Cmp::DateGe => order_holds(
+            cmp,
+            value_date_ms(v).zip(date_ms(raw)).map(|(a, b)| a.cmp(&b)),
+        ),
         Cmp::Null => false,
     }
 }
 
-/// AWS: values of one key are ORed (NOR for negated operators); missing keys fail positive operators.
-fn condition_holds(c: &Condition, version: PolicyVersion, req: &Request<'_>) -> bool {
-    let owned = req.value(&c.key.to_ascii_lowercase());
-    let values: Vec<&ContextValue> = owned.as_deref().map(|v| v.scalars()).unwrap_or_default();
-    if c.op.cmp == Cmp::Null {
-        let missing = values.is_empty();
-        return c
-            .values
-            .iter()
-            .any(|pv| pv.eq_ignore_ascii_case("true") == missing);
-    }
-    let matches_policy =
-        |v: &ContextValue| c.values.iter().any(|pv| compare(c, version, req, v, pv));
-    let per_value = |v: &ContextValue| {
-        if c.op.negated {
-            !matches_policy(v)
-        } else {
-            matches_policy(v)
-        }
-    };
-    match c.op.qualifier {
-        Some(Qualifier::AllValues) => values.iter().all(|v| per_value(v)),
-        Some(Qualifier::AnyValue) if values.is_empty() => c.op.if_exists,
-        Some(Qualifier::AnyValue) => values.iter().any(|v| per_value(v)),
-        None if values.len() == 1 => per_value(values[0]),
-        None => c.op.if_exists || c.op.negated,
-    }
-}
-
-fn entry_kind(e: &PrincipalId, p: &Principal) -> Option<MatchKind> {
-    let arn_bearing = matches!(
-        p.kind,
-        PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+/// The policy values of a condition, substituted for String* and Arn* operators; `None` when a
+/// variable has no value.
+fn policy_values(c: &Condition, version: PolicyVersion, req: &Request<'_>) -> Option<Vec<Pat>> {
+    let substituted = matches!(
+        c.op.cmp,
+        Cmp::StrEq | Cmp::StrEqCi | Cmp::StrLike | Cmp::Arn
     );
-    match e {
-        PrincipalId::Any => Some(MatchKind::Direct),
-        PrincipalId::Account(a) => {
-            (p.account_arn().as_deref() == Some(a.as_str())).then_some(MatchKind::Account)
-        }
-        PrincipalId::Arn(a) if arn_bearing && p.arn.as_deref() == Some(a.as_str()) => {
-            Some(MatchKind::Direct)
-        }
-        PrincipalId::Arn(a) => {
-            (p.role_arn.as_deref() == Some(a.as_str())).then_some(MatchKind::Role)
-        }
-        PrincipalId::Service(s) => {
-            (p.service.as_deref() == Some(s.as_str())).then_some(MatchKind::Direct)
-        }
-        PrincipalId::Federated(f) => {
-            (p.federated.as_deref() == Some(f.as_str())).then_some(MatchKind::Direct)
-        }
-        PrincipalId::CanonicalUser(c) => {
-            (p.canonical_id.as_deref() == Some(c.as_str())).then_some(MatchKind::Account)
-        }
-    }
-}
-
-/// The kinds under which the statement's Principal element covers the caller (empty: not covered).
-fn principal_kinds(st: &Statement, p: &Principal) -> Vec<MatchKind> {
-    let Some(el) = &st.principal else {
-        return vec![MatchKind::Implicit];
-    };
-    if !el.negated {
-        let mut kinds: Vec<MatchKind> = el.ids.iter().filter_map(|e| entry_kind(e, p)).collect();
-        kinds.dedup();
-        return kinds;
-    }
-    // NotPrincipal: the caller is excluded only if every one of its identities is listed.
-    let listed = |pred: &dyn Fn(&PrincipalId) -> bool| {
-        el.ids.iter().any(|e| *e == PrincipalId::Any || pred(e))
-    };
-    let mut all_listed = true;
-    if p.kind == PrincipalKind::Anonymous {
-        all_listed &= listed(&|_| false);
-    }
-    if matches!(
-        p.kind,
-        PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
-    ) && let Some(a) = &p.arn
-    {
-        all_listed &= listed(&|e| matches!(e, PrincipalId::Arn(x) if x == a));
-    }
-    if let Some(r) = &p.role_arn {
-        all_listed &= listed(&|e| matches!(e, PrincipalId::Arn(x) if x == r));
-    }
-    if let Some(acct) = p.account_arn() {
-        all_listed &= listed(&|e| match e {
-            PrincipalId::Account(x) => *x == acct,
-            PrincipalId::CanonicalUser(c) => p.canonical_id.as_deref() == Some(c.as_str()),
-            _ => false,
-        });
-    }
-    if let Some(s) = &p.service {
-        all_listed &= listed(&|e| matches!(e, PrincipalId::Service(x) if x == s));
-    }
-    if let Some(f) = &p.federated {
-        all_listed &= listed(&|e| matches!(e, PrincipalId::Federated(x) if x == f));
-    }
-    if all_listed {
-        vec![]
-    } else {
-        vec![MatchKind::Direct]
-    }
-}
-
-fn statement_applies(st: &Statement, version: PolicyVersion, req: &Request<'_>) -> bool {
-    let action = req.action;
-    let act_hit = st.action.values.iter().any(|a| {
-        glob(
-            &a.chars().map(|c| (c, false)).collect::<Vec<_>>(),
-            &action.chars().collect::<Vec<_>>(),
-            true,
-        )
-    });
-    if act_hit == st.action.negated {
-        return false;
-    }
-    if let Some(r) = &st.resource {
-        let hit = r
-            .values
-            .iter()
-            .any(|v| substitute(v, version, req).is_some_and(|p| arn_like(&p, req.resource)));
-        if hit == r.negated {
-            return false;
-        }
-    }
-    st.conditions
+    c.values
         .iter()
-        .all(|c| condition_holds(c, version, req))
-}
-
-/// (effect, kinds) of every statement of `policy` that applies to the request.
-fn applicable(policy: &CompiledPolicy, req: &Request<'_>) -> Vec<(Effect, Vec<MatchKind>)> {
-    let doc = policy.document();
-    doc.statements
-        .iter()
-        .filter(|st| statement_applies(st, doc.version, req))
-        .map(|st| (st.effect, principal_kinds(st, req.principal)))
-        .filter(|(_, k)| !k.is_empty())
+        .map(|pv| {
+            if substituted {
+                substitute(pv, version, req)
+            } else {
+                Some(pv.chars().map(|ch| (ch, false)).collect())
+            }
+        })
         .collect()
 }
 
-/// The reference decision (outcome only).
-pub fn reference_evaluate(req: &Request<'_>, layers: &Layers<'_>) -> Outcome {
-    // Requests for actions the service does not define are never allowed.
-    let Some(id) = catalogue().lookup(req.action) else {
-        return Outcome::ImplicitDeny;
+/// One condition of a statement with `effect` (AWS's Condition operators page).
+fn condition_holds(
+    c: &Condition,
+    version: PolicyVersion,
+    req: &Request<'_>,
+    effect: Effect,
+) -> bool {
+    let values = values_of(req, &c.key.to_ascii_lowercase());
+    if c.op.cmp == Cmp::Null {
+        // `Null: true` holds when the key is absent, `Null: false` when it is present.
+        return c
+            .values
+            .iter()
+            .any(|pv| pv.eq_ignore_ascii_case("true") == values.is_empty());
+    }
+    let Some(pats) = policy_values(c, version, req) else {
+        return false;
     };
-    let canonical = catalogue()
-        .get(id)
-        .map(|a| a.name.clone())
-        .unwrap_or_default();
+    // Several policy values for one key are ORed.
+    let positive = |v: &ContextValue| {
+        c.values
+            .iter()
+            .zip(&pats)
+            .any(|(raw, pat)| one_matches(c.op.cmp, v, raw, pat))
+    };
+    // A negated operator is the negation of the positive one, value by value.
+    let per_value = |v: &ContextValue| positive(v) != c.op.negated;
+    match c.op.qualifier {
+        // ForAllValues: every request value matches; true when the key is absent.
+        Some(Qualifier::AllValues) => values.iter().all(per_value),
+        // ForAnyValue: at least one request value matches; false when absent unless IfExists.
+        Some(Qualifier::AnyValue) => {
+            if values.is_empty() {
+                c.op.if_exists
+            } else {
+                values.iter().any(per_value)
+            }
+        }
+        None => match values.len() {
+            // Absent key: positive operators fail, negated ones and IfExists hold.
+            0 => c.op.if_exists || c.op.negated,
+            1 => per_value(&values[0]),
+            // A multi-valued key needs a set operator; AWS documents no answer: fail closed.
+            _ => effect == Effect::Deny,
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statements.
+
+/// How a resource-based statement's Principal names the caller (AWS treats them differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// No Principal element (identity, boundary and session policies).
+    NotApplicable,
+    /// The caller itself: `*`, its user / role-session / federated-user ARN, service, provider;
+    /// or a NotPrincipal that leaves it out.
+    Itself,
+    /// The role of a role session, or the parent IAM user of a federated-user session.
+    Parent,
+    /// The caller's account (root ARN, account id, canonical user id).
+    Account,
+}
+
+fn names_caller(id: &PrincipalId, p: &Principal) -> Option<Named> {
+    let iam = is_iam_identity(p);
+    match id {
+        PrincipalId::Any => Some(Named::Itself),
+        PrincipalId::Arn(a) if iam && p.arn.as_deref() == Some(a) => Some(Named::Itself),
+        PrincipalId::Arn(a) if iam && p.parent_arn.as_deref() == Some(a) => Some(Named::Parent),
+        PrincipalId::Arn(_) => None,
+        PrincipalId::Account(root) => p
+            .account
+            .as_ref()
+            .filter(|acct| *root == format!("arn:aws:iam::{acct}:root"))
+            .map(|_| Named::Account),
+        PrincipalId::CanonicalUser(c) => (p.account.is_some()
+            && p.canonical_id.as_deref() == Some(c.as_str()))
+        .then_some(Named::Account),
+        PrincipalId::Service(s) => {
+            (p.service.as_deref() == Some(s.as_str())).then_some(Named::Itself)
+        }
+        PrincipalId::Federated(f) => {
+            (p.federated.as_deref() == Some(f.as_str())).then_some(Named::Itself)
+        }
+    }
+}
+
+/// NotPrincipal: the caller is left out only if each of its identities (its ARN, its role or
+/// parent user, its account, ...) is listed; an anonymous caller only by `*`.
+fn not_principal_excludes(el: &PrincipalElement, p: &Principal) -> bool {
+    if el.ids.contains(&PrincipalId::Any) {
+        return true;
+    }
+    if p.kind == PrincipalKind::Anonymous {
+        return false;
+    }
+    let listed = |f: &dyn Fn(&PrincipalId) -> bool| el.ids.iter().any(f);
+    let iam = is_iam_identity(p);
+    let mut identities: Vec<bool> = Vec::new();
+    if iam && let Some(arn) = &p.arn {
+        identities.push(listed(&|id| matches!(id, PrincipalId::Arn(x) if x == arn)));
+    }
+    if iam && let Some(parent) = &p.parent_arn {
+        identities.push(listed(
+            &|id| matches!(id, PrincipalId::Arn(x) if x == parent),
+        ));
+    }
+    if p.account.is_some() {
+        identities.push(listed(&|id| {
+            matches!(names_caller(id, p), Some(Named::Account))
+        }));
+    }
+    if let Some(s) = &p.service {
+        identities.push(listed(
+            &|id| matches!(id, PrincipalId::Service(x) if x == s),
+        ));
+    }
+    if let Some(f) = &p.federated {
+        identities.push(listed(
+            &|id| matches!(id, PrincipalId::Federated(x) if x == f),
+        ));
+    }
+    identities.into_iter().all(|b| b)
+}
+
+/// Whether the statement's Action / NotAction covers the (canonical) action.
+fn action_covered(st: &Statement, action: &str) -> bool {
+    let text: Vec<char> = action.chars().collect();
+    let hit = st.action.values.iter().any(|a| {
+        let pat: Pat = a.chars().map(|c| (c, c == '*' || c == '?')).collect();
+        wild(&pat, &text, true)
+    });
+    hit != st.action.negated
+}
+
+/// The ways in which the statement applies to the request (empty: it does not apply).
+fn applies(
+    st: &Statement,
+    version: PolicyVersion,
+    req: &Request<'_>,
+    boundary_holder: bool,
+) -> Vec<Named> {
+    if !action_covered(st, req.action) {
+        return vec![];
+    }
+    if let Some(r) = &st.resource {
+        let mut hit = false;
+        for v in &r.values {
+            // An unresolved variable anywhere in the element invalidates the statement.
+            let Some(pat) = substitute(v, version, req) else {
+                return vec![];
+            };
+            hit = hit || arn_like(&pat, req.resource);
+        }
+        if hit == r.negated {
+            return vec![];
+        }
+    }
+    if !st
+        .conditions
+        .iter()
+        .all(|c| condition_holds(c, version, req, st.effect))
+    {
+        return vec![];
+    }
+    match &st.principal {
+        None => vec![Named::NotApplicable],
+        Some(el) if el.negated => {
+            // "Permissions boundaries": a Deny with NotPrincipal always denies a principal that
+            // has a permissions boundary, whatever the element lists.
+            if (st.effect == Effect::Deny && boundary_holder)
+                || !not_principal_excludes(el, req.principal)
+            {
+                vec![Named::Itself]
+            } else {
+                vec![]
+            }
+        }
+        Some(el) => {
+            let mut ways: Vec<Named> = el
+                .ids
+                .iter()
+                .filter_map(|id| names_caller(id, req.principal))
+                .collect();
+            ways.dedup();
+            ways
+        }
+    }
+}
+
+/// The statements of `policy` that apply, with the ways they name the caller.
+fn applicable(
+    policy: &CompiledPolicy,
+    layer: Layer,
+    req: &Request<'_>,
+    boundary_holder: bool,
+) -> Vec<(Effect, Reason, Vec<Named>)> {
+    let doc = policy.document();
+    let mut out = Vec::new();
+    for (i, st) in doc.statements.iter().enumerate() {
+        let ways = applies(st, doc.version, req, boundary_holder);
+        if !ways.is_empty() {
+            out.push((
+                st.effect,
+                Reason {
+                    layer,
+                    policy_id: policy.id().to_string(),
+                    sid: st.sid.clone(),
+                    statement: i,
+                },
+                ways,
+            ));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// ACLs (S3's "Access control list (ACL) overview": what each permission allows).
+
+fn acl_actions(target: AclTarget, perm: Permission) -> Vec<&'static str> {
+    let bucket_read = [
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:ListBucketMultipartUploads",
+    ];
+    let bucket_write = ["s3:PutObject", "s3:DeleteObject"];
+    let object_read = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent"];
+    let object_read_acp = ["s3:GetObjectAcl", "s3:GetObjectVersionAcl"];
+    let object_write_acp = ["s3:PutObjectAcl", "s3:PutObjectVersionAcl"];
+    match (target, perm) {
+        (AclTarget::Bucket, Permission::Read) => bucket_read.to_vec(),
+        (AclTarget::Bucket, Permission::Write) => bucket_write.to_vec(),
+        (AclTarget::Bucket, Permission::ReadAcp) => vec!["s3:GetBucketAcl"],
+        (AclTarget::Bucket, Permission::WriteAcp) => vec!["s3:PutBucketAcl"],
+        (AclTarget::Bucket, Permission::FullControl) => {
+            let mut v = bucket_read.to_vec();
+            v.extend(bucket_write);
+            v.extend(["s3:GetBucketAcl", "s3:PutBucketAcl"]);
+            v
+        }
+        (AclTarget::Object, Permission::Read) => object_read.to_vec(),
+        (AclTarget::Object, Permission::Write) => vec![],
+        (AclTarget::Object, Permission::ReadAcp) => object_read_acp.to_vec(),
+        (AclTarget::Object, Permission::WriteAcp) => object_write_acp.to_vec(),
+        (AclTarget::Object, Permission::FullControl) => {
+            let mut v = object_read.to_vec();
+            v.extend(object_read_acp);
+            v.extend(object_write_acp);
+            v
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Combination.
+
+const ASSUME_ACTIONS: [&str; 6] = [
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:TagSession",
+    "sts:SetSourceIdentity",
+    "sts:SetContext",
+];
+
+/// The reference decision: outcome and deciding statements (sorted, without duplicates), with the
+/// same contract as [`crate::evaluate()`].
+pub fn reference_decide(req: &Request<'_>, layers: &Layers<'_>) -> (Outcome, Vec<Reason>) {
+    let deny = (Outcome::ImplicitDeny, Vec::new());
+    // Actions the services do not define are never allowed.
+    let cat = catalogue();
+    let Some(info) = cat.lookup(req.action).and_then(|id| cat.get(id)) else {
+        return deny;
+    };
+    let action = info.name.as_str();
+    // The resource's account is part of every request.
+    let acct = req.resource_account;
+    if acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()) {
+        return deny;
+    }
+    let p = req.principal;
+    // GetFederationToken: "You cannot call any IAM operations ... You cannot call any STS
+    // operations except GetCallerIdentity."
+    if p.kind == PrincipalKind::FederatedUser
+        && (action.starts_with("iam:")
+            || (action.starts_with("sts:") && action != "sts:GetCallerIdentity"))
+    {
+        return deny;
+    }
+    // TagSession / SetSourceIdentity on an IAM user (GetFederationToken) are identity-side.
+    let on_user = {
+        let parts: Vec<&str> = req.resource.splitn(6, ':').collect();
+        parts.len() == 6 && parts[2] == "iam" && parts[5].starts_with("user/")
+    };
+    let assume = ASSUME_ACTIONS.contains(&action)
+        && !(on_user && (action == "sts:TagSession" || action == "sts:SetSourceIdentity"));
+    // AWS's example grants s3:ListAllMyBuckets on "arn:aws:s3:::*".
+    let resource = if action.starts_with("s3:") && info.resource_types.is_empty() {
+        "arn:aws:s3:::*"
+    } else {
+        req.resource
+    };
     let req = &Request {
-        action: &canonical,
+        action,
+        resource,
         ..*req
     };
-    let p = req.principal;
+    let iam = is_iam_identity(p);
     let root = p.kind == PrincipalKind::Root;
-    let identity_holder = matches!(
-        p.kind,
-        PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
-    );
+    let boundary_holder = iam && layers.boundary.is_some();
+    // The resource-based policy: the role's trust policy decides assuming it, a bucket policy
+    // everything else.
+    let resource_policy = layers.resource.filter(|r| {
+        if assume {
+            r.kind() == PolicyKind::Trust
+        } else {
+            r.kind() != PolicyKind::Trust
+        }
+    });
 
-    let identity: Vec<_> = if identity_holder {
+    let ident: Vec<_> = if iam {
         layers
             .identity
             .iter()
-            .flat_map(|pol| applicable(pol, req))
+            .flat_map(|pol| applicable(pol, Layer::Identity, req, boundary_holder))
             .collect()
     } else {
-        vec![]
+        Vec::new()
     };
-    let boundary: Option<Vec<_>> = if identity_holder {
-        layers.boundary.map(|b| applicable(b, req))
-    } else {
-        None
+    let bound: Vec<_> = match layers.boundary {
+        Some(b) if iam => applicable(b, Layer::Boundary, req, boundary_holder),
+        _ => Vec::new(),
     };
-    let session: Option<Vec<_>> = if identity_holder {
-        layers
-            .session
-            .map(|s| s.iter().flat_map(|pol| applicable(pol, req)).collect())
-    } else {
-        None
+    let sess: Vec<_> = match layers.session {
+        Some(s) if iam => s
+            .iter()
+            .flat_map(|pol| applicable(pol, Layer::Session, req, boundary_holder))
+            .collect(),
+        _ => Vec::new(),
     };
-    let resource: Vec<_> = layers
-        .resource
-        .map(|r| applicable(r, req))
+    let res: Vec<_> = resource_policy
+        .map(|r| applicable(r, Layer::Resource, req, boundary_holder))
         .unwrap_or_default();
 
-    // 1. Deny evaluation: an explicit deny in any applicable policy is final.
-    let any_deny = |v: &[(Effect, Vec<MatchKind>)]| v.iter().any(|(e, _)| *e == Effect::Deny);
-    if any_deny(&identity)
-        || boundary.as_deref().is_some_and(any_deny)
-        || session.as_deref().is_some_and(any_deny)
-        || any_deny(&resource)
-    {
-        return Outcome::ExplicitDeny;
-    }
-    let same_account = matches!((&p.account, req.resource_account), (Some(a), Some(r)) if a == r)
-        || (p.account.is_some() && req.resource_account.is_none());
-    // 2. The root user has full access within its account.
-    if root && same_account {
-        return Outcome::Allow;
-    }
-    let allows = |v: &Option<Vec<(Effect, Vec<MatchKind>)>>| match v {
-        None => true,
-        Some(v) => v.iter().any(|(e, _)| *e == Effect::Allow),
+    let sorted = |mut v: Vec<Reason>| {
+        v.sort_by(|a, b| {
+            (a.layer as u8, &a.policy_id, a.statement).cmp(&(
+                b.layer as u8,
+                &b.policy_id,
+                b.statement,
+            ))
+        });
+        v.dedup();
+        v
     };
-    let boundary_allows = allows(&boundary);
-    let session_allows = allows(&session);
-    let identity_allows = root
-        || (identity.iter().any(|(e, _)| *e == Effect::Allow) && boundary_allows && session_allows);
-
-    // 3. Resource side: policy allows by kind, plus ACL grants.
-    let bpa = layers.block_public_access;
-    let public_blocked = bpa.restrict_public_buckets
-        && layers.resource.is_some_and(|r| r.is_public())
-        && p.kind != PrincipalKind::Service
-        && !(same_account && p.account.is_some());
-    let mut kinds: Vec<MatchKind> = if public_blocked {
-        vec![]
-    } else {
-        resource
-            .iter()
-            .filter(|(e, _)| *e == Effect::Allow)
-            .flat_map(|(_, k)| k.clone())
+    // 1. An explicit deny in any applicable policy is final.
+    let denies: Vec<Reason> = ident
+        .iter()
+        .chain(&bound)
+        .chain(&sess)
+        .chain(&res)
+        .filter(|(e, _, _)| *e == Effect::Deny)
+        .map(|(_, r, _)| r.clone())
+        .collect();
+    if !denies.is_empty() {
+        return (Outcome::ExplicitDeny, sorted(denies));
+    }
+    // "Roles may not be assumed by root accounts."
+    if assume && root {
+        return deny;
+    }
+    let same_account = p.account.as_deref() == Some(acct);
+    let root_reason = Reason {
+        layer: Layer::Root,
+        policy_id: String::new(),
+        sid: None,
+        statement: 0,
+    };
+    // 2. The root user has full access to its own account.
+    if root && same_account {
+        return (Outcome::Allow, vec![root_reason]);
+    }
+    let allows = |v: &[(Effect, Reason, Vec<Named>)]| -> Vec<Reason> {
+        v.iter()
+            .filter(|(e, _, _)| *e == Effect::Allow)
+            .map(|(_, r, _)| r.clone())
             .collect()
     };
-    if layers.object_ownership != ObjectOwnership::BucketOwnerEnforced
+    let ident_allows = allows(&ident);
+    let bound_allows = allows(&bound);
+    let sess_allows = allows(&sess);
+    // A boundary and a session policy only cap: an absent one does not limit. A federated-user
+    // session without a session policy has no identity-based permissions.
+    let boundary_permits = layers.boundary.is_none() || !bound_allows.is_empty();
+    let session_permits = match layers.session {
+        Some(_) => !sess_allows.is_empty(),
+        None => p.kind != PrincipalKind::FederatedUser,
+    };
+    let identity_side = root || (!ident_allows.is_empty() && boundary_permits && session_permits);
+
+    // Resource side: policy grants by how they name the caller, then ACL grants.
+    let bpa = layers.block_public_access;
+    let restricted = !assume
+        && bpa.restrict_public_buckets
+        && resource_policy.is_some_and(|r| r.is_public())
+        && p.kind != PrincipalKind::Service
+        && !(same_account && p.account.is_some());
+    let mut grants: Vec<(Named, Reason)> = Vec::new();
+    if !restricted {
+        for (e, r, ways) in &res {
+            if *e == Effect::Allow {
+                grants.extend(ways.iter().map(|w| (*w, r.clone())));
+            }
+        }
+    }
+    if !assume
+        && layers.object_ownership != ObjectOwnership::BucketOwnerEnforced
         && let Some(acl) = layers.acl
     {
-        for g in &acl.grants {
-            if bpa.ignore_public_acls && g.grantee.is_public() {
+        for (gi, g) in acl.grants.iter().enumerate() {
+            let public = matches!(g.grantee, Grantee::AllUsers | Grantee::AuthenticatedUsers);
+            if public && bpa.ignore_public_acls {
                 continue;
             }
-            let allowed = crate::acl::permission_actions(acl.target, g.permission)
+            if !acl_actions(acl.target, g.permission)
                 .iter()
-                .any(|a| a.eq_ignore_ascii_case(&canonical));
-            let who = match &g.grantee {
-                Grantee::AllUsers => Some(MatchKind::Direct),
+                .any(|a| a.eq_ignore_ascii_case(action))
+            {
+                continue;
+            }
+            let named = match &g.grantee {
+                Grantee::AllUsers => Some(Named::Itself),
                 Grantee::AuthenticatedUsers => {
-                    (p.kind != PrincipalKind::Anonymous).then_some(MatchKind::Direct)
+                    (p.kind != PrincipalKind::Anonymous).then_some(Named::Itself)
                 }
                 Grantee::LogDelivery => (p.service.as_deref() == Some("logging.s3.amazonaws.com"))
-                    .then_some(MatchKind::Direct),
+                    .then_some(Named::Itself),
                 Grantee::CanonicalUser(c) => p
                     .canonical_id
                     .as_deref()
                     .is_some_and(|x| x.eq_ignore_ascii_case(c))
-                    .then_some(MatchKind::Account),
+                    .then_some(Named::Account),
             };
-            if let (true, Some(k)) = (allowed, who) {
-                kinds.push(k);
+            if let Some(n) = named {
+                grants.push((
+                    n,
+                    Reason {
+                        layer: Layer::Acl,
+                        policy_id: acl.owner.clone(),
+                        sid: None,
+                        statement: gi,
+                    },
+                ));
             }
         }
     }
-    let has = |k: MatchKind| kinds.contains(&k);
+    let granted = |f: &dyn Fn(Named) -> bool| -> Vec<Reason> {
+        grants
+            .iter()
+            .filter(|(n, _)| f(*n))
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    let mut identity_reasons = ident_allows.clone();
+    if root {
+        identity_reasons.push(root_reason);
+    }
+    identity_reasons.extend(bound_allows.iter().cloned());
+    identity_reasons.extend(sess_allows.iter().cloned());
 
-    // Callers without identity policies (anonymous, services, web identities) depend on the resource alone.
-    if !identity_holder && !root {
-        return if has(MatchKind::Direct) {
-            Outcome::Allow
-        } else {
-            Outcome::ImplicitDeny
-        };
+    // Callers without identity-based policies (anonymous, services, web identities) have only
+    // the resource side, which must name them; anonymous callers cannot assume roles.
+    if !iam && !root {
+        let itself = granted(&|n| n == Named::Itself);
+        if itself.is_empty() || (assume && p.kind == PrincipalKind::Anonymous) {
+            return deny;
+        }
+        return (Outcome::Allow, sorted(itself));
     }
     if same_account {
-        // Same account: a resource policy naming the user or session ARN is enough on its own; one
-        // naming the role is capped by boundary and session policies; otherwise identity policies decide.
-        if has(MatchKind::Direct) && (p.kind != PrincipalKind::FederatedUser || session_allows) {
-            return Outcome::Allow;
+        // "Determining whether a request is allowed or denied within an account": a
+        // resource-based policy that names the user or session ARN grants on its own, unless it
+        // is a trust policy (whose grants still need the boundary, see below).
+        if !assume {
+            let itself = granted(&|n| n == Named::Itself);
+            if !itself.is_empty() {
+                return (Outcome::Allow, sorted(itself));
+            }
         }
-        if has(MatchKind::Role) && boundary_allows && session_allows {
-            return Outcome::Allow;
+        // Grants to a role ARN (or a federated session's parent user) are limited by the
+        // permissions boundary and the session policy; so are trust-policy grants naming the
+        // caller (fail closed: the boundary must allow sts:AssumeRole).
+        let capped = granted(&|n| n == Named::Parent || (assume && n == Named::Itself));
+        if !capped.is_empty() && boundary_permits && session_permits {
+            let mut v = capped;
+            v.extend(bound_allows.iter().cloned());
+            v.extend(sess_allows.iter().cloned());
+            return (Outcome::Allow, sorted(v));
         }
-        return if identity_allows {
-            Outcome::Allow
-        } else {
-            Outcome::ImplicitDeny
-        };
+        // Otherwise the identity side decides; a trust policy must still trust the caller
+        // (here: its account).
+        if identity_side && (!assume || !grants.is_empty()) {
+            return (Outcome::Allow, sorted(identity_reasons));
+        }
+        return deny;
     }
-    // Cross-account: the trusting side (resource) and the trusted side (identity) must both allow.
-    if identity_allows && !kinds.is_empty() {
-        Outcome::Allow
-    } else {
-        Outcome::ImplicitDeny
+    // "Cross-account policy evaluation logic": both the trusted account's identity side and the
+    // trusting account's resource side must allow.
+    if identity_side && !grants.is_empty() {
+        identity_reasons.extend(grants.into_iter().map(|(_, r)| r));
+        return (Outcome::Allow, sorted(identity_reasons));
     }
+    deny
+}
+
+/// The reference outcome.
+pub fn reference_evaluate(req: &Request<'_>, layers: &Layers<'_>) -> Outcome {
+    reference_decide(req, layers).0
 }

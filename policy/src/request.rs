@@ -25,7 +25,25 @@ pub enum PrincipalKind {
     Anonymous,
 }
 
-/// The authenticated caller.
+/// What the caller's temporary credentials carry (role and federated-user sessions); every field
+/// is optional because long-term credentials carry none of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionData {
+    /// `aws:TokenIssueTime`: when the session's credentials were issued.
+    pub token_issue_time: Option<OffsetDateTime>,
+    /// `aws:MultiFactorAuthPresent`: whether MFA was used to get the session.
+    pub mfa_present: Option<bool>,
+    /// `aws:MultiFactorAuthAge`: seconds since MFA authentication.
+    pub mfa_age_secs: Option<i64>,
+    /// `aws:SourceIdentity`.
+    pub source_identity: Option<String>,
+    /// Session tags; for `aws:PrincipalTag/key` they take precedence over the role's or user's tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// The authenticated caller. Principal-derived condition keys (`aws:username`,
+/// `aws:PrincipalTag/*`, `aws:TokenIssueTime`, ...; see [`is_principal_key`]) come from here only,
+/// never from the request [`Context`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// Kind of caller.
@@ -34,9 +52,10 @@ pub struct Principal {
     pub account: Option<String>,
     /// The caller's ARN: user ARN, `arn:aws:sts::A:assumed-role/R/S`, federated-user ARN or root ARN.
     pub arn: Option<String>,
-    /// For role sessions: the role's ARN (with its path).
-    pub role_arn: Option<String>,
-    /// `aws:userid` (`AIDA...`, `AROA...:session`, or the account id for root).
+    /// The identity a session was issued for: the role's ARN (with its path) for role sessions,
+    /// the parent IAM user's ARN for federated-user sessions.
+    pub parent_arn: Option<String>,
+    /// `aws:userid` (`AIDA...`, `AROA...:session`, `account:name` or the account id for root).
     pub userid: Option<String>,
     /// `aws:username` (IAM users only).
     pub username: Option<String>,
@@ -46,8 +65,28 @@ pub struct Principal {
     pub service: Option<String>,
     /// Identity provider for federated callers (`accounts.google.com`, a SAML/OIDC provider ARN).
     pub federated: Option<String>,
-    /// Principal tags (`aws:PrincipalTag/key`), key matched case-insensitively.
+    /// `aws:PrincipalOrgID`.
+    pub org_id: Option<String>,
+    /// Principal tags of the user or role (`aws:PrincipalTag/key`), key matched case-insensitively.
     pub tags: Vec<(String, String)>,
+    /// Session data (temporary credentials only).
+    pub session: SessionData,
+}
+
+/// Whether a lower-cased condition key describes the caller, so that only the authenticated
+/// [`Principal`] may supply it (a value in the request [`Context`] is ignored).
+pub fn is_principal_key(lk: &str) -> bool {
+    lk.starts_with("aws:principal")
+        || matches!(
+            lk,
+            "aws:username"
+                | "aws:userid"
+                | "aws:sourceidentity"
+                | "aws:tokenissuetime"
+                | "aws:multifactorauthpresent"
+                | "aws:multifactorauthage"
+                | "aws:federatedprovider"
+        )
 }
 
 impl Principal {
@@ -56,13 +95,15 @@ impl Principal {
             kind,
             account: None,
             arn: None,
-            role_arn: None,
+            parent_arn: None,
             userid: None,
             username: None,
             canonical_id: None,
             service: None,
             federated: None,
+            org_id: None,
             tags: Vec::new(),
+            session: SessionData::default(),
         }
     }
 
@@ -109,10 +150,32 @@ impl Principal {
             arn: Some(format!(
                 "arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
             )),
-            role_arn: Some(format!("arn:aws:iam::{account}:role{path}{role_name}")),
+            parent_arn: Some(format!("arn:aws:iam::{account}:role{path}{role_name}")),
             userid: Some(format!("{role_id}:{session}")),
             canonical_id: canonical_id.map(str::to_ascii_lowercase),
             ..Principal::base(PrincipalKind::AssumedRole)
+        }
+    }
+
+    /// A federated-user session (GetFederationToken) named `name`, issued to the IAM user
+    /// `parent_name` at `parent_path`. Its identity policies are the parent user's, capped by the
+    /// session policy (without one, the session has no identity-based permissions).
+    pub fn federated_user(
+        account: &str,
+        parent_path: &str,
+        parent_name: &str,
+        name: &str,
+        canonical_id: Option<&str>,
+    ) -> Principal {
+        Principal {
+            account: Some(account.to_string()),
+            arn: Some(format!("arn:aws:sts::{account}:federated-user/{name}")),
+            parent_arn: Some(format!(
+                "arn:aws:iam::{account}:user{parent_path}{parent_name}"
+            )),
+            userid: Some(format!("{account}:{name}")),
+            canonical_id: canonical_id.map(str::to_ascii_lowercase),
+            ..Principal::base(PrincipalKind::FederatedUser)
         }
     }
 
@@ -140,9 +203,15 @@ impl Principal {
         }
     }
 
-    /// Adds principal tags.
+    /// Adds principal tags (the user's or role's own tags).
     pub fn with_tags(mut self, tags: impl IntoIterator<Item = (String, String)>) -> Principal {
         self.tags.extend(tags);
+        self
+    }
+
+    /// Sets the session data (temporary credentials).
+    pub fn with_session(mut self, session: SessionData) -> Principal {
+        self.session = session;
         self
     }
 
@@ -151,6 +220,15 @@ impl Principal {
         self.account
             .as_ref()
             .map(|a| format!("arn:aws:iam::{a}:root"))
+    }
+
+    /// Whether the caller is an IAM identity with identity-based policies (user, role session,
+    /// federated-user session).
+    pub fn has_identity_policies(&self) -> bool {
+        matches!(
+            self.kind,
+            PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+        )
     }
 
     /// `aws:PrincipalType`.
@@ -166,28 +244,45 @@ impl Principal {
         }
     }
 
-    /// Value of a principal-derived global key (`aws:username`, `aws:PrincipalTag/x`, ...), key lower-cased.
+    /// Value of a principal-derived key (see [`is_principal_key`]), key lower-cased; `None` when
+    /// the caller has no value for it (the key is then absent: the context cannot supply it).
     pub fn key_value(&self, lk: &str) -> Option<ContextValue> {
         let s = |v: &Option<String>| v.clone().map(ContextValue::String);
+        let signed = self.kind != PrincipalKind::Anonymous;
         match lk {
-            "aws:username" => s(&self.username),
+            "aws:username" if self.kind == PrincipalKind::User => s(&self.username),
+            "aws:username" => None,
             "aws:userid" => s(&self.userid),
-            "aws:principalarn" => {
-                if self.kind == PrincipalKind::AssumedRole {
-                    s(&self.role_arn)
-                } else {
+            "aws:principalarn" => match self.kind {
+                PrincipalKind::AssumedRole => s(&self.parent_arn),
+                PrincipalKind::Root | PrincipalKind::User | PrincipalKind::FederatedUser => {
                     s(&self.arn)
                 }
-            }
+                _ => None,
+            },
             "aws:principalaccount" => s(&self.account),
             "aws:principaltype" => Some(ContextValue::String(self.principal_type().to_string())),
             "aws:principalservicename" => s(&self.service),
+            "aws:principalisawsservice" if signed => {
+                Some(ContextValue::Bool(self.kind == PrincipalKind::Service))
+            }
+            "aws:principalorgid" => s(&self.org_id),
+            "aws:federatedprovider" => s(&self.federated),
+            "aws:sourceidentity" => s(&self.session.source_identity),
+            "aws:tokenissuetime" => self.session.token_issue_time.map(ContextValue::Date),
+            "aws:multifactorauthpresent" => self.session.mfa_present.map(ContextValue::Bool),
+            "aws:multifactorauthage" => self.session.mfa_age_secs.map(ContextValue::Number),
             _ => {
                 let tag = lk.strip_prefix("aws:principaltag/")?;
-                self.tags
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(tag))
-                    .map(|(_, v)| ContextValue::String(v.clone()))
+                let find = |tags: &[(String, String)]| {
+                    tags.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(tag))
+                        .map(|(_, v)| ContextValue::String(v.clone()))
+                };
+                if !self.has_identity_policies() {
+                    return None;
+                }
+                find(&self.session.tags).or_else(|| find(&self.tags))
             }
         }
     }
@@ -271,6 +366,14 @@ impl ContextValue {
         }
     }
 
+    /// How many scalar values the value holds (lists flattened), without allocating.
+    pub fn value_count(&self) -> usize {
+        match self {
+            ContextValue::List(items) => items.iter().map(ContextValue::value_count).sum(),
+            _ => 1,
+        }
+    }
+
     /// The scalar values (one for a scalar, the flattened items of a list).
     pub fn scalars(&self) -> Vec<&ContextValue> {
         let mut out = Vec::new();
@@ -345,36 +448,61 @@ impl Context {
     }
 }
 
+/// Whether `s` is a 12-digit account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// One authorisation question: may `principal` do `action` on `resource`?
+///
+/// Every field is required: the resource's account is part of the question (for account-less
+/// actions such as `s3:ListAllMyBuckets` it is the caller's own account). A `resource_account`
+/// that is not a 12-digit account id is denied.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     /// The caller.
     pub principal: &'a Principal,
     /// IAM action name, e.g. `s3:GetObject`.
     pub action: &'a str,
-    /// Resource ARN, e.g. `arn:aws:s3:::bucket/key` (or `*` for actions without a resource).
+    /// Resource ARN, e.g. `arn:aws:s3:::bucket/key` (or `*` for actions without a resource), or
+    /// the role's ARN for `sts:AssumeRole*`.
     pub resource: &'a str,
-    /// Account owning the resource (bucket owner); `None` for account-less actions.
-    pub resource_account: Option<&'a str>,
-    /// Condition keys gathered by the gateway.
+    /// Account owning the resource (the bucket owner, the role's account).
+    pub resource_account: &'a str,
+    /// Condition keys gathered by the gateway (principal-derived keys are ignored here).
     pub context: &'a Context,
 }
 
-impl Request<'_> {
-    /// The value of a condition key (lower-cased): principal-derived keys first, then the context.
+impl<'a> Request<'a> {
+    /// A request.
+    pub fn new(
+        principal: &'a Principal,
+        action: &'a str,
+        resource: &'a str,
+        resource_account: &'a str,
+        context: &'a Context,
+    ) -> Request<'a> {
+        Request {
+            principal,
+            action,
+            resource,
+            resource_account,
+            context,
+        }
+    }
+
+    /// The value of a condition key (lower-cased): principal-derived keys from the principal
+    /// only, every other key from the context.
     pub fn value(&self, lk: &str) -> Option<Cow<'_, ContextValue>> {
-        if let Some(v) = self.principal.key_value(lk) {
-            return Some(Cow::Owned(v));
+        if is_principal_key(lk) {
+            return self.principal.key_value(lk).map(Cow::Owned);
         }
         self.context.get(lk).map(Cow::Borrowed)
     }
 
-    /// Whether caller and resource owner are different accounts (anonymous callers count as cross-account).
+    /// Whether caller and resource owner are different accounts (anonymous and service callers
+    /// count as cross-account).
     pub fn is_cross_account(&self) -> bool {
-        match (&self.principal.account, self.resource_account) {
-            (Some(a), Some(r)) => a != r,
-            (Some(_), None) => false,
-            (None, _) => true,
-        }
+        self.principal.account.as_deref() != Some(self.resource_account)
     }
 }

@@ -1,5 +1,10 @@
-//! Differential test: the Cedar path (`evaluate`) and the reference evaluator must reach the same
-//! outcome on generated policies, principals, requests and contexts.
+//! Differential test: the Cedar path (`evaluate`) and the independent reference evaluator must
+//! reach the same outcome and the same deciding statements (`reasons`) on generated policies,
+//! principals, requests and contexts. The generator covers bucket and trust policies, `s3:*`,
+//! `iam:*` and `sts:*` actions, users and roles with paths, role sessions with session tags,
+//! federated-user sessions, web-identity callers, services, anonymous callers, roots, boundaries,
+//! session policies, cross-account and invalid resource accounts, unresolved policy variables,
+//! multi-valued keys and forged principal keys in the request context.
 //!
 //! Compiling Cedar policies dominates the cost, so the main property draws policies from a pool
 //! compiled once; a second property compiles fresh policies per case. `PROPTEST_CASES` raises the
@@ -8,10 +13,10 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use gatehouse_policy::reference::reference_evaluate;
+use gatehouse_policy::reference::reference_decide;
 use gatehouse_policy::{
     Acl, AclTarget, CannedAcl, CompiledPolicy, Context, ContextValue, Layers, ObjectOwnership,
-    PolicyKind, Principal, PublicAccessBlock, Request, evaluate,
+    PolicyKind, Principal, PublicAccessBlock, Request, SessionData, evaluate,
 };
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -32,6 +37,18 @@ const ACTIONS: &[&str] = &[
     "s3:GetObjectAcl",
     "iam:GetUser",
     "s3:ListAllMyBuckets",
+    "s3:PutObjectTagging",
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:TagSession",
+    "sts:GetCallerIdentity",
+];
+const TRUST_ACTION_PATTERNS: &[&str] = &[
+    "sts:AssumeRole",
+    "sts:AssumeRole*",
+    "sts:*",
+    "sts:TagSession",
+    "sts:AssumeRoleWithWebIdentity",
 ];
 const ACTION_PATTERNS: &[&str] = &[
     "*",
@@ -45,6 +62,9 @@ const ACTION_PATTERNS: &[&str] = &[
     "s3:Delete*",
     "S3:getobject*",
     "ec2:*",
+    "sts:AssumeRole",
+    "sts:*",
+    "s3:ListAllMyBuckets",
 ];
 const RESOURCE_PATTERNS: &[&str] = &[
     "*",
@@ -58,6 +78,9 @@ const RESOURCE_PATTERNS: &[&str] = &[
     "arn:aws:s3:::c/*",
     "arn:aws:s3:::b/${aws:PrincipalTag/team}/*",
     "arn:aws:s3:::b/*${?}",
+    "arn:aws:iam::111122223333:role/*",
+    "arn:aws:iam::*:role/R",
+    "arn:aws:s3:::b/${aws:username, 'nobody'}/*",
 ];
 const REQ_RESOURCES: &[&str] = &[
     "arn:aws:s3:::b",
@@ -69,6 +92,9 @@ const REQ_RESOURCES: &[&str] = &[
     "arn:aws:s3:::b/blue/x",
     "arn:aws:s3:::b/x?",
     "*",
+    "arn:aws:iam::111122223333:role/R",
+    "arn:aws:s3:::b/nobody/k",
+    "arn:aws:iam::111122223333:user/alice",
 ];
 
 fn principal_entries() -> Vec<Value> {
@@ -85,6 +111,12 @@ fn principal_entries() -> Vec<Value> {
         json!({"Service": "logging.s3.amazonaws.com"}),
         json!({"CanonicalUser": CANON_A}),
         json!({"CanonicalUser": CANON_B, "AWS": format!("arn:aws:iam::{A}:role/R")}),
+        json!({"AWS": format!("arn:aws:sts::{A}:federated-user/fed")}),
+        json!({"AWS": format!("arn:aws:iam::{A}:role/svc/R2")}),
+        json!({"AWS": format!("arn:aws:iam::{A}:user/dev/dave")}),
+        json!({"Federated": "accounts.google.com"}),
+        json!({"Service": "ec2.amazonaws.com"}),
+        json!({"AWS": [format!("arn:aws:iam::{A}:role/svc/R2"), format!("arn:aws:sts::{A}:assumed-role/R2/s9"), A]}),
     ]
 }
 
@@ -108,6 +140,26 @@ fn principals() -> Vec<Principal> {
         Principal::root(B, Some(CANON_B)),
         Principal::anonymous(),
         Principal::service("logging.s3.amazonaws.com"),
+        Principal::federated_user(A, "/", "alice", "fed", Some(CANON_A)),
+        Principal::federated_user(B, "/", "bob", "fed", Some(CANON_B)),
+        team(Principal::assumed_role(
+            A,
+            "/svc/",
+            "R2",
+            "s9",
+            "AROAR2",
+            Some(CANON_A),
+        ))
+        .with_session(SessionData {
+            tags: vec![("team".to_string(), "red".to_string())],
+            mfa_present: Some(true),
+            token_issue_time: Some(time::macros::datetime!(2024-01-01 00:00 UTC)),
+            source_identity: Some("alice".to_string()),
+            ..Default::default()
+        }),
+        Principal::user(A, "/dev/", "dave", "AIDADAVE", Some(CANON_A)),
+        Principal::federated("accounts.google.com"),
+        Principal::service("ec2.amazonaws.com"),
     ]
 }
 
@@ -156,7 +208,9 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
                 "aws:TagKeys",
                 "aws:username",
                 "s3:x-amz-acl",
-                "aws:PrincipalTag/team"
+                "aws:PrincipalTag/team",
+                "aws:SourceIdentity",
+                "aws:PrincipalType"
             ],
             &[
                 "home/",
@@ -171,7 +225,11 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
                 "blue",
                 "${aws:PrincipalTag/team}",
                 "*",
-                "x${*}"
+                "x${*}",
+                "${aws:SourceIdentity}",
+                "${s3:prefix}*",
+                "${aws:TagKeys}",
+                "User"
             ]
         ),
         fam(
@@ -215,7 +273,7 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
                 "DateNotEquals",
                 "DateGreaterThanEqualsIfExists"
             ],
-            &["aws:CurrentTime", "aws:EpochTime"],
+            &["aws:CurrentTime", "aws:EpochTime", "aws:TokenIssueTime"],
             &[
                 "2024-01-01T00:00:00Z",
                 "2024-01-01",
@@ -250,10 +308,19 @@ fn condition_strategy() -> impl Strategy<Value = (String, String, Vec<String>)> 
     ]
 }
 
-fn statement_strategy(with_principal: bool) -> impl Strategy<Value = Value> {
+fn statement_strategy(kind: PolicyKind) -> impl Strategy<Value = Value> {
+    let with_principal = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
+    let trust = kind == PolicyKind::Trust;
     (
         any::<bool>(),
-        proptest::sample::subsequence(ACTION_PATTERNS, 1..=2),
+        proptest::sample::subsequence(
+            if trust {
+                TRUST_ACTION_PATTERNS
+            } else {
+                ACTION_PATTERNS
+            },
+            1..=2,
+        ),
         any::<bool>(),
         proptest::sample::subsequence(RESOURCE_PATTERNS, 1..=2),
         prop::bool::weighted(0.15),
@@ -274,10 +341,12 @@ fn statement_strategy(with_principal: bool) -> impl Strategy<Value = Value> {
                     .into(),
                     json!(acts),
                 );
-                st.insert(
-                    if not_res { "NotResource" } else { "Resource" }.into(),
-                    json!(res),
-                );
+                if !trust {
+                    st.insert(
+                        if not_res { "NotResource" } else { "Resource" }.into(),
+                        json!(res),
+                    );
+                }
                 if with_principal {
                     st.insert(
                         if not_principal {
@@ -305,9 +374,8 @@ fn statement_strategy(with_principal: bool) -> impl Strategy<Value = Value> {
 }
 
 fn policy_strategy(kind: PolicyKind) -> impl Strategy<Value = String> {
-    let with_principal = kind == PolicyKind::Resource;
     (
-        proptest::collection::vec(statement_strategy(with_principal), 1..=3),
+        proptest::collection::vec(statement_strategy(kind), 1..=3),
         prop::bool::weighted(0.1),
     )
         .prop_map(|(sts, old)| {
@@ -372,32 +440,44 @@ fn context_strategy() -> impl Strategy<Value = Context> {
             "arn:aws:s3:::b/k",
         ])
         .boxed()),
-        opt(s(&["public-read", "private", "Public-Read"]).boxed()),
+        (
+            opt(s(&["public-read", "private", "Public-Read"]).boxed()),
+            opt(s(&["alice", "mallory"]).boxed()),
+            opt(s(&["blue", "red"]).boxed()),
+            opt(any::<bool>().prop_map(ContextValue::Bool).boxed()),
+        ),
     )
-        .prop_map(|(prefix, ip, tls, maxkeys, time, tags, arn, acl)| {
-            let mut c = Context::new();
-            let pairs = [
-                ("s3:prefix", prefix),
-                ("aws:SourceIp", ip),
-                ("aws:SecureTransport", tls),
-                ("s3:max-keys", maxkeys),
-                ("aws:CurrentTime", time),
-                ("aws:TagKeys", tags),
-                ("aws:SourceArn", arn),
-                ("s3:x-amz-acl", acl),
-            ];
-            for (k, v) in pairs {
-                if let Some(v) = v {
-                    c.insert(k, v);
+        .prop_map(
+            |(prefix, ip, tls, maxkeys, time, tags, arn, (acl, user, team, mfa))| {
+                let mut c = Context::new();
+                let pairs = [
+                    ("s3:prefix", prefix),
+                    ("aws:SourceIp", ip),
+                    ("aws:SecureTransport", tls),
+                    ("s3:max-keys", maxkeys),
+                    ("aws:CurrentTime", time),
+                    ("aws:TagKeys", tags),
+                    ("aws:SourceArn", arn),
+                    ("s3:x-amz-acl", acl),
+                    // Forged principal keys: both paths must ignore them.
+                    ("aws:username", user),
+                    ("aws:PrincipalTag/team", team),
+                    ("aws:MultiFactorAuthPresent", mfa),
+                ];
+                for (k, v) in pairs {
+                    if let Some(v) = v {
+                        c.insert(k, v);
+                    }
                 }
-            }
-            c
-        })
+                c
+            },
+        )
 }
 
 struct Pool {
     identity: Vec<Arc<CompiledPolicy>>,
     resource: Vec<Arc<CompiledPolicy>>,
+    trust: Vec<Arc<CompiledPolicy>>,
     acls: Vec<Acl>,
 }
 
@@ -424,8 +504,13 @@ fn pool() -> &'static Pool {
             }
             out
         };
-        let identity = gen_pool(PolicyKind::Identity, 160);
-        let resource = gen_pool(PolicyKind::Resource, 160);
+        let mut identity = gen_pool(PolicyKind::Identity, 160);
+        let mut resource = gen_pool(PolicyKind::Resource, 160);
+        let mut trust = gen_pool(PolicyKind::Trust, 80);
+        let open = open_policies();
+        identity.extend(open.identity.iter().cloned());
+        resource.extend(open.resource.iter().cloned());
+        trust.extend(open.trust.iter().cloned());
         let acls = [
             CannedAcl::Private,
             CannedAcl::PublicRead,
@@ -444,9 +529,84 @@ fn pool() -> &'static Pool {
         Pool {
             identity,
             resource,
+            trust,
             acls,
         }
     })
+}
+
+/// Permissive policies (allow everything of a service; bucket and trust policies naming each
+/// principal entry): random documents rarely allow a random request, these make every allow rule
+/// (and its caps) frequent.
+fn open_policies() -> &'static Pool {
+    static OPEN: OnceLock<Pool> = OnceLock::new();
+    OPEN.get_or_init(|| {
+        let mut identity = Vec::new();
+        let mut resource = Vec::new();
+        let mut trust = Vec::new();
+        let parse = |kind: PolicyKind, st: &Value, n: usize| {
+            let json = json!({"Version": "2012-10-17", "Statement": [st]}).to_string();
+            CompiledPolicy::parse(&json, kind, &format!("{}-open-{n}", kind.as_str())).ok()
+        };
+        for (n, act) in ["*", "s3:*", "sts:*", "s3:Get*"].iter().enumerate() {
+            let st = json!({"Effect": "Allow", "Action": act, "Resource": "*"});
+            for _ in 0..10 {
+                identity.extend(parse(PolicyKind::Identity, &st, n));
+            }
+        }
+        for (n, who) in principal_entries().into_iter().enumerate() {
+            let st = json!({"Effect": "Allow", "Principal": who, "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]});
+            for _ in 0..3 {
+                resource.extend(parse(PolicyKind::Resource, &st, n));
+            }
+            let st = json!({"Effect": "Allow", "Principal": who, "Action": "sts:*"});
+            for _ in 0..2 {
+                // Trust policies take no canonical user ids.
+                trust.extend(parse(PolicyKind::Trust, &st, n));
+            }
+        }
+        Pool {
+            identity,
+            resource,
+            trust,
+            acls: Vec::new(),
+        }
+    })
+}
+
+/// Identity holders, same or other account, S3 and STS requests, permissive layers: the allow
+/// rules and their caps (boundary, session policy, trust policy) in depth.
+fn rich_case_strategy() -> impl Strategy<Value = Case> {
+    (
+        select(vec![0usize, 1, 2, 3, 4, 5, 10, 11, 12, 13, 6]),
+        select(vec![0usize, 1, 2, 8, 10, 6]),
+        select(vec![0usize, 1, 9, 11, 2]),
+        prop_oneof![3 => Just(0u8), 1 => Just(1u8)],
+        any::<bool>(),
+        proptest::collection::vec(any::<Index>(), 0..=2),
+        proptest::option::weighted(0.5, any::<Index>()),
+        proptest::option::weighted(0.5, any::<Index>()),
+        proptest::option::weighted(0.8, any::<Index>()),
+    )
+        .prop_map(
+            |(principal, action, resource, owner, trust, identity, boundary, session, bucket)| {
+                Case {
+                    principal,
+                    action,
+                    resource,
+                    owner,
+                    trust,
+                    identity,
+                    boundary,
+                    session,
+                    bucket,
+                    acl: None,
+                    ownership: 0,
+                    bpa: (false, false),
+                }
+            },
+        )
 }
 
 #[derive(Debug, Clone)]
@@ -454,7 +614,8 @@ struct Case {
     principal: usize,
     action: usize,
     resource: usize,
-    owner_b: bool,
+    owner: u8,
+    trust: bool,
     identity: Vec<Index>,
     boundary: Option<Index>,
     session: Option<Index>,
@@ -470,6 +631,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             0..principals().len(),
             0..ACTIONS.len(),
             0..REQ_RESOURCES.len(),
+            prop_oneof![6 => Just(0u8), 3 => Just(1u8), 1 => Just(2u8)],
             prop::bool::weighted(0.3),
         ),
         (
@@ -486,14 +648,15 @@ fn case_strategy() -> impl Strategy<Value = Case> {
     )
         .prop_map(
             |(
-                (principal, action, resource, owner_b),
+                (principal, action, resource, owner, trust),
                 (identity, boundary, session),
                 (bucket, acl, ownership, bpa),
             )| Case {
                 principal,
                 action,
                 resource,
-                owner_b,
+                owner,
+                trust,
                 identity,
                 boundary,
                 session,
@@ -505,7 +668,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         )
 }
 
-fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError> {
+fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<&'static str, TestCaseError> {
     let ps = principals();
     let p = &ps[case.principal];
     let ids: Vec<Arc<CompiledPolicy>> = case
@@ -519,7 +682,13 @@ fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError
         identity: &ids,
         boundary: case.boundary.map(|i| &**i.get(&pool.identity)),
         session: session.as_deref(),
-        resource: case.bucket.map(|i| &**i.get(&pool.resource)),
+        resource: case.bucket.map(|i| {
+            if case.trust {
+                &**i.get(&pool.trust)
+            } else {
+                &**i.get(&pool.resource)
+            }
+        }),
         acl: case.acl.map(|i| i.get(&pool.acls)),
         object_ownership: [
             ObjectOwnership::BucketOwnerEnforced,
@@ -536,14 +705,15 @@ fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError
         principal: p,
         action: ACTIONS[case.action],
         resource: REQ_RESOURCES[case.resource],
-        resource_account: Some(if case.owner_b { B } else { A }),
+        resource_account: ["111122223333", "444455556666", "not-an-acct"]
+            [usize::from(case.owner % 3)],
         context: ctx,
     };
     let got = evaluate(&req, &layers);
-    let want = reference_evaluate(&req, &layers);
+    let want = reference_decide(&req, &layers);
     prop_assert_eq!(
-        got.outcome,
-        want,
+        (got.outcome, &got.reasons),
+        (want.0, &want.1),
         "decision {:?}\nidentity {:?}\nboundary {:?}\nsession {:?}\nbucket {:?}",
         got,
         ids.iter().map(|p| p.document()).collect::<Vec<_>>(),
@@ -553,7 +723,7 @@ fn run_case(case: &Case, ctx: &Context, pool: &Pool) -> Result<(), TestCaseError
             .map(|s| s.iter().map(|p| p.document()).collect::<Vec<_>>()),
         layers.resource.map(|p| p.document())
     );
-    Ok(())
+    Ok(got.detail)
 }
 
 fn cases() -> u32 {
@@ -573,6 +743,15 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(Config { cases: (cases() / 5).max(1000), failure_persistence: None, ..Config::default() })]
+
+    #[test]
+    fn cedar_path_agrees_with_reference_on_allow_rich_cases(case in rich_case_strategy(), ctx in context_strategy()) {
+        run_case(&case, &ctx, open_policies())?;
+    }
+}
+
+proptest! {
     #![proptest_config(Config { cases: (cases() / 50).max(200), failure_persistence: None, ..Config::default() })]
 
     #[test]
@@ -585,7 +764,7 @@ proptest! {
         let (Ok(id), Ok(bp)) = (CompiledPolicy::parse(&idj, PolicyKind::Identity, "i"), CompiledPolicy::parse(&bpj, PolicyKind::Resource, "b")) else {
             return Ok(());
         };
-        let local = Pool { identity: vec![id], resource: vec![bp], acls: pool().acls.clone() };
+        let local = Pool { identity: vec![id], resource: vec![bp], trust: pool().trust.clone(), acls: pool().acls.clone() };
         run_case(&case, &ctx, &local)?;
     }
 }
@@ -600,4 +779,55 @@ fn pool_is_large_and_mixed() {
         p.resource.len()
     );
     assert!(p.resource.iter().any(|r| r.is_public()) && p.resource.iter().any(|r| !r.is_public()));
+    assert!(p.trust.len() >= 60, "{}", p.trust.len());
+}
+
+/// The generator reaches every rule of the combination (each `Decision::detail`), so agreement is
+/// not agreement on trivial cases only.
+#[test]
+fn generator_reaches_every_rule() {
+    let mut runner = TestRunner::deterministic();
+    let mut seen: std::collections::HashMap<&'static str, usize> = Default::default();
+    let main = (case_strategy(), context_strategy());
+    let rich = (rich_case_strategy(), context_strategy());
+    for i in 0..15_000 {
+        let drawn = if i < 10_000 {
+            main.new_tree(&mut runner).map(|t| t.current())
+        } else {
+            rich.new_tree(&mut runner).map(|t| t.current())
+        };
+        let Ok((case, ctx)) = drawn else {
+            continue;
+        };
+        let pool = if i < 10_000 { pool() } else { open_policies() };
+        if let Ok(detail) = run_case(&case, &ctx, pool) {
+            *seen.entry(detail).or_default() += 1;
+        }
+    }
+    eprintln!("{seen:#?}");
+    for rule in [
+        "unknown action",
+        "the request names no valid resource account",
+        "federated-user sessions cannot call IAM or STS operations (except GetCallerIdentity)",
+        "an explicit Deny statement applies",
+        "roles may not be assumed by root accounts",
+        "the account root user has full access to its own account",
+        "a resource-based policy allows the caller",
+        "a resource-based policy names the caller directly",
+        "a resource-based policy names the caller's role or parent user (within boundary and session policy)",
+        "identity-based policies allow it (within boundary and session policies)",
+        "the role's trust policy does not allow the caller",
+        "cross-account: both the identity side and the resource side allow it",
+        "cross-account: the resource-based policy does not allow it",
+        "the permissions boundary does not allow it",
+        "the session policy does not allow it",
+    ] {
+        if rule == "unknown action" {
+            continue;
+        }
+        assert!(
+            seen.get(rule).copied().unwrap_or(0) > 0,
+            "never reached: {rule}\n{seen:#?}"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use gatehouse_policy::reference::reference_evaluate;
 use gatehouse_policy::{
     AclTarget, CannedAcl, CompiledPolicy, Context, ContextValue, Layer, Layers, ObjectOwnership,
-    Outcome, PolicyKind, Principal, PublicAccessBlock, Request, evaluate,
+    Outcome, PolicyKind, Principal, PublicAccessBlock, Request, SessionData, evaluate,
 };
 
 const A: &str = "111122223333";
@@ -34,7 +34,7 @@ fn check(
         principal: p,
         action,
         resource,
-        resource_account: Some(owner),
+        resource_account: owner,
         context: ctx,
     };
     let d = evaluate(&req, layers);
@@ -225,15 +225,26 @@ fn mfa_and_tls_only() {
         Outcome::ExplicitDeny,
         "no MFA key: BoolIfExists holds"
     );
-    let mfa = tls.clone().with("aws:MultiFactorAuthPresent", true);
+    // MFA is session data of the principal (temporary credentials), never a context key.
+    let with_mfa = |present: bool| {
+        alice().with_session(SessionData {
+            mfa_present: Some(present),
+            ..Default::default()
+        })
+    };
     assert_eq!(
-        check(&p, "s3:DeleteObject", r, A, &mfa, &layers),
+        check(&with_mfa(true), "s3:DeleteObject", r, A, &tls, &layers),
         Outcome::Allow
     );
-    let nomfa = tls.clone().with("aws:MultiFactorAuthPresent", false);
     assert_eq!(
-        check(&p, "s3:DeleteObject", r, A, &nomfa, &layers),
+        check(&with_mfa(false), "s3:DeleteObject", r, A, &tls, &layers),
         Outcome::ExplicitDeny
+    );
+    let forged = tls.clone().with("aws:MultiFactorAuthPresent", true);
+    assert_eq!(
+        check(&p, "s3:DeleteObject", r, A, &forged, &layers),
+        Outcome::ExplicitDeny,
+        "a context value cannot claim MFA"
     );
     let plain = Context::new().with("aws:SecureTransport", false);
     let d = evaluate(
@@ -241,7 +252,7 @@ fn mfa_and_tls_only() {
             principal: &p,
             action: "s3:GetObject",
             resource: r,
-            resource_account: Some(A),
+            resource_account: A,
             context: &plain,
         },
         &layers,
@@ -289,7 +300,7 @@ fn deny_unless_encrypted() {
             principal: &p,
             action: "s3:PutObject",
             resource: "arn:aws:s3:::b/k",
-            resource_account: Some(A),
+            resource_account: A,
             context: &Context::new(),
         },
         &layers,
@@ -756,7 +767,7 @@ fn root_is_not_subject_to_identity_policies_and_unknown_actions_deny() {
             principal: &root,
             action: "s3:GetObject",
             resource: "arn:aws:s3:::b/k",
-            resource_account: Some(A),
+            resource_account: A,
             context: &Context::new(),
         },
         &layers,

@@ -39,7 +39,7 @@ fn exercise(text: &str) {
                     principal: &alice,
                     action,
                     resource: "arn:aws:s3:::b/a/x",
-                    resource_account: Some("111122223333"),
+                    resource_account: "111122223333",
                     context: &ctx,
                 };
                 let _ = evaluate(&req, &layers);
@@ -184,7 +184,7 @@ fn fuzz_regression_string_equals_escaped_char() {
                 principal: &alice,
                 action: "iam:PassRole",
                 resource: "arn:aws:iam::111122223333:role/svc/x",
-                resource_account: Some("111122223333"),
+                resource_account: "111122223333",
                 context: &ctx,
             };
             let layers = Layers {
