@@ -143,6 +143,8 @@ pub struct AuthzRequest<'a> {
     /// The bucket the action is on (None for service-level actions).
     pub bucket: Option<&'a str>,
     pub key: Option<&'a str>,
+    /// The S3 operation (s3s's name), when the request is one.
+    pub op: Option<&'a str>,
 }
 
 /// The target bucket as the authoriser read it (with its versioning setting), kept in the request extensions
@@ -162,6 +164,10 @@ pub enum Decision {
 }
 
 /// The single decision function. Also returns the target bucket it read, if any.
+///
+/// Account roots: everything on the buckets their account owns. IAM users: what their identity policies
+/// (and boundary) allow, on their own account's buckets only (no resource policy grants across accounts
+/// yet); DeleteObjects is decided per key by the handler (`object_allowed`). Anonymous: nothing.
 pub async fn authorize(
     state: &AppState,
     req: &AuthzRequest<'_>,
@@ -173,31 +179,133 @@ pub async fn authorize(
         ));
     };
     let Some(bucket) = req.bucket else {
-        return Ok((Decision::Allow, None)); // service-level: ListAllMyBuckets
+        // Service-level: ListAllMyBuckets.
+        let d = user_decision(
+            state,
+            principal,
+            req.action,
+            "arn:aws:s3:::*",
+            &principal.account_id,
+        )
+        .await;
+        return Ok((d, None));
+    };
+    let resource = match req.key {
+        Some(k) => format!("arn:aws:s3:::{bucket}/{k}"),
+        None => format!("arn:aws:s3:::{bucket}"),
     };
     if req.action == "s3:CreateBucket" {
         // Any account may ask for a name; the handler answers BucketAlreadyExists if it is taken.
-        return Ok((Decision::Allow, None));
+        let d = user_decision(
+            state,
+            principal,
+            req.action,
+            &resource,
+            &principal.account_id,
+        )
+        .await;
+        return Ok((d, None));
     }
+    let per_key = req.op == Some("DeleteObjects");
     match state
         .meta
         .get_bucket_with_setting(bucket, "versioning")
         .await?
     {
-        // A missing bucket: the handler answers NoSuchBucket.
-        None => Ok((Decision::Allow, None)),
-        Some((b, versioning)) if b.owner_account_id == principal.account_id => Ok((
-            Decision::Allow,
-            Some(LoadedBucket {
+        // A missing bucket: the handler answers NoSuchBucket to whoever may ask.
+        None => {
+            let d = if per_key {
+                Decision::Allow
+            } else {
+                user_decision(
+                    state,
+                    principal,
+                    req.action,
+                    &resource,
+                    &principal.account_id,
+                )
+                .await
+            };
+            Ok((d, None))
+        }
+        Some((b, versioning)) if b.owner_account_id == principal.account_id => {
+            let d = if per_key {
+                Decision::Allow
+            } else {
+                user_decision(state, principal, req.action, &resource, &b.owner_account_id).await
+            };
+            let loaded = (d == Decision::Allow).then_some(LoadedBucket {
                 bucket: b,
                 versioning,
-            }),
-        )),
+            });
+            Ok((d, loaded))
+        }
         Some(_) => Ok((
             Decision::Deny("the bucket belongs to another account"),
             None,
         )),
     }
+}
+
+/// The identity side for an IAM user (the account root is allowed in its own account): its policies must
+/// allow the action on the resource; failing to load them denies.
+async fn user_decision(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    resource: &str,
+    resource_account: &str,
+) -> Decision {
+    let Some((account, name)) = crate::identity::user_of(principal) else {
+        return Decision::Allow;
+    };
+    match state
+        .iam
+        .user(&state.meta, account, name, &principal.canonical_id)
+        .await
+    {
+        Ok(p) => {
+            if crate::identity::allows(
+                &p,
+                action,
+                resource,
+                resource_account,
+                &gatehouse_policy::Context::new(),
+            ) {
+                Decision::Allow
+            } else {
+                Decision::Deny("no identity-based policy allows the action")
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, user = name, "cannot load the user's policies: denied");
+            Decision::Deny("the user's policies could not be loaded")
+        }
+    }
+}
+
+/// The per-key decision of DeleteObjects (the bucket itself was checked by the access hook): whether the
+/// principal may `action` the object.
+pub async fn object_allowed(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    bucket: &gatehouse_meta::Bucket,
+    key: &str,
+) -> bool {
+    if bucket.owner_account_id != principal.account_id {
+        return false;
+    }
+    let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
+    user_decision(
+        state,
+        principal,
+        action,
+        &resource,
+        &bucket.owner_account_id,
+    )
+    .await
+        == Decision::Allow
 }
 
 /// s3s's access hook: resolves the principal, stores it in the request extensions for the handlers, and
@@ -272,6 +380,7 @@ impl S3Access for Access {
             action,
             bucket,
             key,
+            op: Some(op),
         };
         let (decision, loaded) = authorize(&self.state, &req).await.map_err(internal)?;
         if let Decision::Deny(why) = decision {
@@ -291,6 +400,7 @@ impl S3Access for Access {
                     action: "s3:GetObject",
                     bucket: Some(&bucket),
                     key: Some(&key),
+                    op: None,
                 };
                 let (decision, src) = authorize(&self.state, &req).await.map_err(internal)?;
                 if let Decision::Deny(why) = decision {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod errors;
 pub mod front;
+pub mod identity;
 pub mod query;
 pub mod s3;
 pub mod server;

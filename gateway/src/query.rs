@@ -459,25 +459,102 @@ fn sts(action: &str, caller: &Caller, rid: &str) -> Result<String, ApiError> {
     }
 }
 
+/// Seals new access-key secrets for the IAM crate with the server keyring.
+struct KeySealer<'a>(&'a crate::server_key::Keys);
+
+impl gatehouse_iam::Sealer for KeySealer<'_> {
+    fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.seal(plaintext, context).map_err(|e| e.to_string())
+    }
+}
+
+/// Whether an IAM action only reads.
+fn reads_only(action: &str) -> bool {
+    ["Get", "List", "Simulate", "Generate"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}
+
 async fn iam(
-    _state: &AppState,
+    state: &AppState,
     action: &str,
     caller: &Caller,
-    _params: &[(String, String)],
-    _rid: &str,
+    params: &[(String, String)],
+    rid: &str,
 ) -> Result<String, ApiError> {
-    let Caller::Signed(_p) = caller else {
+    let Caller::Signed(p) = caller else {
         return Err(ApiError::new(
             Code::MissingAuthenticationToken,
             "Request is missing Authentication Token",
         ));
     };
-    Err(ApiError::custom(
-        Code::NotImplemented.as_str(),
-        StatusCode::NOT_IMPLEMENTED,
-        false,
-        format!("IAM {action} is not implemented yet."),
-    ))
+    let iam_caller = match crate::identity::user_of(p) {
+        None => gatehouse_iam::Caller::root(&p.account_id),
+        Some((account, name)) => {
+            gatehouse_iam::Caller::user(account, p.user_path.as_deref().unwrap_or("/"), name)
+        }
+    };
+    // The account root may do anything in its own account (the only one `handle` lets it see); an IAM user
+    // needs its policies to allow the action on the resource.
+    if let Some((account, name)) = crate::identity::user_of(p) {
+        let Some((iam_action, resource)) =
+            gatehouse_iam::action_resource_resolved(&state.meta, &iam_caller, action, params).await
+        else {
+            return Err(ApiError::new(
+                Code::InvalidAction,
+                format!("Could not find operation {action} for version 2010-05-08"),
+            ));
+        };
+        let allowed = match state
+            .iam
+            .user(&state.meta, account, name, &p.canonical_id)
+            .await
+        {
+            Ok(policies) => crate::identity::allows(
+                &policies,
+                &iam_action,
+                &resource,
+                account,
+                &gatehouse_policy::Context::new(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, user = name, "cannot load the user's policies: denied");
+                false
+            }
+        };
+        if !allowed {
+            return Err(ApiError::new(
+                Code::AccessDenied,
+                format!(
+                    "User: {} is not authorized to perform: {iam_action} on resource: {resource}",
+                    p.arn
+                ),
+            ));
+        }
+    }
+    match gatehouse_iam::handle(
+        &state.meta,
+        &iam_caller,
+        action,
+        params,
+        rid,
+        &KeySealer(&state.keys),
+    )
+    .await
+    {
+        Ok(r) => {
+            if !reads_only(action) {
+                state.iam_changed(&p.account_id);
+            }
+            Ok(r.body)
+        }
+        Err(e) => Err(ApiError::custom(
+            e.code_str(),
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.fault_type() == "Sender",
+            e.message,
+        )),
+    }
 }
 
 #[cfg(test)]

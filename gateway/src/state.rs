@@ -10,8 +10,10 @@ use gatehouse_storage::Backend;
 use crate::config::Config;
 use crate::server_key::Keys;
 
-/// How long a resolved access key is trusted before it is read again (deactivation latency).
-const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
+/// How long a resolved access key is trusted before it is read again: the bound within which a key
+/// deactivated or deleted through another gateway sharing the database stops working here (a change made
+/// through this server empties the account's entries at once: `AppState::iam_changed`).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// Who is making a request, once authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub struct Principal {
     /// `None` for the account root.
     pub user_name: Option<String>,
     pub arn: String,
+    /// The IAM user's path (`/` or `/a/b/`), for IAM users.
+    pub user_path: Option<String>,
     /// What GetCallerIdentity reports as UserId: the account id for the root, the user's unique id (AIDA...)
     /// for IAM users.
     pub user_id: String,
@@ -40,6 +44,8 @@ pub struct ResolvedKey {
 pub enum KeyError {
     #[error("metadata: {0}")]
     Meta(#[from] gatehouse_meta::MetaError),
+    #[error("IAM metadata: {0}")]
+    Iam(String),
     /// The secret is sealed under a server key this process does not hold, or is corrupt (logged once).
     #[error("the access key's secret cannot be opened")]
     Unopenable,
@@ -52,6 +58,8 @@ pub struct AppState {
     pub storage: Arc<dyn Backend>,
     /// The server keyring (seals access-key secrets).
     pub keys: Keys,
+    /// IAM users' compiled policies.
+    pub iam: crate::identity::IamCache,
     /// Access keys whose secret could not be opened, logged once each.
     unopenable: Mutex<HashSet<String>>,
     key_cache: RwLock<HashMap<String, (Instant, Option<ResolvedKey>)>>,
@@ -78,6 +86,7 @@ impl AppState {
             meta,
             storage,
             keys,
+            iam: crate::identity::IamCache::default(),
             unopenable: Mutex::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),
             _data_dir_lock: data_dir_lock,
@@ -101,6 +110,20 @@ impl AppState {
             map.insert(access_key_id.to_owned(), (Instant::now(), resolved.clone()));
         }
         Ok(resolved)
+    }
+
+    /// Forgets what this server cached of the account's IAM state (keys, users' policies): called after
+    /// every IAM change made through it, so it never answers from a state older than its own last change.
+    pub fn iam_changed(&self, account_id: &str) {
+        self.iam.account_changed(account_id);
+        if let Ok(mut m) = self.key_cache.write() {
+            m.retain(|_, (_, v)| {
+                v.as_ref()
+                    .is_none_or(|k| k.principal.account_id != account_id)
+            });
+            // Unknown keys are cached too; one of them may just have been created here.
+            m.retain(|_, (_, v)| v.is_some());
+        }
     }
 
     /// Logs an access key whose secret cannot be opened, once per key id (it is answered as an internal error
@@ -146,33 +169,36 @@ impl AppState {
                 return Err(KeyError::Unopenable);
             }
         };
-        let arn = match &key.user_name {
-            None => gatehouse_core::root_arn(&account.id),
-            Some(u) => gatehouse_core::user_arn(&account.id, "/", u),
-        };
-        Ok(Some(ResolvedKey {
-            secret,
-            principal: principal_of(&account, access_key_id, key.user_name.clone(), arn),
-        }))
+        let mut principal = root_principal(&account, access_key_id);
+        if let Some(u) = &key.user_name {
+            // A user's key: the user must still exist; its path and unique id come from its record.
+            let user = self
+                .meta
+                .get_iam_user(&account.id, u)
+                .await
+                .map_err(|e| KeyError::Iam(e.to_string()))?;
+            let Some(user) = user else {
+                return Ok(None);
+            };
+            principal.arn = user.arn();
+            principal.user_id = user.user_id.clone();
+            principal.user_name = Some(user.name.clone());
+            principal.user_path = Some(user.path.clone());
+        }
+        Ok(Some(ResolvedKey { secret, principal }))
     }
 }
 
-fn principal_of(
-    account: &Account,
-    access_key_id: &str,
-    user_name: Option<String>,
-    arn: String,
-) -> Principal {
+/// The account root's principal (an IAM user's fields are filled in from its record).
+fn root_principal(account: &Account, access_key_id: &str) -> Principal {
     Principal {
         account_id: account.id.clone(),
         canonical_id: account.canonical_id.clone(),
         display_name: account.display_name.clone(),
         access_key_id: access_key_id.to_owned(),
-        user_id: match &user_name {
-            None => account.id.clone(),
-            Some(_) => access_key_id.to_owned(),
-        },
-        user_name,
-        arn,
+        user_id: account.id.clone(),
+        user_path: None,
+        user_name: None,
+        arn: gatehouse_core::root_arn(&account.id),
     }
 }

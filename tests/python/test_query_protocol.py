@@ -71,3 +71,35 @@ def test_unsigned_iam_call_is_missing_authentication_token(server):
     assert e.value.code == 403
     assert "<ErrorResponse" in body and "<Code>MissingAuthenticationToken</Code>" in body
     assert "<RequestId>" in body
+
+
+def test_aws_cli_iam_user_lifecycle(server, cli_env):
+    def aws(*args):
+        out = subprocess.run(
+            ["aws", "--endpoint-url", server["endpoint"], "iam", *args, "--output", "json"],
+            env=cli_env, capture_output=True, text=True, timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout) if out.stdout.strip() else {}
+
+    user = aws("create-user", "--user-name", "cli-user", "--path", "/ops/")["User"]
+    assert user["Arn"].endswith(":user/ops/cli-user") and user["UserId"].startswith("AIDA")
+    key = aws("create-access-key", "--user-name", "cli-user")["AccessKey"]
+    assert key["AccessKeyId"].startswith("AKIA") and len(key["SecretAccessKey"]) == 40
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]})
+    aws("put-user-policy", "--user-name", "cli-user", "--policy-name", "who", "--policy-document", policy)
+    assert aws("list-user-policies", "--user-name", "cli-user")["PolicyNames"] == ["who"]
+    got = aws("get-user-policy", "--user-name", "cli-user", "--policy-name", "who")
+    assert got["PolicyDocument"]["Statement"][0]["Action"] == "sts:GetCallerIdentity"
+    assert [u["UserName"] for u in aws("list-users")["Users"]] == ["cli-user"]
+    # The new key signs for the user.
+    ident = boto3.client(
+        "sts", endpoint_url=server["endpoint"], region_name="us-east-1",
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+    ).get_caller_identity()
+    assert ident["Arn"] == user["Arn"] and ident["UserId"] == user["UserId"]
+    aws("delete-user-policy", "--user-name", "cli-user", "--policy-name", "who")
+    aws("delete-access-key", "--user-name", "cli-user", "--access-key-id", key["AccessKeyId"])
+    aws("delete-user", "--user-name", "cli-user")
+    assert aws("list-users")["Users"] == []

@@ -327,7 +327,7 @@ pub(crate) async fn delete_objects(
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     if i.delete.objects.len() > 1000 {
         return Err(s3_error!(
             MalformedXML,
@@ -353,6 +353,22 @@ pub(crate) async fn delete_objects(
     for o in i.delete.objects {
         let etag = o.e_tag.clone().map(ETagCondition::ETag);
         let cond = delete_condition(etag.as_ref(), o.last_modified_time.as_ref(), o.size);
+        // The authoriser's second phase: each key is its own decision (s3:DeleteObject, or
+        // s3:DeleteObjectVersion when a version is named).
+        let action = if o.version_id.is_some() {
+            "s3:DeleteObjectVersion"
+        } else {
+            "s3:DeleteObject"
+        };
+        if !crate::authz::object_allowed(&g.state, &p, action, &loaded.bucket, &o.key).await {
+            errors.push(Error {
+                code: Some("AccessDenied".to_owned()),
+                key: Some(o.key),
+                message: Some("Access Denied".to_owned()),
+                version_id: o.version_id,
+            });
+            continue;
+        }
         let res = versioning::delete_key(
             g,
             &req.extensions,

@@ -1,0 +1,172 @@
+//! IAM users as the policy engine sees them: their identity policies (inline, attached, their groups') and
+//! permissions boundary, read in one snapshot (`Meta::user_authz`), compiled once and cached.
+//!
+//! Exactness: every IAM change made through this server empties the account's entries when it commits
+//! (`IamCache::account_changed`), so this server never serves a policy older than its own last change; an
+//! entry is otherwise trusted for at most `TTL`, so a change made through another gateway sharing the
+//! database is seen within that bound. Loading or compiling anything fails closed: the caller denies.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use gatehouse_policy::{CompiledPolicy, Context, Layers, Outcome, PolicyKind, Request};
+
+use crate::state::Principal;
+
+/// How long a cached user's policies are trusted (the cross-gateway convergence bound).
+pub const TTL: Duration = Duration::from_secs(1);
+
+/// An IAM user's compiled policies.
+#[derive(Debug)]
+pub struct UserPolicies {
+    pub principal: gatehouse_policy::Principal,
+    pub identity: Vec<Arc<CompiledPolicy>>,
+    pub boundary: Option<Arc<CompiledPolicy>>,
+}
+
+/// Why a user's policies could not be had (the request is then denied).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("metadata: {0}")]
+    Meta(String),
+    #[error("the user no longer exists")]
+    NoSuchUser,
+    #[error("policy {0} cannot be used: {1}")]
+    Policy(String, String),
+}
+
+type Entry = (Instant, Arc<UserPolicies>);
+
+/// Cached compiled policies per (account, user name).
+#[derive(Default)]
+pub struct IamCache {
+    users: RwLock<HashMap<(String, String), Entry>>,
+}
+
+impl IamCache {
+    /// Drops every cached entry of the account (called after each IAM change made here).
+    pub fn account_changed(&self, account_id: &str) {
+        if let Ok(mut m) = self.users.write() {
+            m.retain(|(a, _), _| a != account_id);
+        }
+    }
+
+    /// The user's compiled policies, from the cache when fresh.
+    pub async fn user(
+        &self,
+        meta: &gatehouse_meta::Meta,
+        account_id: &str,
+        user_name: &str,
+        canonical_id: &str,
+    ) -> Result<Arc<UserPolicies>, LoadError> {
+        let key = (account_id.to_owned(), user_name.to_owned());
+        if let Ok(m) = self.users.read()
+            && let Some((at, p)) = m.get(&key)
+            && at.elapsed() < TTL
+        {
+            return Ok(Arc::clone(p));
+        }
+        let read_at = Instant::now();
+        let resolver = |arn: &str| gatehouse_iam::resolve_aws_managed(arn);
+        let authz = meta
+            .user_authz(account_id, user_name, Some(&resolver))
+            .await
+            .map_err(|e| LoadError::Meta(e.to_string()))?
+            .ok_or(LoadError::NoSuchUser)?;
+        let compiled = Arc::new(compile(&authz, canonical_id)?);
+        if let Ok(mut m) = self.users.write() {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(key, (read_at, Arc::clone(&compiled)));
+        }
+        Ok(compiled)
+    }
+}
+
+fn compile_doc(
+    doc: Option<&str>,
+    kind: PolicyKind,
+    id: &str,
+) -> Result<Arc<CompiledPolicy>, LoadError> {
+    let doc = doc.ok_or_else(|| {
+        LoadError::Policy(id.to_owned(), "its document cannot be resolved".into())
+    })?;
+    CompiledPolicy::parse(doc, kind, id)
+        .map_err(|e| LoadError::Policy(id.to_owned(), e.to_string()))
+}
+
+fn compile(a: &gatehouse_meta::UserAuthz, canonical_id: &str) -> Result<UserPolicies, LoadError> {
+    let user = &a.user;
+    let base = user.arn();
+    let mut identity = Vec::new();
+    let mut own = |p: &gatehouse_meta::PrincipalAuthz, owner: &str| -> Result<(), LoadError> {
+        for (name, doc) in &p.inline {
+            identity.push(compile_doc(
+                Some(doc),
+                PolicyKind::Identity,
+                &format!("{owner}#{name}"),
+            )?);
+        }
+        for m in &p.managed {
+            identity.push(compile_doc(
+                m.document.as_deref(),
+                PolicyKind::Identity,
+                &m.arn,
+            )?);
+        }
+        Ok(())
+    };
+    own(&a.policies, &base)?;
+    for g in &a.groups {
+        own(&g.policies, &format!("group/{}", g.group.name))?;
+    }
+    let boundary = match &a.boundary {
+        None => None,
+        Some(b) => Some(compile_doc(
+            b.document.as_deref(),
+            PolicyKind::Boundary,
+            &b.arn,
+        )?),
+    };
+    Ok(UserPolicies {
+        principal: gatehouse_policy::Principal::user(
+            &user.account_id,
+            &user.path,
+            &user.name,
+            &user.user_id,
+            Some(canonical_id),
+        ),
+        identity,
+        boundary,
+    })
+}
+
+/// Whether the user's own policies allow `action` on `resource` of `resource_account` (no resource policy
+/// exists yet: a grant needs the identity side, and another account's resource needs its policy, so it is
+/// denied).
+pub fn allows(
+    p: &UserPolicies,
+    action: &str,
+    resource: &str,
+    resource_account: &str,
+    context: &Context,
+) -> bool {
+    let request = Request::new(&p.principal, action, resource, resource_account, context);
+    let layers = Layers {
+        identity: &p.identity,
+        boundary: p.boundary.as_deref(),
+        ..Default::default()
+    };
+    let d = gatehouse_policy::evaluate(&request, &layers);
+    if d.outcome != Outcome::Allow {
+        tracing::debug!(action, resource, outcome = ?d.outcome, reasons = ?d.reasons, "identity policies do not allow");
+    }
+    d.outcome == Outcome::Allow
+}
+
+/// The IAM user a principal is, if any: (account, user name).
+pub fn user_of(p: &Principal) -> Option<(&str, &str)> {
+    p.user_name.as_deref().map(|u| (p.account_id.as_str(), u))
+}
