@@ -18,6 +18,15 @@
 //!
 //! A multipart object is the concatenation of its parts' streams, each with its own header; reading it needs
 //! the parts' plaintext sizes (kept in the index), see [`MultipartLayout`].
+//!
+//! How the S3 paths use it:
+//! - PUT: `Sealer::new(data_key)`, `update` per body frame, `finish`; the blob is `sealed_len(size)` bytes.
+//! - UploadPart: `Sealer::for_part(upload_data_key, part_number)`; each part is one segment of the object.
+//! - GET (whole): `Opener::for_part(key, 0, Some(size))` over the blob (per segment with its part number and
+//!   plaintext size for multipart objects); any error, `finish` included, aborts the response.
+//! - GET (range): `plan_range(range, size, DEFAULT_CHUNK_SIZE)` (or `MultipartLayout::plan_range`, one plan per
+//!   touched part/segment); read `plan.header` and `plan.sealed` of the blob (one read of
+//!   `0..plan.sealed.end` when `plan.first_chunk` is 0), feed `plan.sealed` to a `RangeOpener`.
 
 use std::ops::Range;
 

@@ -75,6 +75,13 @@ impl KmsError {
     }
 }
 
+/// The server keyring's errors (a `KeySealer` that cannot unseal key material): internal, never a client's fault.
+impl From<crate::KmsError> for KmsError {
+    fn from(e: crate::KmsError) -> Self {
+        KmsError::Internal(e.to_string())
+    }
+}
+
 impl From<crate::envelope::EnvelopeError> for KmsError {
     fn from(e: crate::envelope::EnvelopeError) -> Self {
         KmsError::Internal(e.to_string())

@@ -445,6 +445,14 @@ impl VaultKms {
                 Some(&json!({"ciphertext": ct, "associated_data": B64.encode(context_bytes(context))})),
             )
             .await?;
+        if a.status == 400 {
+            // Transit answers 400 both for a bad ciphertext and for a missing key; only the failure path
+            // pays for telling them apart.
+            return Err(match self.read_key(key_id).await {
+                Err(e @ (KmsError::NotFound(_) | KmsError::Unavailable(_))) => e,
+                _ => KmsError::InvalidCiphertext,
+            });
+        }
         if a.status != 200 {
             return Err(self.fail(&a, key_id, KmsError::InvalidCiphertext));
         }
