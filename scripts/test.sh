@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, on a clean machine: starts a real Postgres (scripts/pg.sh), runs every Rust test
+# The whole test suite, on a clean machine: starts a real Postgres (scripts/pg.sh) and OpenBao
+# (scripts/openbao.sh), runs every Rust test
 # (unit, integration against SQLite and Postgres, io_uring and std), then the Python client tests (boto3 and
 # the aws CLI from a project venv) against the real binary. Prints one closing summary line.
 set -euo pipefail
@@ -11,6 +12,11 @@ LOG_DIR=$(mktemp -d /tmp/gatehouse-test.XXXXXX)
 eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop >/dev/null 2>&1 || true; rm -rf "$LOG_DIR"' EXIT
 export GATEHOUSE_REQUIRE_PG=1
+
+# 1b. OpenBao (dev mode over HTTPS, transit mounted) for the KMS tests, stopped on exit.
+eval "$(scripts/openbao.sh start)"
+trap 'scripts/openbao.sh stop >/dev/null 2>&1 || true; scripts/pg.sh stop >/dev/null 2>&1 || true; rm -rf "$LOG_DIR"' EXIT
+export GATEHOUSE_REQUIRE_VAULT=1
 
 # 2. Rust: every crate's unit tests and the black-box suites.
 set +e

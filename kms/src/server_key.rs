@@ -374,6 +374,17 @@ impl ServerKeyring {
     }
 }
 
+/// The local SSE KMS seals its key material under the server keyring.
+impl crate::local::KeySealer for ServerKeyring {
+    fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, crate::provider::KmsError> {
+        ServerKeyring::seal(self, plaintext, context).map_err(Into::into)
+    }
+
+    fn unseal(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, crate::provider::KmsError> {
+        ServerKeyring::unseal(self, sealed, context).map_err(Into::into)
+    }
+}
+
 fn open(key: &LessSafeKey, nonce_and_ct: &[u8], context: &[u8]) -> Result<Vec<u8>, KmsError> {
     let nonce = Nonce::try_assume_unique_for_key(&nonce_and_ct[..NONCE_LEN])
         .map_err(|_| KmsError::Unseal)?;

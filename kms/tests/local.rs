@@ -282,7 +282,10 @@ async fn concurrent_rotation(store: Arc<dyn KeyStore>) {
         let (id, c) = (id.clone(), c.clone());
         tasks.push(tokio::spawn(async move {
             let v = gw.rotate_key(&id, ACCOUNT).await.expect("rotate");
-            let dk = gw.generate_data_key(&id, ACCOUNT, &c).await.expect("datakey");
+            let dk = gw
+                .generate_data_key(&id, ACCOUNT, &c)
+                .await
+                .expect("datakey");
             (v, dk)
         }));
     }
