@@ -6,6 +6,7 @@ use crate::admin::{NewAccount, create_account};
 use crate::config::{Config, ServeArgs, StoreArgs};
 use crate::server;
 use crate::server_key::{self, Keys, Purpose, open_store};
+use gatehouse_kms::server_key::KeyEntry;
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +50,12 @@ enum ServerKeyCmd {
     Generate {
         /// Where to write it.
         file: std::path::PathBuf,
+        /// Hold the key wrapped by this Vault transit key instead of in the clear (needs vault_addr and
+        /// vault_token or AppRole ids; every process then unwraps it through Vault at start).
+        #[arg(long)]
+        vault_key: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Show the fingerprints of the configured keys and of the database's current key; exits 1 when the
     /// configured keys do not hold the current one.
@@ -59,6 +66,9 @@ enum ServerKeyCmd {
     /// Put a fresh key first in the key file (the old keys stay, so everything sealed before still opens)
     /// and register it as the database's current key.
     Rotate {
+        /// Wrap the new key by this Vault transit key (as `generate --vault-key`).
+        #[arg(long)]
+        vault_key: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -185,14 +195,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn server_key_cmd(cmd: ServerKeyCmd) -> anyhow::Result<()> {
     match cmd {
-        ServerKeyCmd::Generate { file } => {
-            let ring = gatehouse_kms::ServerKeyring::create_file(&file)?;
+        ServerKeyCmd::Generate {
+            file,
+            vault_key,
+            store,
+        } => {
+            let entry = match &vault_key {
+                None => KeyEntry::Plain(gatehouse_kms::server_key::generate_key().to_vec()),
+                Some(name) => {
+                    let cfg = Config::resolve_store(&store)?;
+                    server_key::vault_wrapped_key(&cfg, name).await?
+                }
+            };
+            gatehouse_kms::server_key::create_key_file(&file, &[entry])?;
+            let cfg = Config::resolve_store(&StoreArgs {
+                server_key_file: Some(file.clone()),
+                ..store
+            })?;
+            let ring = server_key::configured_ring(&cfg).await?;
             println!("fingerprint={}\nfile={}", ring.primary(), file.display());
             Ok(())
         }
         ServerKeyCmd::Show { store } => {
             let cfg = Config::resolve_store(&store)?;
-            let ring = server_key::configured_ring(&cfg)?;
+            let ring = server_key::configured_ring(&cfg).await?;
             let meta = match &cfg.database_url {
                 Some(url) => gatehouse_meta::Meta::open(url).await?,
                 None => gatehouse_meta::Meta::open_sqlite(&cfg.data_dir.join("meta.db")).await?,
@@ -214,11 +240,22 @@ async fn server_key_cmd(cmd: ServerKeyCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ServerKeyCmd::Rotate { store } => {
+        ServerKeyCmd::Rotate { vault_key, store } => {
             let cfg = Config::resolve_store(&store)?;
             let (meta, ring) = open_store(&cfg, Purpose::Admin).await?;
             let old = ring.primary();
-            let rotated = ring.rotate_file()?;
+            let gatehouse_kms::KeySource::File(path) = ring.source().clone() else {
+                anyhow::bail!(
+                    "{} cannot be rotated in place: put a new key first in its value",
+                    ring.source()
+                );
+            };
+            let entry = match &vault_key {
+                None => KeyEntry::Plain(gatehouse_kms::server_key::generate_key().to_vec()),
+                Some(name) => server_key::vault_wrapped_key(&cfg, name).await?,
+            };
+            gatehouse_kms::server_key::prepend_to_key_file(&path, &entry)?;
+            let rotated = server_key::configured_ring(&cfg).await?;
             server_key::check_and_register(&meta, &rotated).await?;
             println!(
                 "previous={old}\ncurrent={}\nfile={}",

@@ -34,6 +34,18 @@ pub struct StoreArgs {
     /// of a deployment. Default DATA_DIR/master.key. GATEHOUSE_SERVER_KEY gives the keys themselves instead.
     #[arg(long, env = "GATEHOUSE_SERVER_KEY_FILE")]
     pub server_key_file: Option<PathBuf>,
+    /// Vault / OpenBao address (`https://host:8200`), for a server key held in Vault transit.
+    #[arg(long, env = "GATEHOUSE_VAULT_ADDR")]
+    pub vault_addr: Option<String>,
+    /// PEM CA bundle trusted for an https Vault address.
+    #[arg(long, env = "GATEHOUSE_VAULT_CA")]
+    pub vault_ca: Option<PathBuf>,
+    /// Vault transit mount path. Default transit.
+    #[arg(long, env = "GATEHOUSE_VAULT_MOUNT")]
+    pub vault_mount: Option<String>,
+    /// Vault AppRole role id (with GATEHOUSE_VAULT_SECRET_ID), instead of a token.
+    #[arg(long, env = "GATEHOUSE_VAULT_ROLE_ID")]
+    pub vault_role_id: Option<String>,
 }
 
 /// Flags of `gatehouse serve`.
@@ -78,6 +90,12 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     server_key_file: Option<PathBuf>,
+    vault_addr: Option<String>,
+    vault_token: Option<String>,
+    vault_ca: Option<PathBuf>,
+    vault_mount: Option<String>,
+    vault_role_id: Option<String>,
+    vault_secret_id: Option<String>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -89,6 +107,43 @@ struct FileConfig {
     direct_io: Option<bool>,
 }
 
+/// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
+/// `GATEHOUSE_VAULT_TOKEN`, `GATEHOUSE_VAULT_SECRET_ID`).
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    pub addr: String,
+    pub token: Option<String>,
+    pub role_id: Option<String>,
+    pub secret_id: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub mount: String,
+}
+
+impl VaultSettings {
+    /// The kms crate's client configuration.
+    pub fn client_config(&self) -> anyhow::Result<gatehouse_kms::vault::VaultConfig> {
+        let mut c = match (&self.token, &self.role_id, &self.secret_id) {
+            (Some(t), None, _) => gatehouse_kms::vault::VaultConfig::with_token(&self.addr, t),
+            (None, Some(role_id), Some(secret_id)) => {
+                let mut c = gatehouse_kms::vault::VaultConfig::with_token(&self.addr, "");
+                c.auth = gatehouse_kms::vault::VaultAuth::AppRole {
+                    role_id: role_id.clone(),
+                    secret_id: secret_id.clone(),
+                    mount: "approle".to_owned(),
+                };
+                c
+            }
+            _ => anyhow::bail!(
+                "vault_addr is set: give either vault_token (GATEHOUSE_VAULT_TOKEN) or vault_role_id with \
+                 vault_secret_id (GATEHOUSE_VAULT_SECRET_ID)"
+            ),
+        };
+        c.ca_file = self.ca.clone();
+        c.mount = self.mount.clone();
+        Ok(c)
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -96,6 +151,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The server key file, when one is named (else DATA_DIR/master.key, or GATEHOUSE_SERVER_KEY).
     pub server_key_file: Option<PathBuf>,
+    /// Vault / OpenBao transit, when configured.
+    pub vault: Option<VaultSettings>,
     pub listen: SocketAddr,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub domains: Vec<String>,
@@ -144,6 +201,34 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("gatehouse-data")),
             database_url: args.store.database_url.clone().or(f.database_url),
             server_key_file: args.store.server_key_file.clone().or(f.server_key_file),
+            vault: match args
+                .store
+                .vault_addr
+                .clone()
+                .or(f.vault_addr)
+                .filter(|a| !a.is_empty())
+            {
+                None => None,
+                Some(addr) => Some(VaultSettings {
+                    addr,
+                    token: std::env::var("GATEHOUSE_VAULT_TOKEN")
+                        .ok()
+                        .filter(|t| !t.is_empty())
+                        .or(f.vault_token),
+                    role_id: args.store.vault_role_id.clone().or(f.vault_role_id),
+                    secret_id: std::env::var("GATEHOUSE_VAULT_SECRET_ID")
+                        .ok()
+                        .filter(|t| !t.is_empty())
+                        .or(f.vault_secret_id),
+                    ca: args.store.vault_ca.clone().or(f.vault_ca),
+                    mount: args
+                        .store
+                        .vault_mount
+                        .clone()
+                        .or(f.vault_mount)
+                        .unwrap_or_else(|| "transit".to_owned()),
+                }),
+            },
             listen: args
                 .listen
                 .or(f.listen)

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use gatehouse_kms::server_key::KeyEntry;
 use gatehouse_kms::{KeySource, KmsError, ServerKeyring};
 use gatehouse_meta::Meta;
 
@@ -46,8 +47,64 @@ const HOW_TO_GIVE: &str = "give every gateway and admin command of the deploymen
      --server-key-file FILE (or GATEHOUSE_SERVER_KEY_FILE, or server_key_file in the config file), or the key \
      itself in GATEHOUSE_SERVER_KEY";
 
+/// The encryption context binding a Vault-wrapped server key to its use.
+fn wrap_context() -> gatehouse_kms::provider::EncryptionContext {
+    [("gatehouse".to_owned(), "server-key".to_owned())]
+        .into_iter()
+        .collect()
+}
+
+/// A fresh server key wrapped by the Vault transit key `key_name` (for a key file that holds no key in the
+/// clear: `vault:BASE64` lines).
+pub async fn vault_wrapped_key(config: &Config, key_name: &str) -> anyhow::Result<KeyEntry> {
+    use gatehouse_kms::provider::{KeyRef, Kms as _};
+    let vault = vault_client(config)?;
+    let key = KeyRef::parse(key_name)?;
+    let dk = vault.generate_data_key(&key, "", &wrap_context()).await?;
+    Ok(KeyEntry::Wrapped(dk.wrapped))
+}
+
+fn vault_client(config: &Config) -> anyhow::Result<gatehouse_kms::vault::VaultKms> {
+    let Some(v) = &config.vault else {
+        anyhow::bail!(
+            "the server key is held in Vault transit: set vault_addr (GATEHOUSE_VAULT_ADDR), vault_token \
+             (GATEHOUSE_VAULT_TOKEN) or AppRole ids, and vault_ca for https"
+        )
+    };
+    Ok(gatehouse_kms::vault::VaultKms::new(v.client_config()?)?)
+}
+
+/// Opens a key file whose keys may be wrapped by Vault transit (each is unwrapped once, at start).
+async fn open_key_file(config: &Config, path: &std::path::Path) -> anyhow::Result<ServerKeyring> {
+    use gatehouse_kms::provider::Kms as _;
+    let entries = gatehouse_kms::server_key::read_key_file(path)?;
+    if entries.iter().all(|e| matches!(e, KeyEntry::Plain(_))) {
+        return Ok(ServerKeyring::open_file(path)?);
+    }
+    let vault = vault_client(config)?;
+    let mut keys = Vec::with_capacity(entries.len());
+    for e in entries {
+        match e {
+            KeyEntry::Plain(k) => keys.push(k),
+            KeyEntry::Wrapped(w) => {
+                let plain = vault.decrypt(&w, &wrap_context()).await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot unwrap the server key in {} through Vault: {e}",
+                        path.display()
+                    )
+                })?;
+                keys.push(plain.plaintext.to_vec());
+            }
+        }
+    }
+    Ok(ServerKeyring::from_keys(
+        &keys,
+        KeySource::File(path.to_path_buf()),
+    )?)
+}
+
 /// Reads the configured keyring; generates the default key file when `may_generate` and it does not exist.
-fn load_ring(config: &Config, may_generate: bool) -> anyhow::Result<ServerKeyring> {
+async fn load_ring(config: &Config, may_generate: bool) -> anyhow::Result<ServerKeyring> {
     if let Some(v) = env_value() {
         anyhow::ensure!(
             config.server_key_file.is_none(),
@@ -56,9 +113,12 @@ fn load_ring(config: &Config, may_generate: bool) -> anyhow::Result<ServerKeyrin
         return Ok(ServerKeyring::from_env_value(&v)?);
     }
     let path = key_file_path(config);
-    match ServerKeyring::open_file(&path) {
-        Ok(r) => Ok(r),
-        Err(KmsError::KeyFile { source, .. })
+    let err = match open_key_file(config, &path).await {
+        Ok(r) => return Ok(r),
+        Err(e) => e.downcast::<KmsError>()?,
+    };
+    match err {
+        KmsError::KeyFile { source, .. }
             if source.kind() == std::io::ErrorKind::NotFound
                 && may_generate
                 && config.server_key_file.is_none() =>
@@ -71,14 +131,14 @@ fn load_ring(config: &Config, may_generate: bool) -> anyhow::Result<ServerKeyrin
             );
             Ok(ring)
         }
-        Err(KmsError::KeyFile { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        KmsError::KeyFile { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             anyhow::bail!(
                 "no server key: {} does not exist; {HOW_TO_GIVE} (`gatehouse admin server-key generate FILE` \
                  makes a new one; the first gateway of a deployment writes one to its data directory)",
                 path.display()
             )
         }
-        Err(e) => Err(e.into()),
+        e => Err(e.into()),
     }
 }
 
@@ -163,14 +223,14 @@ pub async fn open_store(
     };
     let fresh = meta.current_server_key().await?.is_none() && meta.account_count().await? == 0;
     let may_generate = fresh && (purpose == Purpose::Serve || embedded);
-    let ring = load_ring(config, may_generate)?;
+    let ring = load_ring(config, may_generate).await?;
     check_and_register(&meta, &ring).await?;
     Ok((meta, ring))
 }
 
 /// Opens only the keyring (no key check): for `admin server-key show`.
-pub fn configured_ring(config: &Config) -> anyhow::Result<ServerKeyring> {
-    load_ring(config, false)
+pub async fn configured_ring(config: &Config) -> anyhow::Result<ServerKeyring> {
+    load_ring(config, false).await
 }
 
 /// The server keyring of a running process. A value sealed by a key it does not hold makes a ring read from

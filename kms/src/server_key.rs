@@ -109,14 +109,32 @@ fn fingerprint_of(key: &[u8]) -> Fingerprint {
     Fingerprint(fp)
 }
 
-/// Parses key text: keys separated by newlines or commas, `#` comments, blank entries ignored.
-fn parse_keys(text: &str, what: &str) -> Result<Vec<Vec<u8>>, KmsError> {
+/// One key of a key file: the key itself, or the key wrapped by a KMS (Vault transit): a line
+/// `vault:BASE64` that only a process with the Vault configuration can open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyEntry {
+    Plain(Vec<u8>),
+    Wrapped(Vec<u8>),
+}
+
+/// The prefix of a key-file line holding a key wrapped by Vault transit.
+pub const WRAPPED_PREFIX: &str = "vault:";
+
+/// Parses key text into entries: keys separated by newlines or commas, `#` comments, blank entries ignored.
+fn parse_entries(text: &str, what: &str) -> Result<Vec<KeyEntry>, KmsError> {
     let mut keys = Vec::new();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
         for item in line.split(',') {
             let item = item.trim();
             if item.is_empty() {
+                continue;
+            }
+            if let Some(w) = item.strip_prefix(WRAPPED_PREFIX) {
+                let bytes = B64.decode(w).map_err(|_| {
+                    KmsError::BadServerKey(format!("{what}: a wrapped key is not base64"))
+                })?;
+                keys.push(KeyEntry::Wrapped(bytes));
                 continue;
             }
             let bytes = B64.decode(item).map_err(|_| {
@@ -130,13 +148,79 @@ fn parse_keys(text: &str, what: &str) -> Result<Vec<Vec<u8>>, KmsError> {
                     bytes.len()
                 )));
             }
-            keys.push(bytes);
+            keys.push(KeyEntry::Plain(bytes));
         }
     }
     if keys.is_empty() {
         return Err(KmsError::BadServerKey(format!("{what}: no key in it")));
     }
     Ok(keys)
+}
+
+/// Parses key text whose keys must all be plain.
+fn parse_keys(text: &str, what: &str) -> Result<Vec<Vec<u8>>, KmsError> {
+    parse_entries(text, what)?
+        .into_iter()
+        .map(|e| match e {
+            KeyEntry::Plain(k) => Ok(k),
+            KeyEntry::Wrapped(_) => Err(KmsError::BadServerKey(format!(
+                "{what} holds Vault-wrapped keys: this process needs the Vault configuration (vault_addr, \
+                 vault_token or AppRole ids, vault_ca) to open them"
+            ))),
+        })
+        .collect()
+}
+
+/// Reads a key file's entries (refusing one readable by group or others), plain or wrapped.
+pub fn read_key_file(path: &Path) -> Result<Vec<KeyEntry>, KmsError> {
+    let err = key_file_error(path);
+    let bytes = fs::read(path).map_err(&err)?;
+    let mode = fs::metadata(path).map_err(&err)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(KmsError::InsecureKeyFile(path.display().to_string()));
+    }
+    // The binary key file of earlier versions is 32 raw bytes; a text key file holding a key is at least
+    // 44 bytes (one key in base64), so the length tells them apart.
+    if bytes.len() == KEY_LEN {
+        return Ok(vec![KeyEntry::Plain(bytes)]);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        KmsError::BadServerKey(format!(
+            "key file {}: neither base64 text nor a 32-byte binary key",
+            path.display()
+        ))
+    })?;
+    parse_entries(text, &format!("key file {}", path.display()))
+}
+
+/// Writes a new key file (mode 0600; never over an existing file) holding these entries, the first sealing.
+pub fn create_key_file(path: &Path, entries: &[KeyEntry]) -> Result<(), KmsError> {
+    write_key_file(path, &key_file_text(entries, ""), false)
+}
+
+/// Writes the key file anew with `first` before its current entries (rotation).
+pub fn prepend_to_key_file(path: &Path, first: &KeyEntry) -> Result<(), KmsError> {
+    let mut entries = vec![first.clone()];
+    entries.extend(read_key_file(path)?);
+    write_key_file(path, &key_file_text(&entries, " Rotated."), true)
+}
+
+fn key_file_text(entries: &[KeyEntry], note: &str) -> String {
+    let mut text = format!(
+        "# Gatehouse server key: the first key seals, every key opens. Keep this file 0600 and identical\n\
+         # on every gateway and admin command of the deployment.{note}\n"
+    );
+    for e in entries {
+        match e {
+            KeyEntry::Plain(k) => text.push_str(&B64.encode(k)),
+            KeyEntry::Wrapped(w) => {
+                text.push_str(WRAPPED_PREFIX);
+                text.push_str(&B64.encode(w));
+            }
+        }
+        text.push('\n');
+    }
+    text
 }
 
 fn key_file_error(path: &Path) -> impl Fn(io::Error) -> KmsError + '_ {
@@ -225,44 +309,30 @@ impl ServerKeyring {
         ServerKeyring::from_keys(&keys, KeySource::Env)
     }
 
-    /// Reads a key file (refusing one readable by group or others).
+    /// Reads a key file of plain keys (refusing one readable by group or others).
     pub fn open_file(path: &Path) -> Result<ServerKeyring, KmsError> {
-        let err = key_file_error(path);
-        let bytes = fs::read(path).map_err(&err)?;
-        let mode = fs::metadata(path).map_err(&err)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            return Err(KmsError::InsecureKeyFile(path.display().to_string()));
-        }
         let source = KeySource::File(path.to_path_buf());
-        // The binary key file of earlier versions is 32 raw bytes; a text key file holding a key is at least
-        // 44 bytes (one key in base64), so the length tells them apart.
-        let keys = if bytes.len() == KEY_LEN {
-            vec![bytes]
-        } else {
-            let text = std::str::from_utf8(&bytes).map_err(|_| {
-                KmsError::BadServerKey(format!(
-                    "{source}: neither base64 text nor a 32-byte binary key"
-                ))
-            })?;
-            parse_keys(text, &source.to_string())?
-        };
+        let keys = read_key_file(path)?
+            .into_iter()
+            .map(|e| match e {
+                KeyEntry::Plain(k) => Ok(k),
+                KeyEntry::Wrapped(_) => Err(KmsError::BadServerKey(format!(
+                    "{source} holds Vault-wrapped keys: this process needs the Vault configuration \
+                     (vault_addr, vault_token or AppRole ids, vault_ca) to open them"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         ServerKeyring::from_keys(&keys, source)
     }
 
     /// Creates a new key file holding one fresh key (mode 0600); fails if the file exists.
     pub fn create_file(path: &Path) -> Result<ServerKeyring, KmsError> {
-        let key = generate_key();
-        let text = format!(
-            "# Gatehouse server key: the first key seals, every key opens. Keep this file 0600 and identical\n\
-             # on every gateway and admin command of the deployment.\n{}\n",
-            encode_key(&key)
-        );
-        write_key_file(path, &text, false)?;
+        create_key_file(path, &[KeyEntry::Plain(generate_key().to_vec())])?;
         ServerKeyring::open_file(path)
     }
 
-    /// Rotation: writes the key file anew with a fresh key first and every key of this ring after it; returns
-    /// the new ring. Only for a ring read from a file.
+    /// Rotation: writes the key file anew with a fresh plain key first and every key it held after it;
+    /// returns the new ring. Only for a ring read from a file of plain keys.
     pub fn rotate_file(&self) -> Result<ServerKeyring, KmsError> {
         let KeySource::File(path) = &self.source else {
             return Err(KmsError::BadServerKey(format!(
@@ -270,28 +340,7 @@ impl ServerKeyring {
                 self.source
             )));
         };
-        let current = fs::read(path).map_err(key_file_error(path))?;
-        let mut text = format!(
-            "# Gatehouse server key: the first key seals, every key opens. Rotated {}.\n{}\n",
-            gatehouse_core::now_ms(),
-            encode_key(&generate_key())
-        );
-        if let Ok(key) = <[u8; KEY_LEN]>::try_from(current.as_slice()) {
-            // A binary key file (see `open_file`): carry its key over in text form.
-            text.push_str(&encode_key(&key));
-            text.push('\n');
-        } else {
-            let old = std::str::from_utf8(&current)
-                .map_err(|_| KmsError::BadServerKey(format!("{}: not a key file", self.source)))?;
-            for line in old.lines() {
-                let t = line.trim();
-                if !t.is_empty() && !t.starts_with('#') {
-                    text.push_str(t);
-                    text.push('\n');
-                }
-            }
-        }
-        write_key_file(path, &text, true)?;
+        prepend_to_key_file(path, &KeyEntry::Plain(generate_key().to_vec()))?;
         ServerKeyring::open_file(path)
     }
 

@@ -549,3 +549,126 @@ async fn nul_in_keys(s: &Server) {
     assert_eq!(keys, ["src"]);
 }
 matrix!(nul_in_keys);
+
+/// OpenBao from scripts/openbao.sh: (address, token, CA file), or None to skip (a failure when
+/// GATEHOUSE_REQUIRE_VAULT=1).
+fn vault() -> Option<(String, String, String)> {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (
+        get("GATEHOUSE_VAULT_ADDR"),
+        get("GATEHOUSE_VAULT_TOKEN"),
+        get("GATEHOUSE_VAULT_CACERT"),
+    ) {
+        (Some(a), Some(t), Some(c)) => Some((a, t, c)),
+        _ => {
+            assert!(
+                std::env::var("GATEHOUSE_REQUIRE_VAULT").ok().as_deref() != Some("1"),
+                "GATEHOUSE_REQUIRE_VAULT=1 but the OpenBao variables are not set"
+            );
+            eprintln!("skipping: no OpenBao (scripts/openbao.sh start)");
+            None
+        }
+    }
+}
+
+/// The server key held in Vault transit: the key file holds only the wrapped key; every process unwraps it
+/// through Vault at start; without Vault access the process refuses to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_key_held_in_vault_transit() {
+    let Some((addr, token, ca)) = vault() else {
+        return;
+    };
+    let transit_key = format!("gh-server-{}", hex::encode(rand::random::<[u8; 4]>()));
+    let st = Command::new("curl")
+        .args([
+            "-fsS",
+            "-o",
+            "/dev/null",
+            "--cacert",
+            &ca,
+            "-H",
+            &format!("X-Vault-Token: {token}"),
+            "-X",
+            "POST",
+        ])
+        .args(["-d", r#"{"type":"aes256-gcm96"}"#])
+        .arg(format!("{addr}/v1/transit/keys/{transit_key}"))
+        .status()
+        .expect("curl");
+    assert!(st.success(), "creating the transit key");
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key_file = keys.path().join("server.key");
+    let vault_env = [("GATEHOUSE_VAULT_TOKEN", token.as_str())];
+    let vault_args = ["--vault-addr", addr.as_str(), "--vault-ca", ca.as_str()];
+    let mut args = vec![
+        "admin",
+        "server-key",
+        "generate",
+        key_file.to_str().unwrap(),
+        "--vault-key",
+        &transit_key,
+    ];
+    args.extend(vault_args);
+    let out = run(keys.path(), &args, &vault_env);
+    assert!(out.status.success(), "{}", text(&out));
+    let fp = field(&out, "fingerprint");
+    let content = std::fs::read_to_string(&key_file).unwrap();
+    let lines: Vec<&str> = content
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].starts_with("vault:"),
+        "only the wrapped key is on disk: {content}"
+    );
+
+    let mut opts = Opts::new(Db::Sqlite, Store::Std);
+    let k = key_file.display().to_string();
+    opts.extra = vec!["--server-key-file".into(), k.clone()];
+    opts.extra.extend(vault_args.iter().map(|s| s.to_string()));
+    opts.extra_admin = opts.extra.clone();
+    let s = Server::start(opts).expect("sqlite");
+    let (ak, sk) = s.new_account("vaulted");
+    s.client_with(&ak, &sk)
+        .list_buckets()
+        .send()
+        .await
+        .expect("works");
+    let data = s.dir.path().join("data");
+    let mut show = vec![
+        "admin",
+        "server-key",
+        "show",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--server-key-file",
+        &k,
+    ];
+    show.extend(vault_args);
+    let out = run(keys.path(), &show, &vault_env);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(field(&out, "database_current"), fp);
+
+    // Without a working Vault login the key cannot be had: refused, saying why.
+    let other = tempfile::tempdir().expect("tempdir");
+    let mut bad = vec![
+        "--data-dir",
+        other.path().to_str().unwrap(),
+        "--server-key-file",
+        &k,
+    ];
+    bad.extend(vault_args);
+    let msg = serve_must_fail(&bad, &[("GATEHOUSE_VAULT_TOKEN", "not-a-token")]);
+    assert!(msg.contains("Vault"), "{msg}");
+    let msg = serve_must_fail(
+        &[
+            "--data-dir",
+            other.path().to_str().unwrap(),
+            "--server-key-file",
+            &k,
+        ],
+        &[("GATEHOUSE_VAULT_ADDR", "")],
+    );
+    assert!(msg.contains("vault_addr"), "{msg}");
+}
