@@ -102,6 +102,22 @@ async fn works(s: &Server, ak: &str, sk: &str, bucket: &str) {
         .unwrap_or_else(|e| panic!("put by {ak} on {}: {e:?}", s.endpoint));
 }
 
+/// `admin server-key generate FILE`; returns the new key's fingerprint.
+fn generate_key_file(path: &Path) -> String {
+    let out = run(
+        path.parent().expect("a folder"),
+        &[
+            "admin",
+            "server-key",
+            "generate",
+            path.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    field(&out, "fingerprint")
+}
+
 fn pg_or_skip() -> Option<String> {
     common::fresh_pg_url()
 }
@@ -111,18 +127,7 @@ async fn two_gateways_share_one_key_and_refuse_another() {
     let Some(db) = pg_or_skip() else { return };
     let keys = tempfile::tempdir().expect("tempdir");
     let key_file = keys.path().join("server.key");
-    let generated = run(
-        keys.path(),
-        &[
-            "admin",
-            "server-key",
-            "generate",
-            key_file.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(generated.status.success(), "{}", text(&generated));
-    let fp = field(&generated, "fingerprint");
+    let fp = generate_key_file(&key_file);
 
     let a = Server::start_on_db(key_opts(&key_file), &db);
     let b = Server::start_on_db(key_opts(&key_file), &db);
@@ -181,13 +186,7 @@ async fn two_gateways_share_one_key_and_refuse_another() {
 
     // A different key: the admin command and a third gateway refuse, naming both fingerprints.
     let other = keys.path().join("other.key");
-    let generated2 = run(
-        keys.path(),
-        &["admin", "server-key", "generate", other.to_str().unwrap()],
-        &[],
-    );
-    assert!(generated2.status.success());
-    let other_fp = field(&generated2, "fingerprint");
+    let other_fp = generate_key_file(&other);
     let out = run(
         third.path(),
         &[
@@ -257,18 +256,7 @@ async fn rotation_keeps_old_and_new_secrets_working() {
     let Some(db) = pg_or_skip() else { return };
     let keys = tempfile::tempdir().expect("tempdir");
     let key_file = keys.path().join("server.key");
-    let generated = run(
-        keys.path(),
-        &[
-            "admin",
-            "server-key",
-            "generate",
-            key_file.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(generated.status.success(), "{}", text(&generated));
-    let old_fp = field(&generated, "fingerprint");
+    let old_fp = generate_key_file(&key_file);
     let old_copy = keys.path().join("old.key");
     std::fs::copy(&key_file, &old_copy).unwrap();
 
@@ -435,15 +423,7 @@ async fn embedded_key_is_checked_too() {
     // The same database with a foreign key: refused.
     let keys = tempfile::tempdir().expect("tempdir");
     let other = keys.path().join("other.key");
-    assert!(
-        run(
-            keys.path(),
-            &["admin", "server-key", "generate", other.to_str().unwrap()],
-            &[]
-        )
-        .status
-        .success()
-    );
+    generate_key_file(&other);
     let out = run(
         s.dir.path(),
         &[
