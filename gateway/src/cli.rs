@@ -37,10 +37,55 @@ enum AdminCmd {
         #[command(subcommand)]
         cmd: AccountCmd,
     },
+    /// The SSE KMS (`kms = "local" | "vault"`).
+    Kms {
+        #[command(subcommand)]
+        cmd: KmsCmd,
+    },
     /// The server key that seals the secrets kept in the database (shared by the whole deployment).
     ServerKey {
         #[command(subcommand)]
         cmd: ServerKeyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum KmsCmd {
+    /// KMS keys.
+    Key {
+        #[command(subcommand)]
+        cmd: KmsKeyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum KmsKeyCmd {
+    /// Create a key with an alias (S3 clients may name it by alias, key id or ARN).
+    Create {
+        alias: String,
+        /// The key id (a UUID when absent), e.g. `testkey-1`.
+        #[arg(long)]
+        key_id: Option<String>,
+        /// The owning account (the store's only account when absent).
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List keys.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Rotate a key (by alias, key id or ARN).
+    Rotate {
+        key: String,
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -131,6 +176,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Admin {
             cmd: AdminCmd::ServerKey { cmd },
         } => server_key_cmd(cmd).await,
+        Cmd::Admin {
+            cmd: AdminCmd::Kms {
+                cmd: KmsCmd::Key { cmd },
+            },
+        } => {
+            let out = match cmd {
+                KmsKeyCmd::Create {
+                    alias,
+                    key_id,
+                    account,
+                    description,
+                    store,
+                } => {
+                    let cfg = Config::resolve_store(&store)?;
+                    crate::kms_admin::create(&cfg, &alias, key_id, account, description).await?
+                }
+                KmsKeyCmd::List { store } => {
+                    crate::kms_admin::list(&Config::resolve_store(&store)?).await?
+                }
+                KmsKeyCmd::Rotate {
+                    key,
+                    account,
+                    store,
+                } => {
+                    crate::kms_admin::rotate(&Config::resolve_store(&store)?, &key, account).await?
+                }
+            };
+            println!("{}", out.trim_end());
+            Ok(())
+        }
         Cmd::Admin {
             cmd: AdminCmd::Account { cmd },
         } => match cmd {

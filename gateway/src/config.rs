@@ -18,6 +18,16 @@ pub enum StorageKind {
     Std,
 }
 
+/// Which KMS holds the SSE keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum KmsKind {
+    /// Key material in the metadata store, sealed under the server key (the embedded default).
+    Local,
+    /// Vault / OpenBao transit (`vault_addr`, ...).
+    Vault,
+}
+
 /// Options shared by `serve` and `admin` (where the store lives).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct StoreArgs {
@@ -34,7 +44,10 @@ pub struct StoreArgs {
     /// of a deployment. Default DATA_DIR/master.key. GATEHOUSE_SERVER_KEY gives the keys themselves instead.
     #[arg(long, env = "GATEHOUSE_SERVER_KEY_FILE")]
     pub server_key_file: Option<PathBuf>,
-    /// Vault / OpenBao address (`https://host:8200`), for a server key held in Vault transit.
+    /// The KMS of SSE keys: local (default) or vault.
+    #[arg(long, env = "GATEHOUSE_KMS", value_enum)]
+    pub kms: Option<KmsKind>,
+    /// Vault / OpenBao address (`https://host:8200`): the vault KMS, or a server key held in Vault transit.
     #[arg(long, env = "GATEHOUSE_VAULT_ADDR")]
     pub vault_addr: Option<String>,
     /// PEM CA bundle trusted for an https Vault address.
@@ -90,6 +103,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     server_key_file: Option<PathBuf>,
+    kms: Option<KmsKind>,
     vault_addr: Option<String>,
     vault_token: Option<String>,
     vault_ca: Option<PathBuf>,
@@ -151,6 +165,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The server key file, when one is named (else DATA_DIR/master.key, or GATEHOUSE_SERVER_KEY).
     pub server_key_file: Option<PathBuf>,
+    /// The KMS of SSE keys.
+    pub kms: KmsKind,
     /// Vault / OpenBao transit, when configured.
     pub vault: Option<VaultSettings>,
     pub listen: SocketAddr,
@@ -201,6 +217,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("gatehouse-data")),
             database_url: args.store.database_url.clone().or(f.database_url),
             server_key_file: args.store.server_key_file.clone().or(f.server_key_file),
+            kms: args.store.kms.or(f.kms).unwrap_or(KmsKind::Local),
             vault: match args
                 .store
                 .vault_addr

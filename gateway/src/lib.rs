@@ -10,6 +10,7 @@ pub mod config;
 pub mod errors;
 pub mod front;
 pub mod identity;
+pub mod kms_admin;
 pub mod query;
 pub mod s3;
 pub mod server;
