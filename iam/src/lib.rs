@@ -123,6 +123,14 @@ pub async fn handle(
         "GetUser" => users::get_user(&cx).await,
         "CreateUser" => users::create_user(&cx).await,
         "ListUsers" => users::list_users(&cx).await,
+        // No OpenID Connect provider can be registered yet (CreateOpenIDConnectProvider is not built): the
+        // account has none.
+        "ListOpenIDConnectProviders" => {
+            let mut x = Xml::new();
+            x.open("OpenIDConnectProviderList")
+                .close("OpenIDConnectProviderList");
+            Ok(Some(x))
+        }
         "UpdateUser" => users::update_user(&cx).await,
         "DeleteUser" => users::delete_user(&cx).await,
         "CreateAccessKey" => keys::create_access_key(&cx).await,

@@ -11,6 +11,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "GetUser",
     "CreateUser",
     "ListUsers",
+    "ListOpenIDConnectProviders",
     "UpdateUser",
     "DeleteUser",
     "CreateAccessKey",
@@ -95,9 +96,12 @@ fn resource_kind(action: &str) -> Option<Res> {
         return None;
     }
     Some(match action {
-        "ListUsers" | "ListGroups" | "ListRoles" | "ListPolicies" | "GetAccessKeyLastUsed" => {
-            Res::Star
-        }
+        "ListUsers"
+        | "ListGroups"
+        | "ListRoles"
+        | "ListPolicies"
+        | "GetAccessKeyLastUsed"
+        | "ListOpenIDConnectProviders" => Res::Star,
         "CreatePolicy" => Res::NewPolicy,
         "GetPolicy"
         | "DeletePolicy"

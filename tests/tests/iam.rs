@@ -257,6 +257,10 @@ async fn users_and_policies(s: &Server) {
         .unwrap();
     assert_eq!(names.policy_names(), ["team-ab"]);
 
+    // No OpenID Connect provider can be registered yet: the list is empty (not an error).
+    let oidc = root.list_open_id_connect_providers().send().await.unwrap();
+    assert!(oidc.open_id_connect_provider_list().is_empty());
+
     // Another account sees none of it.
     let (bak, bsk) = s.new_account("tenant-b");
     let b = iam(s, &bak, &bsk);
