@@ -106,3 +106,13 @@ pub(crate) async fn list_groups_for_user(cx: &Cx<'_>) -> Out {
     let pg = Page::of_sorted(groups, page, |g| g.name.to_ascii_lowercase());
     Ok(Some(groups_xml(&pg.items, pg.next_marker.as_deref())))
 }
+
+pub(crate) async fn update_group(cx: &Cx<'_>) -> Out {
+    let name = cx.p.name("GroupName", 128)?;
+    let new_name = cx.p.opt_name("NewGroupName", 128)?;
+    let new_path = cx.p.opt_path("NewPath")?;
+    cx.meta
+        .update_iam_group(cx.account(), name, new_name, new_path.as_deref())
+        .await?;
+    Ok(None)
+}

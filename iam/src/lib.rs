@@ -123,6 +123,7 @@ pub async fn handle(
         "GetUser" => users::get_user(&cx).await,
         "CreateUser" => users::create_user(&cx).await,
         "ListUsers" => users::list_users(&cx).await,
+        "GetAccountSummary" => users::get_account_summary(&cx).await,
         // No OpenID Connect provider can be registered yet (CreateOpenIDConnectProvider is not built): the
         // account has none.
         "ListOpenIDConnectProviders" => {
@@ -173,6 +174,7 @@ pub async fn handle(
         "GetGroup" => groups::get_group(&cx).await,
         "ListGroups" => groups::list_groups(&cx).await,
         "DeleteGroup" => groups::delete_group(&cx).await,
+        "UpdateGroup" => groups::update_group(&cx).await,
         "AddUserToGroup" => groups::add_user_to_group(&cx).await,
         "RemoveUserFromGroup" => groups::remove_user_from_group(&cx).await,
         "ListGroupsForUser" => groups::list_groups_for_user(&cx).await,

@@ -11,6 +11,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "GetUser",
     "CreateUser",
     "ListUsers",
+    "GetAccountSummary",
     "ListOpenIDConnectProviders",
     "UpdateUser",
     "DeleteUser",
@@ -54,6 +55,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "GetGroup",
     "ListGroups",
     "DeleteGroup",
+    "UpdateGroup",
     "AddUserToGroup",
     "RemoveUserFromGroup",
     "ListGroupsForUser",
@@ -101,7 +103,8 @@ fn resource_kind(action: &str) -> Option<Res> {
         | "ListRoles"
         | "ListPolicies"
         | "GetAccessKeyLastUsed"
-        | "ListOpenIDConnectProviders" => Res::Star,
+        | "ListOpenIDConnectProviders"
+        | "GetAccountSummary" => Res::Star,
         "CreatePolicy" => Res::NewPolicy,
         "GetPolicy"
         | "DeletePolicy"

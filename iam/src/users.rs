@@ -142,3 +142,40 @@ pub(crate) async fn delete_user(cx: &Cx<'_>) -> Out {
     cx.meta.delete_iam_user(cx.account(), name).await?;
     Ok(None)
 }
+
+/// GetAccountSummary: the account's entity counts and the quotas Gatehouse enforces (AWS's defaults).
+pub(crate) async fn get_account_summary(cx: &Cx<'_>) -> Out {
+    let c = cx.meta.iam_counts(cx.account()).await?;
+    let entries: [(&str, i64); 20] = [
+        ("AccessKeysPerUserQuota", 2),
+        ("AccountAccessKeysPresent", i64::from(c.root_keys > 0)),
+        ("AccountMFAEnabled", 0),
+        ("AttachedPoliciesPerGroupQuota", 10),
+        ("AttachedPoliciesPerRoleQuota", 10),
+        ("AttachedPoliciesPerUserQuota", 10),
+        ("GroupPolicySizeQuota", 5120),
+        ("Groups", c.groups),
+        ("GroupsPerUserQuota", 10),
+        ("GroupsQuota", 300),
+        ("Policies", c.policies),
+        ("PoliciesQuota", 1500),
+        ("PolicySizeQuota", 6144),
+        ("RolePolicySizeQuota", 10240),
+        ("Roles", c.roles),
+        ("RolesQuota", 1000),
+        ("UserPolicySizeQuota", 2048),
+        ("Users", c.users),
+        ("UsersQuota", 5000),
+        ("VersionsPerPolicyQuota", 5),
+    ];
+    let mut x = Xml::new();
+    x.open("SummaryMap");
+    for (k, v) in entries {
+        x.open("entry")
+            .el("key", k)
+            .el("value", &v.to_string())
+            .close("entry");
+    }
+    x.close("SummaryMap");
+    Ok(Some(x))
+}

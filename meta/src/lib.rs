@@ -218,13 +218,14 @@ mod server_keys;
 mod settings;
 mod store;
 mod versions;
-pub use server_keys::ServerKeyRecord;
 pub use iam::{
-    AWS_MANAGED_PREFIX, AccessKeyLastUsed, AttachedDoc, AwsManagedResolver, EntityKind, GroupAuthz, IamDbError,
-    IamGroup, IamResult, IamRole, IamUser, MAX_ACCESS_KEYS, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER,
-    MAX_POLICY_VERSIONS, MAX_TAGS, ManagedPolicy, Page, PageReq, PolicyEntities, PolicyVersionRecord,
-    PrincipalAuthz, RoleAuthz, RoleUpdate, TagTarget, UserAuthz,
+    AWS_MANAGED_PREFIX, AccessKeyLastUsed, AttachedDoc, AwsManagedResolver, EntityKind, GroupAuthz,
+    IamCounts, IamDbError, IamGroup, IamResult, IamRole, IamUser, MAX_ACCESS_KEYS,
+    MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS, MAX_TAGS, ManagedPolicy, Page,
+    PageReq, PolicyEntities, PolicyVersionRecord, PrincipalAuthz, RoleAuthz, RoleUpdate, TagTarget,
+    UserAuthz,
 };
+pub use server_keys::ServerKeyRecord;
 pub use store::{Meta, PutOutcome};
 
 mod kms_keys;

@@ -257,6 +257,14 @@ async fn users_and_policies(s: &Server) {
         .unwrap();
     assert_eq!(names.policy_names(), ["team-ab"]);
 
+    // The account summary counts what exists.
+    let summary = root.get_account_summary().send().await.unwrap();
+    let m = summary.summary_map().unwrap();
+    use aws_sdk_iam::types::SummaryKeyType as K;
+    assert_eq!(m.get(&K::Users), Some(&1));
+    assert_eq!(m.get(&K::Groups), Some(&1));
+    assert_eq!(m.get(&K::AccessKeysPerUserQuota), Some(&2));
+
     // No OpenID Connect provider can be registered yet: the list is empty (not an error).
     let oidc = root.list_open_id_connect_providers().send().await.unwrap();
     assert!(oidc.open_id_connect_provider_list().is_empty());

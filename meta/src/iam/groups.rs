@@ -22,6 +22,47 @@ pub(crate) fn group_from_row(row: &AnyRow) -> Result<IamGroup, MetaError> {
 }
 
 impl Meta {
+    /// Renames a group and/or moves it to another path (`NoSuchEntity` if absent, `EntityAlreadyExists` if
+    /// the new name is taken). Members and policies follow: they refer to the group's id.
+    pub async fn update_iam_group(
+        &self,
+        account_id: &str,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> IamResult<()> {
+        let mut tx = self.iam_begin().await?;
+        let (id, _) = self
+            .entity_in(&mut tx, EntityKind::Group, account_id, name, true)
+            .await?;
+        if let Some(n) = new_name {
+            let res =
+                sqlx::query("UPDATE iam_groups SET name = $1, name_lower = $2 WHERE group_id = $3")
+                    .bind(n)
+                    .bind(lower(n))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await;
+            match res {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(IamDbError::AlreadyExists(format!(
+                        "Group with name {n} already exists."
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(p) = new_path {
+            sqlx::query("UPDATE iam_groups SET path = $1 WHERE group_id = $2")
+                .bind(p)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.iam_commit(tx, account_id).await
+    }
+
     /// Creates a group (`EntityAlreadyExists` if the name is taken in the account).
     pub async fn create_iam_group(&self, group: &IamGroup) -> IamResult<()> {
         let mut tx = self.iam_begin().await?;

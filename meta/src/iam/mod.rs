@@ -32,6 +32,7 @@ pub use keys::AccessKeyLastUsed;
 pub use policies::{AWS_MANAGED_PREFIX, PolicyEntities};
 pub use roles::RoleUpdate;
 pub use tags::TagTarget;
+pub use users::IamCounts;
 
 /// Why an IAM store operation failed; the variants are AWS's IAM error codes, the strings AWS's messages.
 #[derive(Debug, thiserror::Error)]

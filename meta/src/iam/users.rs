@@ -22,7 +22,46 @@ fn user_exists(name: &str) -> IamDbError {
     IamDbError::AlreadyExists(format!("User with name {name} already exists."))
 }
 
+/// How many IAM entities an account has (GetAccountSummary).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IamCounts {
+    pub users: i64,
+    pub groups: i64,
+    pub roles: i64,
+    /// Customer managed policies.
+    pub policies: i64,
+    /// The account root's own access keys.
+    pub root_keys: i64,
+}
+
 impl Meta {
+    /// Counts an account's users, groups, roles, customer managed policies and root access keys.
+    pub async fn iam_counts(&self, account_id: &str) -> IamResult<IamCounts> {
+        let count = |table: &'static str| {
+            let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE account_id = $1");
+            async move {
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(account_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok::<i64, IamDbError>(crate::store::get(&row, "n")?)
+            }
+        };
+        let root_keys = sqlx::query(
+            "SELECT COUNT(*) AS n FROM access_keys WHERE account_id = $1 AND user_name IS NULL",
+        )
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(IamCounts {
+            users: count("iam_users").await?,
+            groups: count("iam_groups").await?,
+            roles: count("iam_roles").await?,
+            policies: count("iam_policies").await?,
+            root_keys: crate::store::get(&root_keys, "n")?,
+        })
+    }
+
     /// Creates a user (`EntityAlreadyExists` if the name is taken in the account, in any case).
     pub async fn create_iam_user(&self, user: &IamUser) -> IamResult<()> {
         let mut tx = self.iam_begin().await?;
