@@ -35,31 +35,8 @@ impl Meta {
         let (id, _) = self
             .entity_in(&mut tx, EntityKind::Group, account_id, name, true)
             .await?;
-        if let Some(n) = new_name {
-            let res =
-                sqlx::query("UPDATE iam_groups SET name = $1, name_lower = $2 WHERE group_id = $3")
-                    .bind(n)
-                    .bind(lower(n))
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await;
-            match res {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(IamDbError::AlreadyExists(format!(
-                        "Group with name {n} already exists."
-                    )));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if let Some(p) = new_path {
-            sqlx::query("UPDATE iam_groups SET path = $1 WHERE group_id = $2")
-                .bind(p)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        self.rename_entity(&mut tx, EntityKind::Group, &id, new_name, new_path)
+            .await?;
         self.iam_commit(tx, account_id).await
     }
 

@@ -371,6 +371,55 @@ impl Meta {
         }
     }
 
+    /// Renames and/or moves an entity inside `tx` (`EntityAlreadyExists` if the new name is taken in the
+    /// account); what refers to it by id follows.
+    pub(crate) async fn rename_entity(
+        &self,
+        tx: &mut Tx,
+        kind: EntityKind,
+        id: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> IamResult<()> {
+        if let Some(n) = new_name {
+            let sql = format!(
+                "UPDATE {t} SET name = $1, name_lower = $2 WHERE {c} = $3",
+                t = kind.table(),
+                c = kind.id_col()
+            );
+            let res = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(n)
+                .bind(lower(n))
+                .bind(id)
+                .execute(&mut **tx)
+                .await;
+            match res {
+                Ok(_) => {}
+                Err(e) if crate::store::is_unique_violation(&e) => {
+                    let noun = kind.noun();
+                    let title = format!("{}{}", noun[..1].to_ascii_uppercase(), &noun[1..]);
+                    return Err(IamDbError::AlreadyExists(format!(
+                        "{title} with name {n} already exists."
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(p) = new_path {
+            let sql = format!(
+                "UPDATE {t} SET path = $1 WHERE {c} = $2",
+                t = kind.table(),
+                c = kind.id_col()
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(p)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The id of an entity, read outside a transaction.
     pub(crate) async fn entity_id(
         &self,

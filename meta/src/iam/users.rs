@@ -136,19 +136,10 @@ impl Meta {
         let (id, old_name) = self
             .entity_in(&mut tx, EntityKind::User, account_id, name, true)
             .await?;
+        self.rename_entity(&mut tx, EntityKind::User, &id, new_name, new_path)
+            .await?;
         if let Some(n) = new_name {
-            let res =
-                sqlx::query("UPDATE iam_users SET name = $1, name_lower = $2 WHERE user_id = $3")
-                    .bind(n)
-                    .bind(lower(n))
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await;
-            match res {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Err(user_exists(n)),
-                Err(e) => return Err(e.into()),
-            }
+            // Access keys name their user.
             sqlx::query(
                 "UPDATE access_keys SET user_name = $1 WHERE account_id = $2 AND user_name = $3",
             )
@@ -157,13 +148,6 @@ impl Meta {
             .bind(&old_name)
             .execute(&mut *tx)
             .await?;
-        }
-        if let Some(p) = new_path {
-            sqlx::query("UPDATE iam_users SET path = $1 WHERE user_id = $2")
-                .bind(p)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
         }
         let sql = format!("SELECT {USER_COLS} FROM iam_users WHERE user_id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
