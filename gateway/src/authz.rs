@@ -184,23 +184,22 @@ pub async fn authorize(
             state,
             principal,
             req.action,
-            "arn:aws:s3:::*",
+            None,
+            None,
             &principal.account_id,
         )
         .await;
         return Ok((d, None));
     };
-    let resource = match req.key {
-        Some(k) => format!("arn:aws:s3:::{bucket}/{k}"),
-        None => format!("arn:aws:s3:::{bucket}"),
-    };
-    if req.action == "s3:CreateBucket" {
+    let (action, key) = (req.action, req.key);
+    if action == "s3:CreateBucket" {
         // Any account may ask for a name; the handler answers BucketAlreadyExists if it is taken.
         let d = user_decision(
             state,
             principal,
-            req.action,
-            &resource,
+            action,
+            Some(bucket),
+            key,
             &principal.account_id,
         )
         .await;
@@ -220,8 +219,9 @@ pub async fn authorize(
                 user_decision(
                     state,
                     principal,
-                    req.action,
-                    &resource,
+                    action,
+                    Some(bucket),
+                    key,
                     &principal.account_id,
                 )
                 .await
@@ -232,7 +232,15 @@ pub async fn authorize(
             let d = if per_key {
                 Decision::Allow
             } else {
-                user_decision(state, principal, req.action, &resource, &b.owner_account_id).await
+                user_decision(
+                    state,
+                    principal,
+                    action,
+                    Some(bucket),
+                    key,
+                    &b.owner_account_id,
+                )
+                .await
             };
             let loaded = (d == Decision::Allow).then_some(LoadedBucket {
                 bucket: b,
@@ -247,9 +255,31 @@ pub async fn authorize(
     }
 }
 
-/// The identity side for an IAM user (the account root is allowed in its own account): its policies must
-/// allow the action on the resource; failing to load them denies.
+/// The S3 identity side: the account root is allowed in its own account; an IAM user needs its identity
+/// policies to allow the action on the bucket or object ARN (`arn:aws:s3:::*` for service-level actions).
 async fn user_decision(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    resource_account: &str,
+) -> Decision {
+    if crate::identity::user_of(principal).is_none() {
+        return Decision::Allow;
+    }
+    let resource = match (bucket, key) {
+        (None, _) => "arn:aws:s3:::*".to_owned(),
+        (Some(b), None) => format!("arn:aws:s3:::{b}"),
+        (Some(b), Some(k)) => format!("arn:aws:s3:::{b}/{k}"),
+    };
+    identity_decision(state, principal, action, &resource, resource_account).await
+}
+
+/// The identity-policy decision for any service (S3 above, IAM calls from the query router): the account root
+/// is allowed in its own account; an IAM user's policies (and boundary) must allow `action` on `resource`;
+/// failing to load them denies.
+pub(crate) async fn identity_decision(
     state: &AppState,
     principal: &Principal,
     action: &str,
@@ -293,19 +323,17 @@ pub async fn object_allowed(
     bucket: &gatehouse_meta::Bucket,
     key: &str,
 ) -> bool {
-    if bucket.owner_account_id != principal.account_id {
-        return false;
-    }
-    let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
-    user_decision(
-        state,
-        principal,
-        action,
-        &resource,
-        &bucket.owner_account_id,
-    )
-    .await
-        == Decision::Allow
+    bucket.owner_account_id == principal.account_id
+        && user_decision(
+            state,
+            principal,
+            action,
+            Some(&bucket.name),
+            Some(key),
+            &bucket.owner_account_id,
+        )
+        .await
+            == Decision::Allow
 }
 
 /// s3s's access hook: resolves the principal, stores it in the request extensions for the handlers, and

@@ -36,13 +36,6 @@ impl Service {
             Service::Sts => gatehouse_sts::NAMESPACE,
         }
     }
-
-    fn scope_name(self) -> &'static str {
-        match self {
-            Service::Iam => "iam",
-            Service::Sts => "sts",
-        }
-    }
 }
 
 /// STS actions AWS accepts without a signature (their proof is a token in the parameters).
@@ -417,9 +410,6 @@ async fn answer(
                 |r| r.is_empty() || r == "us-east-1" || r == region,
                 SystemTime::now(),
             )?;
-            if v.service != service.scope_name() {
-                return Err(ApiError::new(Code::SignatureDoesNotMatch, BAD_SIGNATURE));
-            }
             Caller::Signed(resolved.principal)
         }
     };
@@ -496,7 +486,7 @@ async fn iam(
     };
     // The account root may do anything in its own account (the only one `handle` lets it see); an IAM user
     // needs its policies to allow the action on the resource.
-    if let Some((account, name)) = crate::identity::user_of(p) {
+    if let Some((account, _)) = crate::identity::user_of(p) {
         let Some((iam_action, resource)) =
             gatehouse_iam::action_resource_resolved(&state.meta, &iam_caller, action, params).await
         else {
@@ -505,23 +495,9 @@ async fn iam(
                 format!("Could not find operation {action} for version 2010-05-08"),
             ));
         };
-        let allowed = match state
-            .iam
-            .user(&state.meta, account, name, &p.canonical_id)
+        let allowed = crate::authz::identity_decision(state, p, &iam_action, &resource, account)
             .await
-        {
-            Ok(policies) => crate::identity::allows(
-                &policies,
-                &iam_action,
-                &resource,
-                account,
-                &gatehouse_policy::Context::new(),
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, user = name, "cannot load the user's policies: denied");
-                false
-            }
-        };
+            == crate::authz::Decision::Allow;
         if !allowed {
             return Err(ApiError::new(
                 Code::AccessDenied,
