@@ -2,11 +2,12 @@
 //! permissions boundary, read in one snapshot (`Meta::user_authz`), compiled once and cached.
 //!
 //! Exactness: every IAM change made through this server empties the account's entries when it commits
-//! (`IamCache::account_changed`), so this server never serves a policy older than its own last change; an
-//! entry is otherwise trusted for at most `TTL`, so a change made through another gateway sharing the
-//! database is seen within that bound. Loading or compiling anything fails closed: the caller denies.
+//! (`IamCache::account_changed`) and bumps a generation, and a read that started before a change is not
+//! stored, so this server never serves a policy older than its own last change; an entry is otherwise trusted
+//! for at most `TTL`, so a change made through another gateway sharing the database is seen within that bound. Loading or compiling anything fails closed: the caller denies.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -42,11 +43,14 @@ type Entry = (Instant, Arc<UserPolicies>);
 #[derive(Default)]
 pub struct IamCache {
     users: RwLock<HashMap<(String, String), Entry>>,
+    /// Bumped by every change: a load that saw an older generation is not stored.
+    generation: AtomicU64,
 }
 
 impl IamCache {
     /// Drops every cached entry of the account (called after each IAM change made here).
     pub fn account_changed(&self, account_id: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut m) = self.users.write() {
             m.retain(|(a, _), _| a != account_id);
         }
@@ -68,6 +72,7 @@ impl IamCache {
             return Ok(Arc::clone(p));
         }
         let read_at = Instant::now();
+        let generation = self.generation.load(Ordering::SeqCst);
         let resolver = |arn: &str| gatehouse_iam::resolve_aws_managed(arn);
         let authz = meta
             .user_authz(account_id, user_name, Some(&resolver))
@@ -75,7 +80,9 @@ impl IamCache {
             .map_err(|e| LoadError::Meta(e.to_string()))?
             .ok_or(LoadError::NoSuchUser)?;
         let compiled = Arc::new(compile(&authz, canonical_id)?);
-        if let Ok(mut m) = self.users.write() {
+        if let Ok(mut m) = self.users.write()
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
             if m.len() > 100_000 {
                 m.clear();
             }

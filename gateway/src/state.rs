@@ -63,6 +63,8 @@ pub struct AppState {
     /// Access keys whose secret could not be opened, logged once each.
     unopenable: Mutex<HashSet<String>>,
     key_cache: RwLock<HashMap<String, (Instant, Option<ResolvedKey>)>>,
+    /// Bumped by every IAM change made here: a key read that started before it is not cached.
+    key_generation: std::sync::atomic::AtomicU64,
     /// The data directory's lock, held while the state lives.
     _data_dir_lock: std::fs::File,
 }
@@ -89,6 +91,7 @@ impl AppState {
             iam: crate::identity::IamCache::default(),
             unopenable: Mutex::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),
+            key_generation: std::sync::atomic::AtomicU64::new(0),
             _data_dir_lock: data_dir_lock,
         }
     }
@@ -102,8 +105,16 @@ impl AppState {
         {
             return Ok(v.clone());
         }
+        let generation = self
+            .key_generation
+            .load(std::sync::atomic::Ordering::SeqCst);
         let resolved = self.load_key(access_key_id).await?;
-        if let Ok(mut map) = self.key_cache.write() {
+        if let Ok(mut map) = self.key_cache.write()
+            && self
+                .key_generation
+                .load(std::sync::atomic::Ordering::SeqCst)
+                == generation
+        {
             if map.len() > 100_000 {
                 map.clear();
             }
@@ -116,13 +127,14 @@ impl AppState {
     /// every IAM change made through it, so it never answers from a state older than its own last change.
     pub fn iam_changed(&self, account_id: &str) {
         self.iam.account_changed(account_id);
+        self.key_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut m) = self.key_cache.write() {
+            // The account's keys, and every unknown key (one may just have been created here).
             m.retain(|_, (_, v)| {
                 v.as_ref()
-                    .is_none_or(|k| k.principal.account_id != account_id)
+                    .is_some_and(|k| k.principal.account_id != account_id)
             });
-            // Unknown keys are cached too; one of them may just have been created here.
-            m.retain(|_, (_, v)| v.is_some());
         }
     }
 
