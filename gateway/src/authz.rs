@@ -1,160 +1,34 @@
 //! Authorisation: the ONE place a request is allowed or denied (DESIGN §2).
 //!
 //! s3s calls `S3Access::check` for every request after the signature is verified and before any handler
-//! runs. It maps the operation to its IAM action through `ACTIONS` (an operation missing there is denied),
-//! names the resource, and decides. Until the policy engine is wired in, the rule is AWS's default for an
-//! account without policies: an account's principals may do everything on the buckets it owns and nothing
-//! on another account's; anonymous requests are denied.
+//! runs. The hook resolves the caller once (account root, IAM user with its compiled policies, or anonymous),
+//! maps the parsed request to the actions AWS checks (`access::operations`), loads the target bucket's
+//! context in one cached read (`access::bucket`), builds the condition context (`access::context`) and asks
+//! the policy engine, with the bucket policy, the bucket ACL, Object Ownership and Block Public Access as
+//! layers. Object-level inputs (an object's ACL and owner) are decided in an explicit second phase by the
+//! handler that loads the object (`object_phase`), and DeleteObjects decides each key (`key_allowed`). Any
+//! failure to load what a decision needs denies.
 
 use std::sync::Arc;
 
+use gatehouse_policy::{Acl, AclTarget, Context, Layers, Outcome, Request};
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::CopySource;
 use s3s::path::S3Path;
 use s3s::s3_error;
 
+use crate::access::bucket::BucketCtx;
+use crate::access::context::{RequestFacts, s3_context};
+use crate::access::operations::{action_of, extra_actions, version_action};
+use crate::identity::UserPolicies;
 use crate::state::{AppState, Principal};
 
-/// S3 operation name (as s3s names it) -> IAM action. Operations not listed are denied.
-pub const ACTIONS: &[(&str, &str)] = &[
-    ("ListBuckets", "s3:ListAllMyBuckets"),
-    ("CreateBucket", "s3:CreateBucket"),
-    ("DeleteBucket", "s3:DeleteBucket"),
-    ("HeadBucket", "s3:ListBucket"),
-    ("GetBucketLocation", "s3:GetBucketLocation"),
-    ("ListObjects", "s3:ListBucket"),
-    ("ListObjectsV2", "s3:ListBucket"),
-    ("ListObjectVersions", "s3:ListBucketVersions"),
-    ("ListMultipartUploads", "s3:ListBucketMultipartUploads"),
-    ("PutObject", "s3:PutObject"),
-    ("PostObject", "s3:PutObject"),
-    ("GetObject", "s3:GetObject"),
-    ("HeadObject", "s3:GetObject"),
-    ("GetObjectAttributes", "s3:GetObjectAttributes"),
-    ("GetObjectTorrent", "s3:GetObjectTorrent"),
-    ("DeleteObject", "s3:DeleteObject"),
-    ("DeleteObjects", "s3:DeleteObject"),
-    ("CopyObject", "s3:PutObject"),
-    ("CreateMultipartUpload", "s3:PutObject"),
-    ("UploadPart", "s3:PutObject"),
-    ("UploadPartCopy", "s3:PutObject"),
-    ("CompleteMultipartUpload", "s3:PutObject"),
-    ("AbortMultipartUpload", "s3:AbortMultipartUpload"),
-    ("ListParts", "s3:ListMultipartUploadParts"),
-    ("GetBucketAcl", "s3:GetBucketAcl"),
-    ("PutBucketAcl", "s3:PutBucketAcl"),
-    ("GetObjectAcl", "s3:GetObjectAcl"),
-    ("PutObjectAcl", "s3:PutObjectAcl"),
-    ("GetBucketPolicy", "s3:GetBucketPolicy"),
-    ("PutBucketPolicy", "s3:PutBucketPolicy"),
-    ("DeleteBucketPolicy", "s3:DeleteBucketPolicy"),
-    ("GetBucketPolicyStatus", "s3:GetBucketPolicyStatus"),
-    ("GetBucketVersioning", "s3:GetBucketVersioning"),
-    ("PutBucketVersioning", "s3:PutBucketVersioning"),
-    ("GetBucketTagging", "s3:GetBucketTagging"),
-    ("PutBucketTagging", "s3:PutBucketTagging"),
-    ("DeleteBucketTagging", "s3:PutBucketTagging"),
-    ("GetObjectTagging", "s3:GetObjectTagging"),
-    ("PutObjectTagging", "s3:PutObjectTagging"),
-    ("DeleteObjectTagging", "s3:DeleteObjectTagging"),
-    ("GetBucketCors", "s3:GetBucketCORS"),
-    ("PutBucketCors", "s3:PutBucketCORS"),
-    ("DeleteBucketCors", "s3:PutBucketCORS"),
-    ("GetBucketEncryption", "s3:GetEncryptionConfiguration"),
-    ("PutBucketEncryption", "s3:PutEncryptionConfiguration"),
-    ("DeleteBucketEncryption", "s3:PutEncryptionConfiguration"),
-    (
-        "GetBucketLifecycleConfiguration",
-        "s3:GetLifecycleConfiguration",
-    ),
-    (
-        "PutBucketLifecycleConfiguration",
-        "s3:PutLifecycleConfiguration",
-    ),
-    ("DeleteBucketLifecycle", "s3:PutLifecycleConfiguration"),
-    ("GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
-    ("PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
-    ("DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
-    (
-        "GetBucketOwnershipControls",
-        "s3:GetBucketOwnershipControls",
-    ),
-    (
-        "PutBucketOwnershipControls",
-        "s3:PutBucketOwnershipControls",
-    ),
-    (
-        "DeleteBucketOwnershipControls",
-        "s3:PutBucketOwnershipControls",
-    ),
-    (
-        "GetObjectLockConfiguration",
-        "s3:GetBucketObjectLockConfiguration",
-    ),
-    (
-        "PutObjectLockConfiguration",
-        "s3:PutBucketObjectLockConfiguration",
-    ),
-    ("GetObjectRetention", "s3:GetObjectRetention"),
-    ("PutObjectRetention", "s3:PutObjectRetention"),
-    ("GetObjectLegalHold", "s3:GetObjectLegalHold"),
-    ("PutObjectLegalHold", "s3:PutObjectLegalHold"),
-    (
-        "GetBucketNotificationConfiguration",
-        "s3:GetBucketNotification",
-    ),
-    (
-        "PutBucketNotificationConfiguration",
-        "s3:PutBucketNotification",
-    ),
-    ("GetBucketWebsite", "s3:GetBucketWebsite"),
-    ("PutBucketWebsite", "s3:PutBucketWebsite"),
-    ("DeleteBucketWebsite", "s3:DeleteBucketWebsite"),
-    ("GetBucketLogging", "s3:GetBucketLogging"),
-    ("PutBucketLogging", "s3:PutBucketLogging"),
-    ("GetBucketReplication", "s3:GetReplicationConfiguration"),
-    ("PutBucketReplication", "s3:PutReplicationConfiguration"),
-    ("DeleteBucketReplication", "s3:PutReplicationConfiguration"),
-    ("GetBucketRequestPayment", "s3:GetBucketRequestPayment"),
-    ("PutBucketRequestPayment", "s3:PutBucketRequestPayment"),
-    (
-        "GetBucketAccelerateConfiguration",
-        "s3:GetAccelerateConfiguration",
-    ),
-    (
-        "PutBucketAccelerateConfiguration",
-        "s3:PutAccelerateConfiguration",
-    ),
-    ("RestoreObject", "s3:RestoreObject"),
-    ("SelectObjectContent", "s3:GetObject"),
-];
+pub use crate::access::operations::ACTIONS;
 
-/// The IAM action of an S3 operation, if it is one Gatehouse knows.
-pub fn action_of(op: &str) -> Option<&'static str> {
-    ACTIONS.iter().find(|(o, _)| *o == op).map(|(_, a)| *a)
-}
-
-/// What a request wants to do, as the decision sees it.
-#[derive(Debug)]
-pub struct AuthzRequest<'a> {
-    pub principal: Option<&'a Principal>,
-    pub action: &'static str,
-    /// The bucket the action is on (None for service-level actions).
-    pub bucket: Option<&'a str>,
-    pub key: Option<&'a str>,
-    /// The S3 operation (s3s's name), when the request is one.
-    pub op: Option<&'a str>,
-}
-
-/// The target bucket as the authoriser read it (with its versioning setting), kept in the request extensions
-/// so the handler does not read it again.
-#[derive(Debug, Clone)]
-pub struct LoadedBucket {
-    pub bucket: gatehouse_meta::Bucket,
-    /// The "versioning" bucket setting, if ever set.
-    pub versioning: Option<String>,
-}
+/// The target bucket's context as the authoriser loaded it (request extension), so the handler does not
+/// read the bucket again.
+pub type LoadedBucket = Arc<BucketCtx>;
 
 /// Allowed, or denied with a reason (never shown to the client beyond "Access Denied").
 #[derive(Debug, PartialEq, Eq)]
@@ -163,121 +37,177 @@ pub enum Decision {
     Deny(&'static str),
 }
 
-/// The single decision function. Also returns the target bucket it read, if any.
-///
-/// Account roots: everything on the buckets their account owns. IAM users: what their identity policies
-/// (and boundary) allow, on their own account's buckets only (no resource policy grants across accounts
-/// yet); DeleteObjects is decided per key by the handler (`object_allowed`). Anonymous: nothing.
-pub async fn authorize(
-    state: &AppState,
-    req: &AuthzRequest<'_>,
-) -> anyhow::Result<(Decision, Option<LoadedBucket>)> {
-    let Some(principal) = req.principal else {
-        return Ok((
-            Decision::Deny("anonymous access is not granted by any policy"),
-            None,
-        ));
-    };
-    let Some(bucket) = req.bucket else {
-        // Service-level: ListAllMyBuckets.
-        let d = user_decision(
-            state,
-            principal,
-            req.action,
-            None,
-            None,
-            &principal.account_id,
-        )
-        .await;
-        return Ok((d, None));
-    };
-    let (action, key) = (req.action, req.key);
-    if action == "s3:CreateBucket" {
-        // Any account may ask for a name; the handler answers BucketAlreadyExists if it is taken.
-        let d = user_decision(
-            state,
-            principal,
-            action,
-            Some(bucket),
-            key,
-            &principal.account_id,
-        )
-        .await;
-        return Ok((d, None));
-    }
-    let per_key = req.op == Some("DeleteObjects");
-    match state
-        .meta
-        .get_bucket_with_setting(bucket, "versioning")
-        .await?
-    {
-        // A missing bucket: the handler answers NoSuchBucket to whoever may ask.
-        None => {
-            let d = if per_key {
-                Decision::Allow
-            } else {
-                user_decision(
-                    state,
-                    principal,
-                    action,
-                    Some(bucket),
-                    key,
-                    &principal.account_id,
-                )
-                .await
-            };
-            Ok((d, None))
-        }
-        Some((b, versioning)) if b.owner_account_id == principal.account_id => {
-            let d = if per_key {
-                Decision::Allow
-            } else {
-                user_decision(
-                    state,
-                    principal,
-                    action,
-                    Some(bucket),
-                    key,
-                    &b.owner_account_id,
-                )
-                .await
-            };
-            let loaded = (d == Decision::Allow).then_some(LoadedBucket {
-                bucket: b,
-                versioning,
+/// The caller as the policy engine sees it, resolved once per request (request extension).
+#[derive(Debug)]
+pub struct Caller {
+    /// The authenticated principal; `None` for anonymous requests.
+    pub principal: Option<Principal>,
+    /// The engine's principal.
+    pub engine: gatehouse_policy::Principal,
+    /// An IAM user's compiled identity policies and boundary.
+    pub policies: Option<Arc<UserPolicies>>,
+}
+
+impl Caller {
+    /// Resolves the caller; an IAM user whose policies cannot be loaded is an error (the request is denied).
+    pub async fn resolve(
+        state: &AppState,
+        principal: Option<Principal>,
+    ) -> Result<Caller, &'static str> {
+        let Some(p) = principal else {
+            return Ok(Caller {
+                principal: None,
+                engine: gatehouse_policy::Principal::anonymous(),
+                policies: None,
             });
-            Ok((d, loaded))
+        };
+        if let Some((account, name)) = crate::identity::user_of(&p) {
+            return match state
+                .iam
+                .user(&state.meta, account, name, &p.canonical_id)
+                .await
+            {
+                Ok(pol) => Ok(Caller {
+                    engine: pol.principal.clone(),
+                    principal: Some(p),
+                    policies: Some(pol),
+                }),
+                Err(e) => {
+                    tracing::warn!(error = %e, user = name, "cannot load the user's policies: denied");
+                    Err("the user's policies could not be loaded")
+                }
+            };
         }
-        Some(_) => Ok((
-            Decision::Deny("the bucket belongs to another account"),
-            None,
-        )),
+        Ok(Caller {
+            engine: gatehouse_policy::Principal::root(&p.account_id, Some(&p.canonical_id)),
+            principal: Some(p),
+            policies: None,
+        })
+    }
+
+    /// The caller's account, if it has one.
+    pub fn account(&self) -> Option<&str> {
+        self.principal.as_ref().map(|p| p.account_id.as_str())
+    }
+
+    /// Whether this is the root user of `account`.
+    pub fn is_root_of(&self, account: &str) -> bool {
+        self.principal
+            .as_ref()
+            .is_some_and(|p| p.user_name.is_none() && p.account_id == account)
     }
 }
 
-/// The S3 identity side: the account root is allowed in its own account; an IAM user needs its identity
-/// policies to allow the action on the bucket or object ARN (`arn:aws:s3:::*` for service-level actions).
-async fn user_decision(
+/// One question to the engine.
+pub struct Check<'a> {
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub resource_account: &'a str,
+    /// The bucket whose policy, ownership and Block Public Access apply.
+    pub bucket: Option<&'a BucketCtx>,
+    /// The ACL that governs this action, if any.
+    pub acl: Option<&'a Acl>,
+    pub context: &'a Context,
+}
+
+/// Actions the bucket owner's root user may always take on its bucket, whatever the bucket policy says
+/// (AWS's lock-out protection).
+const OWNER_ALWAYS: &[&str] = &[
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+];
+
+/// The engine's decision for one action.
+pub fn decide(
     state: &AppState,
-    principal: &Principal,
-    action: &str,
-    bucket: Option<&str>,
-    key: Option<&str>,
-    resource_account: &str,
-) -> Decision {
-    if crate::identity::user_of(principal).is_none() {
-        return Decision::Allow;
-    }
-    let resource = match (bucket, key) {
+    caller: &Caller,
+    check: &Check<'_>,
+    facts: Option<&RequestFacts>,
+) -> gatehouse_policy::Decision {
+    let owner_override = check
+        .bucket
+        .is_some_and(|b| caller.is_root_of(&b.bucket.owner_account_id))
+        && OWNER_ALWAYS.contains(&check.action);
+    let d = if owner_override {
+        gatehouse_policy::Decision {
+            outcome: Outcome::Allow,
+            reasons: Vec::new(),
+            detail: "the bucket owner's root user may always manage the bucket policy",
+        }
+    } else if let Some(why) = check.bucket.and_then(|b| b.broken.as_ref()) {
+        tracing::debug!(why, "bucket settings unreadable: denied");
+        gatehouse_policy::Decision {
+            outcome: Outcome::ExplicitDeny,
+            reasons: Vec::new(),
+            detail: "the bucket's access settings cannot be read",
+        }
+    } else {
+        let request = Request::new(
+            &caller.engine,
+            check.action,
+            check.resource,
+            check.resource_account,
+            check.context,
+        );
+        let (identity, boundary) = match &caller.policies {
+            Some(p) => (p.identity.as_slice(), p.boundary.as_deref()),
+            None => (&[][..], None),
+        };
+        let layers = Layers {
+            identity,
+            boundary,
+            session: None,
+            resource: check.bucket.and_then(BucketCtx::compiled_policy),
+            acl: check.acl,
+            object_ownership: check.bucket.map_or(
+                gatehouse_policy::ObjectOwnership::BucketOwnerEnforced,
+                BucketCtx::effective_ownership,
+            ),
+            block_public_access: check
+                .bucket
+                .map(BucketCtx::effective_bpa)
+                .unwrap_or_default(),
+        };
+        gatehouse_policy::evaluate(&request, &layers)
+    };
+    state
+        .audit
+        .record(facts, caller, check.action, check.resource, &d);
+    d
+}
+
+/// The resource ARN of a bucket or object.
+pub fn s3_arn(bucket: Option<&str>, key: Option<&str>) -> String {
+    match (bucket, key) {
         (None, _) => "arn:aws:s3:::*".to_owned(),
         (Some(b), None) => format!("arn:aws:s3:::{b}"),
         (Some(b), Some(k)) => format!("arn:aws:s3:::{b}/{k}"),
-    };
-    identity_decision(state, principal, action, &resource, resource_account).await
+    }
 }
 
-/// The identity-policy decision for any service (S3 above, IAM calls from the query router): the account root
-/// is allowed in its own account; an IAM user's policies (and boundary) must allow `action` on `resource`;
+/// Whether the bucket ACL governs `action`: every action but the object reads and object-ACL actions an
+/// object's own ACL governs (a bucket ACL grant only ever allows bucket actions and object writes).
+fn bucket_acl_governs(action: &str) -> bool {
+    !object_acl_governs(action)
+}
+
+/// Object actions an object ACL can grant: when the bucket-level decision denies one of these on a bucket
+/// with ACLs enabled, the handler decides again with the object's ACL (`object_phase`).
+fn object_acl_governs(action: &str) -> bool {
+    matches!(
+        action,
+        "s3:GetObject"
+            | "s3:GetObjectVersion"
+            | "s3:GetObjectAcl"
+            | "s3:GetObjectVersionAcl"
+            | "s3:PutObjectAcl"
+            | "s3:PutObjectVersionAcl"
+    )
+}
+
+/// The identity-policy decision for any service (IAM calls from the query router): the account root is
+/// allowed in its own account; an IAM user's policies (and boundary) must allow `action` on `resource`;
 /// failing to load them denies.
 pub(crate) async fn identity_decision(
     state: &AppState,
@@ -286,36 +216,132 @@ pub(crate) async fn identity_decision(
     resource: &str,
     resource_account: &str,
 ) -> Decision {
-    let Some((account, name)) = crate::identity::user_of(principal) else {
-        return Decision::Allow;
+    let caller = match Caller::resolve(state, Some(principal.clone())).await {
+        Ok(c) => c,
+        Err(why) => return Decision::Deny(why),
     };
-    match state
-        .iam
-        .user(&state.meta, account, name, &principal.canonical_id)
-        .await
-    {
-        Ok(p) => {
-            if crate::identity::allows(
-                &p,
-                action,
-                resource,
-                resource_account,
-                &gatehouse_policy::Context::new(),
-            ) {
-                Decision::Allow
-            } else {
-                Decision::Deny("no identity-based policy allows the action")
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, user = name, "cannot load the user's policies: denied");
-            Decision::Deny("the user's policies could not be loaded")
-        }
+    let ctx = Context::new();
+    let check = Check {
+        action,
+        resource,
+        resource_account,
+        bucket: None,
+        acl: None,
+        context: &ctx,
+    };
+    if decide(state, &caller, &check, None).is_allowed() {
+        Decision::Allow
+    } else {
+        Decision::Deny("no identity-based policy allows the action")
     }
 }
 
-/// The per-key decision of DeleteObjects (the bucket itself was checked by the access hook): whether the
-/// principal may `action` the object.
+/// A decision the bucket-level check could not make without the object (its ACL and owner), left to the
+/// handler that loads the object (request extension).
+#[derive(Clone)]
+pub struct Deferred {
+    pub action: &'static str,
+    pub context: Arc<Context>,
+    /// For a copy: the source bucket's context (the target's is `LoadedBucket`).
+    pub source: bool,
+    pub bucket: Arc<BucketCtx>,
+}
+
+/// The handler's second phase: `rec` is the object version the request acts on. A no-op unless the access
+/// hook deferred its decision; then the object's ACL and owner decide, and denial is AccessDenied.
+pub async fn object_phase(
+    state: &AppState,
+    ext: &http::Extensions,
+    rec: &gatehouse_meta::ObjectRecord,
+    source: bool,
+) -> S3Result<()> {
+    let Some(d) = ext
+        .get::<Vec<Deferred>>()
+        .and_then(|v| v.iter().find(|d| d.source == source))
+    else {
+        return Ok(());
+    };
+    let Some(caller) = ext.get::<Arc<Caller>>() else {
+        return Err(deny());
+    };
+    let acl = object_acl(state, rec).await.map_err(|_| deny())?;
+    let owner_account = match state
+        .meta
+        .get_account_by_canonical_id(&rec.owner_canonical_id)
+        .await
+    {
+        Ok(Some(a)) => a.id,
+        Ok(None) => d.bucket.bucket.owner_account_id.clone(),
+        Err(e) => return Err(internal(e.into())),
+    };
+    let resource = s3_arn(Some(&rec.bucket), Some(&rec.key));
+    let check = Check {
+        action: d.action,
+        resource: &resource,
+        resource_account: &owner_account,
+        bucket: Some(&d.bucket),
+        acl: Some(&acl),
+        context: &d.context,
+    };
+    if decide(state, caller, &check, ext.get::<RequestFacts>()).is_allowed() {
+        Ok(())
+    } else {
+        Err(deny())
+    }
+}
+
+/// Whether a deferred decision is pending for the request (a missing object is then AccessDenied, not
+/// NoSuchKey: the caller may not learn whether it exists).
+pub fn deferred(ext: &http::Extensions, source: bool) -> bool {
+    ext.get::<Vec<Deferred>>()
+        .is_some_and(|v| v.iter().any(|d| d.source == source))
+}
+
+/// The ACL of an object version (its owner's FULL_CONTROL when none was set).
+pub async fn object_acl(
+    state: &AppState,
+    rec: &gatehouse_meta::ObjectRecord,
+) -> anyhow::Result<Acl> {
+    let stored = state
+        .meta
+        .object_acl(&rec.bucket, &rec.key, &rec.version_id)
+        .await?;
+    Ok(match stored {
+        None => crate::access::bucket::private_acl(AclTarget::Object, &rec.owner_canonical_id),
+        Some(s) => crate::access::acl::StoredAcl::parse(&s)
+            .map_err(|e| anyhow::anyhow!("stored object ACL: {e}"))?
+            .to_policy(AclTarget::Object),
+    })
+}
+
+/// DeleteObjects' per-key decision (the bucket itself was not checked by the access hook): whether the
+/// request's caller may `action` the object `key` of the request's bucket.
+pub async fn key_allowed(
+    state: &AppState,
+    ext: &http::Extensions,
+    action: &str,
+    key: &str,
+) -> bool {
+    let (Some(caller), Some(bucket)) = (ext.get::<Arc<Caller>>(), ext.get::<LoadedBucket>()) else {
+        return false;
+    };
+    let resource = s3_arn(Some(&bucket.bucket.name), Some(key));
+    let facts = ext.get::<RequestFacts>();
+    let ctx = ext.get::<Arc<Context>>().cloned().unwrap_or_default();
+    let acl = bucket_acl_governs(action).then_some(&bucket.acl);
+    let check = Check {
+        action,
+        resource: &resource,
+        resource_account: &bucket.bucket.owner_account_id,
+        bucket: Some(bucket),
+        acl,
+        context: &ctx,
+    };
+    decide(state, caller, &check, facts).is_allowed()
+}
+
+/// A per-object decision outside a request's own flow (for example s3:BypassGovernanceRetention): whether
+/// `principal` may `action` the object `key` of `bucket`, with the bucket's policy and ACL.
 pub async fn object_allowed(
     state: &AppState,
     principal: &Principal,
@@ -323,26 +349,31 @@ pub async fn object_allowed(
     bucket: &gatehouse_meta::Bucket,
     key: &str,
 ) -> bool {
-    bucket.owner_account_id == principal.account_id
-        && user_decision(
-            state,
-            principal,
-            action,
-            Some(&bucket.name),
-            Some(key),
-            &bucket.owner_account_id,
-        )
-        .await
-            == Decision::Allow
+    let Ok(caller) = Caller::resolve(state, Some(principal.clone())).await else {
+        return false;
+    };
+    let Ok(Some(ctx)) = state.buckets.get(&state.meta, &bucket.name).await else {
+        return false;
+    };
+    let resource = s3_arn(Some(&bucket.name), Some(key));
+    let context = Context::new();
+    let check = Check {
+        action,
+        resource: &resource,
+        resource_account: &bucket.owner_account_id,
+        bucket: Some(&ctx),
+        acl: None,
+        context: &context,
+    };
+    decide(state, &caller, &check, None).is_allowed()
 }
 
-/// s3s's access hook: resolves the principal, stores it in the request extensions for the handlers, and
-/// calls `authorize` for the target (and, for copies, the source).
+/// s3s's access hook: resolves the caller and decides (see the module doc).
 pub struct Access {
     pub state: Arc<AppState>,
 }
 
-fn deny() -> s3s::S3Error {
+pub(crate) fn deny() -> s3s::S3Error {
     s3_error!(AccessDenied, "Access Denied")
 }
 
@@ -364,7 +395,7 @@ fn internal(e: anyhow::Error) -> s3s::S3Error {
 fn expect_owner(
     headers: &http::HeaderMap,
     header: &str,
-    bucket: Option<&LoadedBucket>,
+    bucket: Option<&BucketCtx>,
 ) -> S3Result<()> {
     let Some(want) = headers.get(header) else {
         return Ok(());
@@ -375,6 +406,75 @@ fn expect_owner(
             Err(deny())
         }
         _ => Ok(()),
+    }
+}
+
+/// What the bucket-level check concluded for one resource.
+enum Verdict {
+    Allow,
+    /// Denied unless the object's ACL allows it (decided by the handler).
+    Defer(&'static str),
+    Deny,
+}
+
+impl Access {
+    /// Decides `actions` on `bucket`/`key` (all must allow).
+    #[allow(clippy::too_many_arguments)]
+    async fn check_bucket(
+        &self,
+        caller: &Caller,
+        facts: Option<&RequestFacts>,
+        actions: &[&'static str],
+        bucket: &str,
+        key: Option<&str>,
+        ctx: Option<&BucketCtx>,
+        context: &Context,
+    ) -> Verdict {
+        let resource = s3_arn(Some(bucket), key);
+        let Some(b) = ctx else {
+            // No such bucket: the handler answers NoSuchBucket to whoever may ask (the identity side decides
+            // for a signed caller, in its own account).
+            let Some(account) = caller.account() else {
+                return Verdict::Allow;
+            };
+            for a in actions {
+                let check = Check {
+                    action: a,
+                    resource: &resource,
+                    resource_account: account,
+                    bucket: None,
+                    acl: None,
+                    context,
+                };
+                if !decide(&self.state, caller, &check, facts).is_allowed() {
+                    return Verdict::Deny;
+                }
+            }
+            return Verdict::Allow;
+        };
+        let mut verdict = Verdict::Allow;
+        for a in actions {
+            let acl = bucket_acl_governs(a).then_some(&b.acl);
+            let check = Check {
+                action: a,
+                resource: &resource,
+                resource_account: &b.bucket.owner_account_id,
+                bucket: Some(b),
+                acl,
+                context,
+            };
+            let d = decide(&self.state, caller, &check, facts);
+            match d.outcome {
+                Outcome::Allow => {}
+                Outcome::ImplicitDeny
+                    if key.is_some() && object_acl_governs(a) && b.acls_enabled() =>
+                {
+                    verdict = Verdict::Defer(a);
+                }
+                _ => return Verdict::Deny,
+            }
+        }
+        verdict
     }
 }
 
@@ -393,77 +493,187 @@ impl S3Access for Access {
                 None => return Err(deny()),
             },
         };
+        let caller = match Caller::resolve(&self.state, principal).await {
+            Ok(c) => Arc::new(c),
+            Err(why) => {
+                tracing::debug!(why, "denied");
+                return Err(deny());
+            }
+        };
+        let facts = cx.extensions_mut().get::<RequestFacts>().cloned();
         let op = cx.s3_op().name();
-        let Some(action) = action_of(op) else {
+        let Some(base) = action_of(op) else {
             tracing::debug!(op, "operation not in the action table: denied");
             return Err(deny());
         };
         let (bucket, key) = match cx.s3_path() {
             S3Path::Root => (None, None),
-            S3Path::Bucket { bucket } => (Some(bucket.as_ref()), None),
-            S3Path::Object { bucket, key } => (Some(bucket.as_ref()), Some(key.as_ref())),
+            S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
         };
-        let req = AuthzRequest {
-            principal: principal.as_ref(),
-            action,
-            bucket,
-            key,
-            op: Some(op),
+        let query = cx.uri().query().map(str::to_owned);
+        let version = crate::access::context::query_param(query.as_deref(), "versionId");
+        let base = if key.is_some() && version.is_some() && op != "PutObject" {
+            version_action(base)
+        } else {
+            base
         };
-        let (decision, loaded) = authorize(&self.state, &req).await.map_err(internal)?;
-        if let Decision::Deny(why) = decision {
-            tracing::debug!(op, action, ?bucket, why, "denied");
-            return Err(deny());
+        let mut actions = vec![base];
+        actions.extend(extra_actions(op, cx.headers()));
+        let Some(bucket) = bucket else {
+            // Service level: ListAllMyBuckets, by the identity side.
+            let Some(account) = caller.account().map(str::to_owned) else {
+                return Err(deny());
+            };
+            let context = s3_context(facts.as_ref(), cx.headers(), query.as_deref(), None);
+            let check = Check {
+                action: base,
+                resource: "arn:aws:s3:::*",
+                resource_account: &account,
+                bucket: None,
+                acl: None,
+                context: &context,
+            };
+            if !decide(&self.state, &caller, &check, facts.as_ref()).is_allowed() {
+                return Err(deny());
+            }
+            insert_caller(cx, caller);
+            return Ok(());
+        };
+        let ctx = if op == "CreateBucket" {
+            None
+        } else {
+            self.state
+                .buckets
+                .get(&self.state.meta, &bucket)
+                .await
+                .map_err(|e| internal(e.into()))?
+        };
+        let resource_account = ctx.as_ref().map(|b| b.bucket.owner_account_id.clone());
+        let context = Arc::new(s3_context(
+            facts.as_ref(),
+            cx.headers(),
+            query.as_deref(),
+            resource_account.as_deref(),
+        ));
+        let mut deferred = Vec::new();
+        if op == "CreateBucket" {
+            // Any account may ask for a name; the handler answers BucketAlreadyExists if it is taken.
+            let Some(account) = caller.account().map(str::to_owned) else {
+                return Err(deny());
+            };
+            let resource = s3_arn(Some(&bucket), None);
+            for a in &actions {
+                let check = Check {
+                    action: a,
+                    resource: &resource,
+                    resource_account: &account,
+                    bucket: None,
+                    acl: None,
+                    context: &context,
+                };
+                if !decide(&self.state, &caller, &check, facts.as_ref()).is_allowed() {
+                    return Err(deny());
+                }
+            }
+        } else if op == "DeleteObjects" {
+            // Decided per key by the handler (`key_allowed`); the bucket must exist for it to run.
+        } else {
+            match self
+                .check_bucket(
+                    &caller,
+                    facts.as_ref(),
+                    &actions,
+                    &bucket,
+                    key.as_deref(),
+                    ctx.as_deref(),
+                    &context,
+                )
+                .await
+            {
+                Verdict::Allow => {}
+                Verdict::Deny => return Err(deny()),
+                Verdict::Defer(action) => deferred.push(Deferred {
+                    action,
+                    context: Arc::clone(&context),
+                    source: false,
+                    bucket: Arc::clone(ctx.as_ref().ok_or_else(deny)?),
+                }),
+            }
         }
-        expect_owner(cx.headers(), "x-amz-expected-bucket-owner", loaded.as_ref())?;
+        expect_owner(cx.headers(), "x-amz-expected-bucket-owner", ctx.as_deref())?;
         if matches!(op, "CopyObject" | "UploadPartCopy")
             && let Some(src) = cx.headers().get("x-amz-copy-source")
         {
             let src = src
                 .to_str()
                 .map_err(|_| s3_error!(InvalidArgument, "Invalid copy source encoding"))?;
-            if let Ok(CopySource::Bucket { bucket, key, .. }) = CopySource::parse(src) {
-                let req = AuthzRequest {
-                    principal: principal.as_ref(),
-                    action: "s3:GetObject",
-                    bucket: Some(&bucket),
-                    key: Some(&key),
-                    op: None,
+            if let Ok(CopySource::Bucket {
+                bucket: sb,
+                key: sk,
+                version_id,
+            }) = CopySource::parse(src)
+            {
+                let sctx = self
+                    .state
+                    .buckets
+                    .get(&self.state.meta, &sb)
+                    .await
+                    .map_err(|e| internal(e.into()))?;
+                let action = if version_id.is_some() {
+                    "s3:GetObjectVersion"
+                } else {
+                    "s3:GetObject"
                 };
-                let (decision, src) = authorize(&self.state, &req).await.map_err(internal)?;
-                if let Decision::Deny(why) = decision {
-                    tracing::debug!(op, why, "copy source denied");
-                    return Err(deny());
+                let scontext = Arc::new(s3_context(
+                    facts.as_ref(),
+                    cx.headers(),
+                    None,
+                    sctx.as_ref().map(|b| b.bucket.owner_account_id.as_str()),
+                ));
+                match self
+                    .check_bucket(
+                        &caller,
+                        facts.as_ref(),
+                        &[action],
+                        &sb,
+                        Some(&sk),
+                        sctx.as_deref(),
+                        &scontext,
+                    )
+                    .await
+                {
+                    Verdict::Allow => {}
+                    Verdict::Deny => return Err(deny()),
+                    Verdict::Defer(action) => deferred.push(Deferred {
+                        action,
+                        context: scontext,
+                        source: true,
+                        bucket: Arc::clone(sctx.as_ref().ok_or_else(deny)?),
+                    }),
                 }
                 expect_owner(
                     cx.headers(),
                     "x-amz-source-expected-bucket-owner",
-                    src.as_ref(),
+                    sctx.as_deref(),
                 )?;
             }
         }
-        if let Some(p) = principal {
-            cx.extensions_mut().insert(p);
+        if !deferred.is_empty() {
+            cx.extensions_mut().insert(deferred);
         }
-        if let Some(b) = loaded {
+        if let Some(b) = ctx {
             cx.extensions_mut().insert(b);
         }
+        cx.extensions_mut().insert(context);
+        insert_caller(cx, caller);
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_implemented_operation_has_an_action() {
-        for op in crate::s3::IMPLEMENTED {
-            assert!(
-                action_of(op).is_some(),
-                "{op} is missing from the action table"
-            );
-        }
-        assert_eq!(action_of("NoSuchOp"), None);
+fn insert_caller(cx: &mut S3AccessContext<'_>, caller: Arc<Caller>) {
+    if let Some(p) = &caller.principal {
+        cx.extensions_mut().insert(p.clone());
     }
+    cx.extensions_mut().insert(caller);
 }

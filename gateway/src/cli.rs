@@ -145,6 +145,27 @@ enum AccountCmd {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Show or set an account's Block Public Access (applies to every bucket of the account, merged with
+    /// each bucket's own). With no flag, prints the setting; `--all true|false` sets all four.
+    PublicAccessBlock {
+        /// Account id or name.
+        account: String,
+        #[arg(long)]
+        all: Option<bool>,
+        #[arg(long)]
+        block_public_acls: Option<bool>,
+        #[arg(long)]
+        ignore_public_acls: Option<bool>,
+        #[arg(long)]
+        block_public_policy: Option<bool>,
+        #[arg(long)]
+        restrict_public_buckets: Option<bool>,
+        /// Remove the account's setting.
+        #[arg(long)]
+        delete: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// List accounts.
     List {
         #[arg(long)]
@@ -238,6 +259,76 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 if generated {
                     println!("secret_access_key={sk}");
+                }
+                Ok(())
+            }
+            AccountCmd::PublicAccessBlock {
+                account,
+                all,
+                block_public_acls,
+                ignore_public_acls,
+                block_public_policy,
+                restrict_public_buckets,
+                delete,
+                store,
+            } => {
+                let cfg = Config::resolve_store(&store)?;
+                let (meta, _) = open_store(&cfg, Purpose::Admin).await?;
+                let acct = match meta.get_account(&account).await? {
+                    Some(a) => a,
+                    None => meta
+                        .list_accounts()
+                        .await?
+                        .into_iter()
+                        .find(|a| a.name == account)
+                        .ok_or_else(|| anyhow::anyhow!("no account {account:?}"))?,
+                };
+                const NAME: &str = crate::access::bucket::PUBLIC_ACCESS_BLOCK;
+                let current = meta
+                    .account_setting(&acct.id, NAME)
+                    .await?
+                    .and_then(|s| crate::access::bucket::parse_bpa(&s));
+                let flags = [
+                    block_public_acls,
+                    ignore_public_acls,
+                    block_public_policy,
+                    restrict_public_buckets,
+                ];
+                if delete {
+                    meta.put_account_setting(&acct.id, NAME, None).await?;
+                } else if all.is_some() || flags.iter().any(Option::is_some) {
+                    let base = current.unwrap_or_default();
+                    let pick = |f: Option<bool>, old: bool| f.or(all).unwrap_or(old);
+                    let new = gatehouse_policy::PublicAccessBlock {
+                        block_public_acls: pick(block_public_acls, base.block_public_acls),
+                        ignore_public_acls: pick(ignore_public_acls, base.ignore_public_acls),
+                        block_public_policy: pick(block_public_policy, base.block_public_policy),
+                        restrict_public_buckets: pick(
+                            restrict_public_buckets,
+                            base.restrict_public_buckets,
+                        ),
+                    };
+                    meta.put_account_setting(
+                        &acct.id,
+                        NAME,
+                        Some(&crate::access::bucket::bpa_json(&new)),
+                    )
+                    .await?;
+                }
+                let now = meta
+                    .account_setting(&acct.id, NAME)
+                    .await?
+                    .and_then(|s| crate::access::bucket::parse_bpa(&s));
+                match now {
+                    None => println!("account {}: no public access block", acct.id),
+                    Some(b) => println!(
+                        "account {}: block_public_acls={} ignore_public_acls={} block_public_policy={} restrict_public_buckets={}",
+                        acct.id,
+                        b.block_public_acls,
+                        b.ignore_public_acls,
+                        b.block_public_policy,
+                        b.restrict_public_buckets
+                    ),
                 }
                 Ok(())
             }

@@ -94,6 +94,20 @@ pub struct ServeArgs {
     /// cache, automatically). Default true; `--direct-io false` always uses the page cache.
     #[arg(long, env = "GATEHOUSE_DIRECT_IO", num_args = 0..=1, default_missing_value = "true")]
     pub direct_io: Option<bool>,
+    /// Object Ownership of new buckets that do not name one: BucketOwnerEnforced (AWS's default since 2023;
+    /// ACLs off), BucketOwnerPreferred or ObjectWriter.
+    #[arg(long, env = "GATEHOUSE_DEFAULT_OBJECT_OWNERSHIP")]
+    pub default_object_ownership: Option<String>,
+    /// Whether new buckets get all four Block Public Access settings on (AWS's default since 2023). Default true.
+    #[arg(long, env = "GATEHOUSE_DEFAULT_PUBLIC_ACCESS_BLOCK", num_args = 0..=1, default_missing_value = "true")]
+    pub default_public_access_block: Option<bool>,
+    /// Proxies (addresses or CIDR networks, comma separated) whose X-Forwarded-For names the client for
+    /// aws:SourceIp. Default none: the TCP peer is the source.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Audit log of authorisation decisions, one JSON line each: a file path, or `stdout`. Default off.
+    #[arg(long, env = "GATEHOUSE_AUDIT_LOG")]
+    pub audit_log: Option<String>,
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -119,6 +133,10 @@ struct FileConfig {
     sigv2: Option<bool>,
     shutdown_grace: Option<u64>,
     direct_io: Option<bool>,
+    default_object_ownership: Option<String>,
+    default_public_access_block: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    audit_log: Option<String>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -178,6 +196,14 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Large blobs are written with O_DIRECT (where the filesystem allows it).
     pub direct_io: bool,
+    /// Object Ownership given to new buckets that name none.
+    pub default_object_ownership: gatehouse_policy::ObjectOwnership,
+    /// Whether new buckets get all four Block Public Access settings on.
+    pub default_public_access_block: bool,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<crate::access::context::IpNet>,
+    /// Where the audit lines go (`stdout` or a file), if anywhere.
+    pub audit_log: Option<String>,
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -208,7 +234,42 @@ impl Config {
         } else {
             args.domain.clone()
         };
+        let ownership = args
+            .default_object_ownership
+            .clone()
+            .or(f.default_object_ownership)
+            .unwrap_or_else(|| "BucketOwnerEnforced".to_owned());
+        let default_object_ownership = crate::access::bucket::parse_ownership(&ownership).ok_or_else(|| {
+            anyhow::anyhow!(
+                "default_object_ownership {ownership:?}: expected BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter"
+            )
+        })?;
+        let proxies = if args.trusted_proxies.is_empty() {
+            f.trusted_proxies.unwrap_or_default()
+        } else {
+            args.trusted_proxies.clone()
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                crate::access::context::IpNet::parse(p).ok_or_else(|| {
+                    anyhow::anyhow!("trusted_proxies: {p:?} is not an address or network")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Config {
+            default_object_ownership,
+            default_public_access_block: args
+                .default_public_access_block
+                .or(f.default_public_access_block)
+                .unwrap_or(true),
+            trusted_proxies,
+            audit_log: args
+                .audit_log
+                .clone()
+                .or(f.audit_log)
+                .filter(|a| !a.is_empty()),
             data_dir: args
                 .store
                 .data_dir

@@ -252,7 +252,7 @@ impl Front {
                     m.requests.load(Ordering::Relaxed),
                     m.errors_4xx.load(Ordering::Relaxed),
                     m.errors_5xx.load(Ordering::Relaxed),
-                );
+                ) + &self.state.audit.prometheus();
                 let mut r = Response::new(Body::from(text));
                 r.headers_mut().insert(
                     http::header::CONTENT_TYPE,
@@ -289,6 +289,18 @@ impl Front {
             match self.precheck(&req, &creds, &rid) {
                 Some(r) => r,
                 None => {
+                    let source_ip = crate::access::context::source_ip(
+                        conn.peer.ip(),
+                        req.headers(),
+                        &self.state.config.trusted_proxies,
+                    );
+                    req.extensions_mut()
+                        .insert(crate::access::context::RequestFacts {
+                            request_id: rid.clone(),
+                            source_ip,
+                            tls: conn.tls,
+                            auth: crate::access::context::AuthKind::of(&creds),
+                        });
                     req.extensions_mut().insert(conn);
                     if self.state.config.sigv2
                         && matches!(creds, Credentials::SigV2 { .. })

@@ -1,6 +1,7 @@
 //! The Gatehouse gateway: HTTP(S) server, routing, authentication, the one authorisation call, S3 handlers,
 //! and the `gatehouse` binary's commands (DESIGN §2).
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod authorization;

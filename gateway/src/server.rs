@@ -76,7 +76,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         storage,
         Keys::new(ring),
         lock,
-    )))
+    )?))
 }
 
 /// On first start with no account at all, creates one (keys from the environment, else generated) and

@@ -60,6 +60,10 @@ pub struct AppState {
     pub keys: Keys,
     /// IAM users' compiled policies.
     pub iam: crate::identity::IamCache,
+    /// Bucket contexts (policy, ACL, ownership, Block Public Access), read once and cached.
+    pub buckets: crate::access::bucket::BucketCtxCache,
+    /// The audit trail and decision counters.
+    pub audit: crate::access::audit::Audit,
     /// Access keys whose secret could not be opened, logged once each.
     unopenable: Mutex<HashSet<String>>,
     key_cache: RwLock<HashMap<String, (Instant, Option<ResolvedKey>)>>,
@@ -82,8 +86,11 @@ impl AppState {
         storage: Arc<dyn Backend>,
         keys: Keys,
         data_dir_lock: std::fs::File,
-    ) -> AppState {
-        AppState {
+    ) -> anyhow::Result<AppState> {
+        let audit = crate::access::audit::Audit::open(config.audit_log.as_deref())?;
+        Ok(AppState {
+            buckets: Default::default(),
+            audit,
             config,
             meta,
             storage,
@@ -93,7 +100,7 @@ impl AppState {
             key_cache: RwLock::new(HashMap::new()),
             key_generation: std::sync::atomic::AtomicU64::new(0),
             _data_dir_lock: data_dir_lock,
-        }
+        })
     }
 
     /// Resolves an access key (cached for a few seconds; unknown keys are cached too, so a flood of bad keys

@@ -22,6 +22,12 @@ pub enum MetaError {
     BucketNotEmpty,
     #[error("no such upload")]
     NoSuchUpload,
+    /// The object version an ACL was written for is gone.
+    #[error("no such key")]
+    NoSuchKey,
+    /// An account-level setting for an account that does not exist.
+    #[error("no such account")]
+    NoSuchAccount,
     /// A write condition (If-None-Match / If-Match) failed.
     #[error("precondition failed")]
     PreconditionFailed,

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod access;
 mod bucket_cache;
+pub use access::BucketRecord;
 mod error;
 pub use error::{MetaError, Result};
 

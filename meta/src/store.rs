@@ -52,6 +52,8 @@ pub struct Meta {
     pub(crate) group: Option<GroupCommit>,
     /// Cached bucket reads, once `cache_bucket_reads` said only this process changes buckets.
     pub(crate) bucket_cache: Option<std::sync::Arc<BucketCache>>,
+    /// Bumped before and after every bucket change made through this process (`bucket_generation`).
+    pub(crate) bucket_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Result of writing an object version: the record it replaced, whose blobs the caller deletes.
@@ -132,14 +134,19 @@ impl Meta {
         F: FnOnce(Meta) -> Fut,
         Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     {
-        let Some(cache) = self.bucket_cache.clone() else {
-            return write(self.clone()).await;
+        let generation = std::sync::Arc::clone(&self.bucket_generation);
+        let cache = self.bucket_cache.clone();
+        let changed = move || {
+            generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(c) = &cache {
+                c.changed();
+            }
         };
-        cache.changed();
+        changed();
         let fut = write(self.clone());
         tokio::spawn(async move {
             let res = fut.await;
-            cache.changed();
+            changed();
             res
         })
         .await
@@ -167,6 +174,7 @@ impl Meta {
             dialect: Dialect::Postgres,
             group: None,
             bucket_cache: None,
+            bucket_generation: Default::default(),
         })
     }
 
@@ -216,6 +224,7 @@ impl Meta {
             dialect: Dialect::Sqlite,
             group: None,
             bucket_cache: None,
+            bucket_generation: Default::default(),
         };
         // The task gets the handle without a `GroupCommit`, so it ends when the last real handle goes.
         let group = GroupCommit::start(raw.clone(), in_memory);

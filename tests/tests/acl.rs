@@ -1,5 +1,7 @@
-//! ACLs before the policy engine is wired in: everything is private, Get*Acl say so, Put*Acl accept only the
-//! private ACL and refuse real grants with NotImplemented (never store what nobody enforces).
+//! ACLs on a bucket with the default settings (BucketOwnerEnforced: ACLs disabled, as on AWS since 2023):
+//! everything is private, Get*Acl say so, Put*Acl accept only the owner's FULL_CONTROL and refuse real grants
+//! with AccessControlListNotSupported, changing nothing. Grants on buckets with ACLs enabled are tested in
+//! `access_control.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -86,7 +88,7 @@ async fn private_everything(s: &common::Server) {
         .await
         .unwrap();
 
-    // Real grants are not built: refused, and nothing changes.
+    // ACLs are disabled: real grants are refused, and nothing changes.
     let e = c
         .put_bucket_acl()
         .bucket("acls")
@@ -94,7 +96,10 @@ async fn private_everything(s: &common::Server) {
         .send()
         .await
         .unwrap_err();
-    assert_eq!((status(&e), code(&e).as_str()), (501, "NotImplemented"));
+    assert_eq!(
+        (status(&e), code(&e).as_str()),
+        (400, "AccessControlListNotSupported")
+    );
     let e = c
         .put_object_acl()
         .bucket("acls")
@@ -103,7 +108,7 @@ async fn private_everything(s: &common::Server) {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&e), "NotImplemented");
+    assert_eq!(code(&e), "AccessControlListNotSupported");
     let e = c
         .put_bucket_acl()
         .bucket("acls")

@@ -1,107 +1,143 @@
-//! Access control lists, as far as they exist before the policy engine is wired in: every bucket and object
-//! is private (its owner has FULL_CONTROL, nobody else anything). Get*Acl report exactly that; Put*Acl accept
-//! only what leaves it so (the `private` canned ACL, or a policy granting the owner FULL_CONTROL alone) and
-//! answer NotImplemented for anything else, instead of storing grants nobody would enforce.
+//! Access control lists: Get / Put {Bucket,Object}Acl with canned ACLs, grant headers or an
+//! AccessControlPolicy body (grantees by canonical id, e-mail address or group URI), ACLs carried by object
+//! writes, and Object Ownership's effect on both: under BucketOwnerEnforced ACLs are disabled (only an ACL
+//! equivalent to the bucket owner's FULL_CONTROL is accepted, anything else is AccessControlListNotSupported),
+//! and Block Public Access's BlockPublicAcls refuses public ACLs.
 
+use gatehouse_policy::{AclTarget, CannedAcl, ObjectOwnership as Ownership};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::list::Owners;
-use super::read::load_version;
-use super::{Gatehouse, custom_error, meta_err, require_bucket};
+use super::{Gatehouse, custom_error, meta_err, request_bucket};
+use crate::access::acl::{GrantHeaders, StoredAcl, requested_acl};
+use crate::access::bucket::{ACL, BucketCtx};
+use crate::state::Principal;
 
-/// The canned ACL values S3 knows (anything else is InvalidArgument, as on AWS).
-const CANNED: &[&str] = &[
-    "private",
-    "public-read",
-    "public-read-write",
-    "authenticated-read",
-    "aws-exec-read",
-    "bucket-owner-read",
-    "bucket-owner-full-control",
-    "log-delivery-write",
-];
-
-/// Whether a Put*Acl request names grants in `x-amz-grant-*` headers (both inputs share the field names).
-macro_rules! any_grant_header {
+/// The grant headers of a Put*Acl / write request (the inputs share the field names).
+macro_rules! grant_headers {
     ($i:expr) => {
-        $i.grant_full_control.is_some()
-            || $i.grant_read.is_some()
-            || $i.grant_read_acp.is_some()
-            || $i.grant_write.is_some()
-            || $i.grant_write_acp.is_some()
+        $crate::access::acl::GrantHeaders {
+            full_control: $i.grant_full_control.as_deref(),
+            read: $i.grant_read.as_deref(),
+            read_acp: $i.grant_read_acp.as_deref(),
+            write: None,
+            write_acp: $i.grant_write_acp.as_deref(),
+        }
     };
 }
+pub(crate) use grant_headers;
 
-/// The one ACL every resource has today.
-fn private_acl(owner: &Owner) -> Grants {
-    vec![Grant {
-        grantee: Some(Grantee {
-            display_name: owner.display_name.clone(),
-            email_address: None,
-            id: owner.id.clone(),
-            type_: Type::from_static(Type::CANONICAL_USER),
-            uri: None,
-        }),
-        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
-    }]
+fn malformed_acl() -> s3s::S3Error {
+    custom_error(
+        "MalformedACLError",
+        http::StatusCode::BAD_REQUEST,
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    )
 }
 
-/// Checks a requested ACL: `Ok` if it is the private ACL of `owner_id`, InvalidArgument for an unknown
-/// canned ACL, NotImplemented for any real grant.
-fn require_private(
+fn not_supported() -> s3s::S3Error {
+    s3_error!(
+        AccessControlListNotSupported,
+        "The bucket does not allow ACLs"
+    )
+}
+
+/// Checks an ACL about to be set against the bucket's ownership and Block Public Access; `Ok(None)` when it is
+/// the owner's FULL_CONTROL alone (nothing to store).
+fn admissible(b: &BucketCtx, acl: StoredAcl) -> S3Result<Option<StoredAcl>> {
+    if b.effective_ownership() == Ownership::BucketOwnerEnforced {
+        let owner_only = acl.grants.iter().all(|g| {
+            g.permission == "FULL_CONTROL" && g.id.as_deref() == Some(b.owner_canonical_id.as_str())
+        });
+        return if owner_only {
+            Ok(None)
+        } else {
+            Err(not_supported())
+        };
+    }
+    if b.effective_bpa().block_public_acls && acl.to_policy(AclTarget::Object).is_public() {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
+    }
+    Ok((!acl.is_private()).then_some(acl))
+}
+
+/// The owner and ACL of an object a principal writes into bucket `b` with the request's canned ACL or grant
+/// headers: the bucket owner under BucketOwnerEnforced (and under BucketOwnerPreferred when the writer gives
+/// bucket-owner-full-control), else the writer. The ACL is `None` when there is nothing to store.
+pub(crate) async fn write_acl(
+    g: &Gatehouse,
+    p: &Principal,
+    b: &BucketCtx,
     canned: Option<&str>,
-    grant_headers: bool,
-    policy: Option<&AccessControlPolicy>,
-    owner_id: &str,
+    headers: &GrantHeaders<'_>,
+) -> S3Result<(String, Option<StoredAcl>)> {
+    let writer = if p.account_id.is_empty() {
+        b.owner_canonical_id.clone()
+    } else {
+        p.canonical_id.clone()
+    };
+    let owner = match b.effective_ownership() {
+        Ownership::BucketOwnerEnforced => b.owner_canonical_id.clone(),
+        Ownership::BucketOwnerPreferred if canned == Some("bucket-owner-full-control") => {
+            b.owner_canonical_id.clone()
+        }
+        _ => writer,
+    };
+    let acl = requested_acl(
+        &g.state,
+        AclTarget::Object,
+        canned,
+        headers,
+        None,
+        &owner,
+        &b.owner_canonical_id,
+    )
+    .await?;
+    let acl = match acl {
+        None => None,
+        Some(a) => admissible(b, a)?,
+    };
+    Ok((owner, acl))
+}
+
+/// Stores the ACL `write_acl` chose for a version just written (a failure leaves the version private: the
+/// owner's FULL_CONTROL alone, never more).
+pub(crate) async fn store_object_acl(
+    g: &Gatehouse,
+    bucket: &str,
+    key: &str,
+    version_id: &str,
+    acl: Option<&StoredAcl>,
 ) -> S3Result<()> {
-    if canned.is_none() && !grant_headers && policy.is_none() {
-        return Err(custom_error(
-            "MalformedACLError",
-            http::StatusCode::BAD_REQUEST,
-            "The XML you provided was not well-formed or did not validate against our published schema",
-        ));
-    }
-    if let Some(c) = canned
-        && !CANNED.contains(&c)
-    {
-        return Err(s3_error!(InvalidArgument, "Invalid canned ACL: {c}"));
-    }
-    let policy_private = policy.is_none_or(|p| {
-        p.grants.as_deref().is_some_and(|g| {
-            g.len() == 1
-                && g[0]
-                    .permission
-                    .as_ref()
-                    .is_some_and(|p| p.as_str() == Permission::FULL_CONTROL)
-                && g[0].grantee.as_ref().is_some_and(|ge| {
-                    ge.type_.as_str() == Type::CANONICAL_USER && ge.id.as_deref() == Some(owner_id)
-                })
-        })
-    });
-    if canned.is_some_and(|c| c != "private") || grant_headers || !policy_private {
-        return Err(s3_error!(
-            NotImplemented,
-            "ACLs other than private are not implemented yet"
-        ));
+    if let Some(acl) = acl {
+        g.state
+            .meta
+            .put_object_acl(bucket, key, version_id, Some(&acl.to_json()))
+            .await
+            .map_err(meta_err)?;
     }
     Ok(())
 }
 
-/// The owner of a bucket, as S3 shows it.
-async fn bucket_owner(g: &Gatehouse, bucket: &str) -> S3Result<Owner> {
-    let b = require_bucket(&g.state, bucket).await?;
-    let acct = g
-        .state
-        .meta
-        .get_account(&b.owner_account_id)
-        .await
-        .map_err(meta_err)?
-        .ok_or_else(|| s3_error!(InternalError))?;
-    Ok(Owner {
-        display_name: Some(acct.display_name),
-        id: Some(acct.canonical_id),
-    })
+async fn render(g: &Gatehouse, acl: &StoredAcl) -> S3Result<(Owner, Grants)> {
+    let mut owners = Owners::new(&g.state);
+    let owner = owners.get(&acl.owner).await?;
+    let grants = acl.dto_grants(&mut owners).await?;
+    Ok((owner, grants))
+}
+
+/// The bucket's ACL as stored (the owner's FULL_CONTROL when none was set or ACLs are disabled).
+fn bucket_acl(b: &BucketCtx) -> StoredAcl {
+    match b.settings.get(ACL).map(|s| StoredAcl::parse(s)) {
+        Some(Ok(a)) if b.acls_enabled() => a,
+        _ => StoredAcl::canned(
+            CannedAcl::Private,
+            AclTarget::Bucket,
+            &b.owner_canonical_id,
+            &b.owner_canonical_id,
+        ),
+    }
 }
 
 /// GetBucketAcl.
@@ -109,27 +145,76 @@ pub(crate) async fn get_bucket_acl(
     g: &Gatehouse,
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
-    let owner = bucket_owner(g, &req.input.bucket).await?;
+    let b = request_bucket(&g.state, &req.extensions, &req.input.bucket).await?;
+    let (owner, grants) = render(g, &bucket_acl(&b)).await?;
     Ok(S3Response::new(GetBucketAclOutput {
-        grants: Some(private_acl(&owner)),
+        grants: Some(grants),
         owner: Some(owner),
     }))
 }
 
-/// PutBucketAcl: only the private ACL.
+/// PutBucketAcl.
 pub(crate) async fn put_bucket_acl(
     g: &Gatehouse,
     req: S3Request<PutBucketAclInput>,
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let i = &req.input;
-    let owner = bucket_owner(g, &i.bucket).await?;
-    require_private(
+    let b = request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let mut headers = grant_headers!(i);
+    headers.write = i.grant_write.as_deref();
+    let acl = requested_acl(
+        &g.state,
+        AclTarget::Bucket,
         i.acl.as_ref().map(BucketCannedACL::as_str),
-        any_grant_header!(i),
+        &headers,
         i.access_control_policy.as_ref(),
-        owner.id.as_deref().unwrap_or_default(),
-    )?;
+        &b.owner_canonical_id,
+        &b.owner_canonical_id,
+    )
+    .await?
+    .ok_or_else(malformed_acl)?;
+    match admissible(&b, acl)? {
+        Some(acl) => {
+            g.state
+                .meta
+                .put_bucket_setting(&i.bucket, ACL, &acl.to_json())
+                .await
+        }
+        None => g
+            .state
+            .meta
+            .delete_bucket_setting(&i.bucket, ACL)
+            .await
+            .map(|_| ()),
+    }
+    .map_err(meta_err)?;
     Ok(S3Response::new(PutBucketAclOutput::default()))
+}
+
+/// The stored ACL of an object version (its owner's FULL_CONTROL when none).
+async fn stored_object_acl(
+    g: &Gatehouse,
+    rec: &gatehouse_meta::ObjectRecord,
+) -> S3Result<StoredAcl> {
+    let s = g
+        .state
+        .meta
+        .object_acl(&rec.bucket, &rec.key, &rec.version_id)
+        .await
+        .map_err(meta_err)?;
+    match s.map(|s| StoredAcl::parse(&s)) {
+        Some(Ok(a)) => Ok(a),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, bucket = rec.bucket, key = rec.key, "stored object ACL unreadable");
+            Err(s3_error!(InternalError))
+        }
+        None => Ok(StoredAcl::canned(
+            CannedAcl::Private,
+            AclTarget::Object,
+            &rec.owner_canonical_id,
+            &rec.owner_canonical_id,
+        )),
+    }
 }
 
 /// GetObjectAcl.
@@ -138,83 +223,67 @@ pub(crate) async fn get_object_acl(
     req: S3Request<GetObjectAclInput>,
 ) -> S3Result<S3Response<GetObjectAclOutput>> {
     let i = &req.input;
-    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
-    let owner = Owners::new(&g.state).get(&rec.owner_canonical_id).await?;
+    let rec = super::read::load_authorized(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        false,
+    )
+    .await?;
+    let (owner, grants) = render(g, &stored_object_acl(g, &rec).await?).await?;
     Ok(S3Response::new(GetObjectAclOutput {
-        grants: Some(private_acl(&owner)),
+        grants: Some(grants),
         owner: Some(owner),
         request_charged: None,
     }))
 }
 
-/// PutObjectAcl: only the private ACL.
+/// PutObjectAcl.
 pub(crate) async fn put_object_acl(
     g: &Gatehouse,
     req: S3Request<PutObjectAclInput>,
 ) -> S3Result<S3Response<PutObjectAclOutput>> {
     let i = &req.input;
-    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
-    require_private(
+    let b = request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let rec = super::read::load_authorized(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        false,
+    )
+    .await?;
+    let acl = requested_acl(
+        &g.state,
+        AclTarget::Object,
         i.acl.as_ref().map(ObjectCannedACL::as_str),
-        any_grant_header!(i),
+        &grant_headers!(i),
         i.access_control_policy.as_ref(),
         &rec.owner_canonical_id,
-    )?;
-    Ok(S3Response::new(PutObjectAclOutput::default()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn code(r: S3Result<()>) -> String {
-        r.err()
-            .map(|e| e.code().as_str().to_owned())
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn only_the_private_acl_is_accepted() {
-        let owner = Owner {
-            display_name: Some("o".into()),
-            id: Some("abc".into()),
-        };
-        let own = AccessControlPolicy {
-            grants: Some(private_acl(&owner)),
-            owner: Some(owner.clone()),
-        };
-        assert_eq!(
-            code(require_private(Some("private"), false, None, "abc")),
-            ""
-        );
-        assert_eq!(code(require_private(None, false, Some(&own), "abc")), "");
-        assert_eq!(
-            code(require_private(None, false, Some(&own), "other")),
-            "NotImplemented"
-        );
-        assert_eq!(
-            code(require_private(Some("public-read"), false, None, "abc")),
-            "NotImplemented"
-        );
-        assert_eq!(
-            code(require_private(Some("public-ready"), false, None, "abc")),
-            "InvalidArgument"
-        );
-        assert_eq!(
-            code(require_private(None, true, None, "abc")),
-            "NotImplemented"
-        );
-        assert_eq!(
-            code(require_private(None, false, None, "abc")),
-            "MalformedACLError"
-        );
-        let empty = AccessControlPolicy {
-            grants: Some(vec![]),
-            owner: Some(owner),
-        };
-        assert_eq!(
-            code(require_private(None, false, Some(&empty), "abc")),
-            "NotImplemented"
-        );
-    }
+        &b.owner_canonical_id,
+    )
+    .await?
+    .ok_or_else(malformed_acl)?;
+    let acl = admissible(&b, acl)?;
+    g.state
+        .meta
+        .put_object_acl(
+            &rec.bucket,
+            &rec.key,
+            &rec.version_id,
+            acl.map(|a| a.to_json()).as_deref(),
+        )
+        .await
+        .map_err(|e| match e {
+            gatehouse_meta::MetaError::NoSuchKey => {
+                s3_error!(NoSuchKey, "The specified key does not exist.")
+            }
+            other => meta_err(other),
+        })?;
+    Ok(S3Response::new(PutObjectAclOutput {
+        request_charged: None,
+    }))
 }

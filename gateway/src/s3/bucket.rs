@@ -86,27 +86,6 @@ pub(crate) async fn create_bucket(
             "Object Lock is not implemented yet"
         ));
     }
-    if i.acl.as_ref().is_some_and(|a| a.as_str() != "private")
-        || i.grant_full_control.is_some()
-        || i.grant_read.is_some()
-        || i.grant_read_acp.is_some()
-        || i.grant_write.is_some()
-        || i.grant_write_acp.is_some()
-    {
-        return Err(s3_error!(
-            NotImplemented,
-            "Bucket ACLs are not implemented yet"
-        ));
-    }
-    if i.object_ownership
-        .as_ref()
-        .is_some_and(|o| o.as_str() != "BucketOwnerEnforced")
-    {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object ownership other than BucketOwnerEnforced is not implemented yet"
-        ));
-    }
     let region = &g.state.config.region;
     let cfg = i.create_bucket_configuration.as_ref();
     if cfg.is_some_and(|c| c.bucket.is_some() || c.location.is_some()) {
@@ -147,7 +126,13 @@ pub(crate) async fn create_bucket(
         region: region.clone(),
         created_ms: gatehouse_core::now_ms(),
     };
-    match g.state.meta.create_bucket(&b).await {
+    let settings = initial_settings(g, &p, i).await?;
+    match g
+        .state
+        .meta
+        .create_bucket_with_settings(&b, &settings)
+        .await
+    {
         Ok(()) => {}
         Err(MetaError::BucketExists { owner_account_id }) if owner_account_id == p.account_id => {
             // AWS keeps a legacy answer in us-east-1: re-creating your own bucket succeeds.
@@ -170,6 +155,77 @@ pub(crate) async fn create_bucket(
         location: Some(format!("/{}", i.bucket)),
     };
     Ok(S3Response::new(out))
+}
+
+/// The settings a new bucket starts with: Object Ownership (`x-amz-object-ownership`, else the operator's
+/// default), Block Public Access (all four on when the operator's default says so), and the ACL the request
+/// gives (refused under BucketOwnerEnforced unless it is the owner's FULL_CONTROL alone, as AWS does).
+async fn initial_settings(
+    g: &Gatehouse,
+    p: &crate::state::Principal,
+    i: &CreateBucketInput,
+) -> S3Result<Vec<(String, String)>> {
+    use crate::access::bucket as ctx;
+    use gatehouse_policy::ObjectOwnership as Ownership;
+    let cfg = &g.state.config;
+    let ownership = match &i.object_ownership {
+        Some(o) => ctx::parse_ownership(o.as_str()).ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "Invalid x-amz-object-ownership header: {}",
+                o.as_str()
+            )
+        })?,
+        None => cfg.default_object_ownership,
+    };
+    let mut settings = Vec::new();
+    if i.object_ownership.is_some() || ownership != Ownership::ObjectWriter {
+        settings.push((
+            ctx::OWNERSHIP.to_owned(),
+            ctx::ownership_name(ownership).to_owned(),
+        ));
+    }
+    if cfg.default_public_access_block {
+        settings.push((
+            ctx::PUBLIC_ACCESS_BLOCK.to_owned(),
+            ctx::bpa_json(&gatehouse_policy::PublicAccessBlock::all()),
+        ));
+    }
+    let headers = crate::access::acl::GrantHeaders {
+        full_control: i.grant_full_control.as_deref(),
+        read: i.grant_read.as_deref(),
+        read_acp: i.grant_read_acp.as_deref(),
+        write: i.grant_write.as_deref(),
+        write_acp: i.grant_write_acp.as_deref(),
+    };
+    let acl = crate::access::acl::requested_acl(
+        &g.state,
+        gatehouse_policy::AclTarget::Bucket,
+        i.acl.as_ref().map(BucketCannedACL::as_str),
+        &headers,
+        None,
+        &p.canonical_id,
+        &p.canonical_id,
+    )
+    .await?;
+    if let Some(acl) = acl.filter(|a| !a.is_private()) {
+        if ownership == Ownership::BucketOwnerEnforced {
+            return Err(super::custom_error(
+                "InvalidBucketAclWithObjectOwnership",
+                http::StatusCode::BAD_REQUEST,
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+            ));
+        }
+        if cfg.default_public_access_block
+            && acl
+                .to_policy(gatehouse_policy::AclTarget::Bucket)
+                .is_public()
+        {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+        settings.push((ctx::ACL.to_owned(), acl.to_json()));
+    }
+    Ok(settings)
 }
 
 /// DeleteBucket: only a bucket without objects. In-progress multipart uploads do not block it (as on AWS for

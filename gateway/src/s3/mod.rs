@@ -8,6 +8,7 @@ mod conditions;
 mod list;
 mod multipart;
 mod object;
+mod policy;
 mod read;
 mod tagging;
 mod uploads;
@@ -16,6 +17,7 @@ mod versioning;
 use std::sync::Arc;
 
 pub(crate) use body::{claims_digest, verify_small_body};
+pub(crate) use list::Owners;
 
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
@@ -54,6 +56,16 @@ pub const IMPLEMENTED: &[&str] = &[
     "PutBucketAcl",
     "GetObjectAcl",
     "PutObjectAcl",
+    "PutBucketPolicy",
+    "GetBucketPolicy",
+    "DeleteBucketPolicy",
+    "GetBucketPolicyStatus",
+    "PutPublicAccessBlock",
+    "GetPublicAccessBlock",
+    "DeletePublicAccessBlock",
+    "PutBucketOwnershipControls",
+    "GetBucketOwnershipControls",
+    "DeleteBucketOwnershipControls",
     "PutObjectTagging",
     "GetObjectTagging",
     "DeleteObjectTagging",
@@ -68,13 +80,33 @@ pub struct Gatehouse {
     pub state: Arc<AppState>,
 }
 
-/// The authenticated principal that `authz` stored for this request.
+/// The principal that `authz` stored for this request; an anonymous caller (allowed by a policy or ACL) is a
+/// principal of no account (`account_id` empty), whose writes the bucket owner owns.
 pub(crate) fn principal<T>(req: &S3Request<T>) -> S3Result<Principal> {
-    req.extensions
-        .get::<Principal>()
-        .cloned()
-        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+    if let Some(p) = req.extensions.get::<Principal>() {
+        return Ok(p.clone());
+    }
+    if req
+        .extensions
+        .get::<std::sync::Arc<crate::authz::Caller>>()
+        .is_some()
+    {
+        return Ok(Principal {
+            account_id: String::new(),
+            canonical_id: ANONYMOUS_CANONICAL_ID.to_owned(),
+            display_name: "anonymous".to_owned(),
+            access_key_id: String::new(),
+            user_name: None,
+            arn: "*".to_owned(),
+            user_path: None,
+            user_id: "anonymous".to_owned(),
+        });
+    }
+    Err(s3_error!(AccessDenied, "Access Denied"))
 }
+
+/// The canonical id S3 shows for anonymous callers.
+pub(crate) const ANONYMOUS_CANONICAL_ID: &str = "65a011a29cdf8ec533ec3d1ccaae921c";
 
 /// Maps a metadata error to the S3 error a client sees.
 pub(crate) fn meta_err(e: MetaError) -> S3Error {
@@ -151,15 +183,14 @@ pub(crate) async fn request_bucket(
     if let Some(b) = ext.get::<crate::authz::LoadedBucket>()
         && b.bucket.name == name
     {
-        return Ok(b.clone());
+        return Ok(Arc::clone(b));
     }
-    let (bucket, versioning) = state
-        .meta
-        .get_bucket_with_setting(name, "versioning")
+    state
+        .buckets
+        .get(&state.meta, name)
         .await
         .map_err(meta_err)?
-        .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))?;
-    Ok(crate::authz::LoadedBucket { bucket, versioning })
+        .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
 }
 
 /// Loads the bucket or answers NoSuchBucket.
@@ -245,6 +276,66 @@ impl S3 for Gatehouse {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         versioning::get_bucket_versioning(self, req).await
+    }
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        policy::put_bucket_policy(self, req).await
+    }
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        policy::get_bucket_policy(self, req).await
+    }
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        policy::delete_bucket_policy(self, req).await
+    }
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+        policy::get_bucket_policy_status(self, req).await
+    }
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        policy::put_public_access_block(self, req).await
+    }
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        policy::get_public_access_block(self, req).await
+    }
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        policy::delete_public_access_block(self, req).await
+    }
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        policy::put_bucket_ownership_controls(self, req).await
+    }
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        policy::get_bucket_ownership_controls(self, req).await
+    }
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        policy::delete_bucket_ownership_controls(self, req).await
     }
     async fn get_bucket_acl(
         &self,

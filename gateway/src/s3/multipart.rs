@@ -99,6 +99,15 @@ pub(crate) async fn create(
             ));
         }
     };
+    let bucket_ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let (owner, acl) = super::acl::write_acl(
+        g,
+        &p,
+        &bucket_ctx,
+        i.acl.as_ref().map(ObjectCannedACL::as_str),
+        &super::acl::grant_headers!(i),
+    )
+    .await?;
     let upload = Upload {
         upload_id: format!(
             "{}{}",
@@ -121,7 +130,7 @@ pub(crate) async fn create(
         checksum_algorithm: algo.map(|a| a.name().to_owned()),
         checksum_type: kind.map(str::to_owned),
         storage_class: "STANDARD".to_owned(),
-        owner_canonical_id: p.canonical_id,
+        owner_canonical_id: owner,
         tags,
     };
     g.state
@@ -129,6 +138,13 @@ pub(crate) async fn create(
         .create_upload(&upload)
         .await
         .map_err(meta_err)?;
+    if let Some(acl) = &acl {
+        g.state
+            .meta
+            .set_upload_acl(&upload.upload_id, &acl.to_json())
+            .await
+            .map_err(meta_err)?;
+    }
     let out = CreateMultipartUploadOutput {
         bucket: Some(i.bucket),
         key: Some(i.key),
@@ -269,7 +285,8 @@ pub(crate) async fn upload_part_copy(
     }
     let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
     let (sb, sk, sv) = copy_source(&i.copy_source)?;
-    let src = super::object::load_copy_source(&g.state, &sb, &sk, sv.as_deref()).await?;
+    let src =
+        super::object::load_copy_source(&g.state, &req.extensions, &sb, &sk, sv.as_deref()).await?;
     let conds = ReadConditions {
         if_match: i.copy_source_if_match.as_ref(),
         if_none_match: i.copy_source_if_none_match.as_ref(),
@@ -517,12 +534,25 @@ pub(crate) async fn complete(
         upload_id: Some(upload.upload_id.clone()),
         delete_marker: false,
     };
+    let upload_acl = g
+        .state
+        .meta
+        .upload_acl(&upload.upload_id)
+        .await
+        .map_err(meta_err)?;
     let (outcome, unused) = g
         .state
         .meta
         .complete_upload(&upload.upload_id, &rec, &cond)
         .await
         .map_err(meta_err)?;
+    if let Some(acl) = upload_acl {
+        g.state
+            .meta
+            .put_object_acl(&rec.bucket, &rec.key, &rec.version_id, Some(&acl))
+            .await
+            .map_err(meta_err)?;
+    }
     let mut garbage: Vec<String> = unused.into_iter().map(|p| p.locator).collect();
     if let Some(old) = outcome.replaced {
         garbage.extend(old.segments.into_iter().map(|s| s.locator));

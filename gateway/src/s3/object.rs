@@ -29,12 +29,7 @@ pub(crate) fn refuse_unbuilt(
             "Server-side encryption is not implemented yet"
         ));
     }
-    if acl.is_some_and(|a| a != "private") || grants {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object ACLs are not implemented yet"
-        ));
-    }
+    let _ = (acl, grants); // ACLs are applied by the handlers (`acl::write_acl`)
     if lock {
         return Err(s3_error!(
             NotImplemented,
@@ -219,6 +214,15 @@ pub(crate) async fn put_object(
     )
     .await?;
     let meta = user_meta(i.metadata)?;
+    let bucket_ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let (owner, acl) = super::acl::write_acl(
+        g,
+        &p,
+        &bucket_ctx,
+        i.acl.as_ref().map(ObjectCannedACL::as_str),
+        &super::acl::grant_headers!(i),
+    )
+    .await?;
     let expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;
     let ing = ingest(
         &g.state,
@@ -249,13 +253,14 @@ pub(crate) async fn put_object(
         checksums: ing.checksums.clone(),
         segments: ing.segments(),
         storage_class: "STANDARD".to_owned(),
-        owner_canonical_id: p.canonical_id,
+        owner_canonical_id: owner,
         inline_data: ing.inline_data(),
         tags,
         upload_id: None,
         delete_marker: false,
     };
     commit(g, &rec, &cond).await?;
+    super::acl::store_object_acl(g, &rec.bucket, &rec.key, &rec.version_id, acl.as_ref()).await?;
     let c = checksum_dto(&ing.checksums);
     let out = PutObjectOutput {
         e_tag: Some(etag_of(&etag)),
@@ -327,7 +332,7 @@ pub(crate) async fn delete_objects(
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     if i.delete.objects.len() > 1000 {
         return Err(s3_error!(
             MalformedXML,
@@ -360,7 +365,7 @@ pub(crate) async fn delete_objects(
         } else {
             "s3:DeleteObject"
         };
-        if !crate::authz::object_allowed(&g.state, &p, action, &loaded.bucket, &o.key).await {
+        if !crate::authz::key_allowed(&g.state, &req.extensions, action, &o.key).await {
             errors.push(Error {
                 code: Some("AccessDenied".to_owned()),
                 key: Some(o.key),
@@ -417,11 +422,12 @@ pub(crate) async fn delete_objects(
 /// be copied (InvalidRequest, as on AWS).
 pub(crate) async fn load_copy_source(
     state: &crate::state::AppState,
+    ext: &http::Extensions,
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
 ) -> S3Result<ObjectRecord> {
-    match super::read::load_version(state, bucket, key, version_id).await {
+    match super::read::load_authorized(state, ext, bucket, key, version_id, true).await {
         Err(e) if version_id.is_some() && *e.code() == s3s::S3ErrorCode::MethodNotAllowed => {
             Err(s3_error!(
                 InvalidRequest,
@@ -465,7 +471,7 @@ pub(crate) async fn copy_object(
         Some(_) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive.")),
     };
     let (sb, sk, sv) = copy_source(&i.copy_source)?;
-    let src = load_copy_source(&g.state, &sb, &sk, sv.as_deref()).await?;
+    let src = load_copy_source(&g.state, &req.extensions, &sb, &sk, sv.as_deref()).await?;
     let conds = ReadConditions {
         if_match: i.copy_source_if_match.as_ref(),
         if_none_match: i.copy_source_if_none_match.as_ref(),
@@ -517,6 +523,15 @@ pub(crate) async fn copy_object(
             .into_iter()
             .find(|a| a.get(&src.checksums).is_some());
     }
+    let bucket_ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let (owner, acl) = super::acl::write_acl(
+        g,
+        &p,
+        &bucket_ctx,
+        i.acl.as_ref().map(ObjectCannedACL::as_str),
+        &super::acl::grant_headers!(i),
+    )
+    .await?;
     let size = u64::try_from(src.size).unwrap_or(0);
     let stream = object_stream(&g.state, &src, 0..size);
     expect.length = Some(size);
@@ -542,13 +557,14 @@ pub(crate) async fn copy_object(
         checksums: ing.checksums.clone(),
         segments: ing.segments(),
         storage_class: "STANDARD".to_owned(),
-        owner_canonical_id: p.canonical_id,
+        owner_canonical_id: owner,
         inline_data: ing.inline_data(),
         tags: new_tags.unwrap_or_else(|| src.tags.clone()),
         upload_id: None,
         delete_marker: false,
     };
     commit(g, &rec, &WriteCondition::default()).await?;
+    super::acl::store_object_acl(g, &rec.bucket, &rec.key, &rec.version_id, acl.as_ref()).await?;
     let c = checksum_dto(&ing.checksums);
     let out = CopyObjectOutput {
         copy_object_result: Some(CopyObjectResult {

@@ -89,6 +89,27 @@ pub(crate) async fn load_version(
     }
 }
 
+/// `load_version` followed by the authoriser's second phase (`authz::object_phase`) for the request's object
+/// (or, with `source`, its copy source): when the access hook deferred its decision to the object's ACL, a
+/// missing object is AccessDenied (the caller may not learn whether it exists) and a present one is decided
+/// with its ACL and owner.
+pub(crate) async fn load_authorized(
+    state: &AppState,
+    ext: &http::Extensions,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    source: bool,
+) -> S3Result<ObjectRecord> {
+    let res = load_version(state, bucket, key, version_id).await;
+    if !crate::authz::deferred(ext, source) {
+        return res;
+    }
+    let rec = res.map_err(|_| crate::authz::deny())?;
+    crate::authz::object_phase(state, ext, &rec, source).await?;
+    Ok(rec)
+}
+
 /// Checksum fields in the s3s shape.
 pub(crate) fn checksum_dto(c: &Checksums) -> Checksum {
     Checksum {
@@ -230,7 +251,15 @@ pub(crate) async fn get_object(
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let i = &req.input;
-    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let rec = load_authorized(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        false,
+    )
+    .await?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -299,7 +328,15 @@ pub(crate) async fn head_object(
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let i = &req.input;
-    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let rec = load_authorized(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        false,
+    )
+    .await?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -366,7 +403,15 @@ pub(crate) async fn get_object_attributes(
             "Server-side encryption is not implemented yet"
         ));
     }
-    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let rec = load_authorized(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        false,
+    )
+    .await?;
     // The header is a comma-separated list; s3s may hand it over as one entry.
     let want = |a: &str| {
         i.object_attributes

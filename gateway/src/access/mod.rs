@@ -1,0 +1,8 @@
+//! Access control around the one decision in `authz`: the operation table, the bucket context, ACLs, the
+//! request context (condition keys) and the audit trail.
+
+pub mod acl;
+pub mod audit;
+pub mod bucket;
+pub mod context;
+pub mod operations;
