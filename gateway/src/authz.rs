@@ -127,7 +127,7 @@ pub fn decide(
 ) -> gatehouse_policy::Decision {
     let owner_override = check
         .bucket
-        .is_some_and(|b| caller.is_root_of(&b.bucket.owner_account_id))
+        .is_some_and(|b| caller.is_root_of(&b.bucket.owner_account_id) && !b.policy_locks_owner)
         && OWNER_ALWAYS.contains(&check.action);
     let d = if owner_override {
         gatehouse_policy::Decision {
@@ -242,13 +242,20 @@ pub(crate) async fn identity_decision(
 pub struct Deferred {
     pub action: &'static str,
     pub context: Arc<Context>,
-    /// For a copy: the source bucket's context (the target's is `LoadedBucket`).
+    /// For a copy's source (the object the request reads), not its target.
     pub source: bool,
+    /// The bucket holding the object.
     pub bucket: Arc<BucketCtx>,
+    /// The bucket-level decision allowed it (the object may still be another account's, or its tags may
+    /// decide); else it denied implicitly and only the object's ACL can allow it.
+    pub provisional_allow: bool,
+    /// A policy in play tests s3:ExistingObjectTag: the object's tags join the context.
+    pub uses_tags: bool,
 }
 
 /// The handler's second phase: `rec` is the object version the request acts on. A no-op unless the access
-/// hook deferred its decision; then the object's ACL and owner decide, and denial is AccessDenied.
+/// hook deferred its decision; then the object decides: its owner's account is the resource account, its ACL
+/// governs the actions an object ACL grants, its tags fill s3:ExistingObjectTag. Denial is AccessDenied.
 pub async fn object_phase(
     state: &AppState,
     ext: &http::Extensions,
@@ -264,30 +271,96 @@ pub async fn object_phase(
     let Some(caller) = ext.get::<Arc<Caller>>() else {
         return Err(deny());
     };
-    let acl = object_acl(state, rec).await.map_err(|_| deny())?;
-    let owner_account = match state
-        .meta
-        .get_account_by_canonical_id(&rec.owner_canonical_id)
-        .await
-    {
-        Ok(Some(a)) => a.id,
-        Ok(None) => d.bucket.bucket.owner_account_id.clone(),
-        Err(e) => return Err(internal(e.into())),
+    let owned_by_bucket_owner = rec.owner_canonical_id == d.bucket.owner_canonical_id;
+    if d.provisional_allow && owned_by_bucket_owner && !d.uses_tags {
+        return Ok(());
+    }
+    let owner_account = if owned_by_bucket_owner {
+        d.bucket.bucket.owner_account_id.clone()
+    } else {
+        match state
+            .meta
+            .get_account_by_canonical_id(&rec.owner_canonical_id)
+            .await
+        {
+            Ok(Some(a)) => a.id,
+            Ok(None) => d.bucket.bucket.owner_account_id.clone(),
+            Err(e) => return Err(internal(e.into())),
+        }
     };
+    let acl = if object_acl_governs(d.action) && d.bucket.acls_enabled() {
+        Some(object_acl(state, rec).await.map_err(internal)?)
+    } else {
+        None
+    };
+    let mut context = (*d.context).clone();
+    if d.uses_tags {
+        for (k, v) in &rec.tags {
+            context.insert(&format!("s3:ExistingObjectTag/{k}"), v.as_str());
+        }
+    }
     let resource = s3_arn(Some(&rec.bucket), Some(&rec.key));
     let check = Check {
         action: d.action,
         resource: &resource,
         resource_account: &owner_account,
         bucket: Some(&d.bucket),
-        acl: Some(&acl),
-        context: &d.context,
+        acl: acl.as_ref(),
+        context: &context,
     };
     if decide(state, caller, &check, ext.get::<RequestFacts>()).is_allowed() {
         Ok(())
     } else {
         Err(deny())
     }
+}
+
+/// A deferred request whose object is missing: the caller learns that it is missing (the handler's error)
+/// only if the bucket-level check allowed the action or the caller may list the bucket, as S3 does; else
+/// AccessDenied.
+pub fn missing_object(
+    state: &AppState,
+    ext: &http::Extensions,
+    source: bool,
+    err: s3s::S3Error,
+) -> s3s::S3Error {
+    let Some(d) = ext
+        .get::<Vec<Deferred>>()
+        .and_then(|v| v.iter().find(|d| d.source == source))
+    else {
+        return err;
+    };
+    if d.provisional_allow {
+        return err;
+    }
+    let Some(caller) = ext.get::<Arc<Caller>>() else {
+        return deny();
+    };
+    let resource = s3_arn(Some(&d.bucket.bucket.name), None);
+    let check = Check {
+        action: "s3:ListBucket",
+        resource: &resource,
+        resource_account: &d.bucket.bucket.owner_account_id,
+        bucket: Some(&d.bucket),
+        acl: Some(&d.bucket.acl),
+        context: &d.context,
+    };
+    if decide(state, caller, &check, ext.get::<RequestFacts>()).is_allowed() {
+        err
+    } else {
+        deny()
+    }
+}
+
+/// Whether a policy tests s3:ExistingObjectTag (then the object's tags must be read to decide).
+pub fn mentions_existing_tags(p: &gatehouse_policy::CompiledPolicy) -> bool {
+    p.document().statements.iter().any(|st| {
+        st.conditions.iter().any(|c| {
+            c.key
+                .to_ascii_lowercase()
+                .starts_with("s3:existingobjecttag")
+        })
+    })
 }
 
 /// Whether a deferred decision is pending for the request (a missing object is then AccessDenied, not
@@ -412,9 +485,24 @@ fn expect_owner(
 /// What the bucket-level check concluded for one resource.
 enum Verdict {
     Allow,
-    /// Denied unless the object's ACL allows it (decided by the handler).
-    Defer(&'static str),
+    /// The object decides (its owner, ACL or tags), in the handler: (action, provisionally allowed, tags).
+    Defer(&'static str, bool, bool),
     Deny,
+}
+
+/// Operations whose handler loads the object they act on before acting, and so can run the second phase.
+fn object_phase_op(op: &str) -> bool {
+    matches!(
+        op,
+        "GetObject"
+            | "HeadObject"
+            | "GetObjectAcl"
+            | "PutObjectAcl"
+            | "GetObjectTagging"
+            | "PutObjectTagging"
+            | "DeleteObjectTagging"
+            | "GetObjectAttributes"
+    )
 }
 
 impl Access {
@@ -429,6 +517,7 @@ impl Access {
         key: Option<&str>,
         ctx: Option<&BucketCtx>,
         context: &Context,
+        phase_op: bool,
     ) -> Verdict {
         let resource = s3_arn(Some(bucket), key);
         let Some(b) = ctx else {
@@ -452,6 +541,13 @@ impl Access {
             }
             return Verdict::Allow;
         };
+        let uses_tags = phase_op
+            && (b.compiled_policy().is_some_and(mentions_existing_tags)
+                || caller.policies.as_ref().is_some_and(|p| {
+                    p.identity.iter().any(|i| mentions_existing_tags(i))
+                        || p.boundary.as_deref().is_some_and(mentions_existing_tags)
+                }));
+        let phased = phase_op && key.is_some() && (b.acls_enabled() || uses_tags);
         let mut verdict = Verdict::Allow;
         for a in actions {
             let acl = bucket_acl_governs(a).then_some(&b.acl);
@@ -465,13 +561,11 @@ impl Access {
             };
             let d = decide(&self.state, caller, &check, facts);
             match d.outcome {
-                Outcome::Allow => {}
-                Outcome::ImplicitDeny
-                    if key.is_some() && object_acl_governs(a) && b.acls_enabled() =>
-                {
-                    verdict = Verdict::Defer(a);
-                }
-                _ => return Verdict::Deny,
+                Outcome::ExplicitDeny => return Verdict::Deny,
+                Outcome::Allow if !phased => {}
+                Outcome::Allow => verdict = Verdict::Defer(a, true, uses_tags),
+                Outcome::ImplicitDeny if phased => verdict = Verdict::Defer(a, false, uses_tags),
+                Outcome::ImplicitDeny => return Verdict::Deny,
             }
         }
         verdict
@@ -588,16 +682,19 @@ impl S3Access for Access {
                     key.as_deref(),
                     ctx.as_deref(),
                     &context,
+                    object_phase_op(op),
                 )
                 .await
             {
                 Verdict::Allow => {}
                 Verdict::Deny => return Err(deny()),
-                Verdict::Defer(action) => deferred.push(Deferred {
+                Verdict::Defer(action, provisional_allow, uses_tags) => deferred.push(Deferred {
                     action,
                     context: Arc::clone(&context),
                     source: false,
                     bucket: Arc::clone(ctx.as_ref().ok_or_else(deny)?),
+                    provisional_allow,
+                    uses_tags,
                 }),
             }
         }
@@ -640,17 +737,22 @@ impl S3Access for Access {
                         Some(&sk),
                         sctx.as_deref(),
                         &scontext,
+                        true,
                     )
                     .await
                 {
                     Verdict::Allow => {}
                     Verdict::Deny => return Err(deny()),
-                    Verdict::Defer(action) => deferred.push(Deferred {
-                        action,
-                        context: scontext,
-                        source: true,
-                        bucket: Arc::clone(sctx.as_ref().ok_or_else(deny)?),
-                    }),
+                    Verdict::Defer(action, provisional_allow, uses_tags) => {
+                        deferred.push(Deferred {
+                            action,
+                            context: scontext,
+                            source: true,
+                            bucket: Arc::clone(sctx.as_ref().ok_or_else(deny)?),
+                            provisional_allow,
+                            uses_tags,
+                        })
+                    }
                 }
                 expect_owner(
                     cx.headers(),

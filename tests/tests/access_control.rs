@@ -855,3 +855,134 @@ async fn source_ip_secure_transport_per_key_deletes_and_audit() {
         "{m}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_decide_by_their_owner_acl_and_tags() {
+    let s = acl_server(Db::Sqlite, &[]).unwrap();
+    let owner = s.client();
+    let (bak, bsk) = s.new_account("writer");
+    let writer = s.client_with(&bak, &bsk);
+    owner
+        .create_bucket()
+        .bucket("drop")
+        .acl(BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .unwrap();
+    // B writes into A's public-read-write bucket: under ObjectWriter B owns it, and A (the bucket owner)
+    // cannot read it or its ACL until B grants it.
+    put(&writer, "drop", "b-obj").await.unwrap();
+    assert_eq!(get(&writer, "drop", "b-obj").await.unwrap(), b"data");
+    assert_eq!(
+        get(&owner, "drop", "b-obj").await,
+        Err("AccessDenied".into())
+    );
+    assert_denied(
+        owner
+            .get_object_acl()
+            .bucket("drop")
+            .key("b-obj")
+            .send()
+            .await,
+    );
+    writer
+        .put_object_acl()
+        .bucket("drop")
+        .key("b-obj")
+        .acl(ObjectCannedAcl::BucketOwnerRead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&owner, "drop", "b-obj").await.unwrap(), b"data");
+    // A missing key: 404 for who may list the bucket (here everyone), 403 in a private bucket.
+    let (st, _) = anonymous(&s, "/drop/nothing-here").await;
+    assert_eq!(st, 404);
+    owner.create_bucket().bucket("closed").send().await.unwrap();
+    assert_eq!(
+        get(&writer, "closed", "nothing-here").await,
+        Err("AccessDenied".into())
+    );
+
+    // s3:ExistingObjectTag: the object's own tags decide, for reads and tag changes.
+    owner.create_bucket().bucket("tagged").send().await.unwrap();
+    for (k, tag) in [("pub", "security=public"), ("priv", "security=private")] {
+        owner
+            .put_object()
+            .bucket("tagged")
+            .key(k)
+            .tagging(tag)
+            .body(bytes::Bytes::from_static(b"data").into())
+            .send()
+            .await
+            .unwrap();
+    }
+    set_policy(
+        &owner,
+        "tagged",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::tagged/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/security":"public"}}}]}"#,
+    )
+    .await;
+    assert_eq!(get(&writer, "tagged", "pub").await.unwrap(), b"data");
+    assert_eq!(
+        get(&writer, "tagged", "priv").await,
+        Err("AccessDenied".into())
+    );
+    assert_eq!(anonymous(&s, "/tagged/pub").await.0, 200);
+    assert_eq!(anonymous(&s, "/tagged/priv").await.0, 403);
+    writer
+        .get_object_tagging()
+        .bucket("tagged")
+        .key("pub")
+        .send()
+        .await
+        .unwrap();
+    assert_denied(
+        writer
+            .get_object_tagging()
+            .bucket("tagged")
+            .key("priv")
+            .send()
+            .await,
+    );
+    // A Deny on a tag holds for the bucket owner too.
+    set_policy(
+        &owner,
+        "tagged",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::tagged/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/security":"private"}}}]}"#,
+    )
+    .await;
+    assert_eq!(
+        get(&owner, "tagged", "priv").await,
+        Err("AccessDenied".into())
+    );
+    assert_eq!(get(&owner, "tagged", "pub").await.unwrap(), b"data");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_keeps_policy_access_unless_it_gave_it_up() {
+    let s = Server::start(Opts::new(Db::Sqlite, Store::Std)).unwrap();
+    let owner = s.client();
+    owner.create_bucket().bucket("locked").send().await.unwrap();
+    let deny_policy_calls = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":["s3:GetBucketPolicy","s3:PutBucketPolicy","s3:DeleteBucketPolicy","s3:GetObject"],"Resource":["arn:aws:s3:::locked","arn:aws:s3:::locked/*"]}]}"#;
+    set_policy(&owner, "locked", deny_policy_calls).await;
+    // The policy denies the root its objects, but never the policy calls (lock-out protection).
+    put(&owner, "locked", "k").await.unwrap();
+    assert_eq!(get(&owner, "locked", "k").await, Err("AccessDenied".into()));
+    owner
+        .get_bucket_policy()
+        .bucket("locked")
+        .send()
+        .await
+        .unwrap();
+    // Put again confirming the removal of that right: now the root is denied too.
+    owner
+        .put_bucket_policy()
+        .bucket("locked")
+        .policy(deny_policy_calls)
+        .confirm_remove_self_bucket_access(true)
+        .send()
+        .await
+        .unwrap();
+    assert_denied(owner.get_bucket_policy().bucket("locked").send().await);
+    assert_denied(owner.delete_bucket_policy().bucket("locked").send().await);
+}

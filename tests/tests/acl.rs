@@ -51,17 +51,29 @@ async fn private_everything(s: &common::Server) {
         .unwrap_err();
     assert_eq!(code(&e), "NoSuchKey");
 
-    // Setting what already holds is accepted.
-    c.put_bucket_acl()
+    // ACLs are disabled: even the `private` canned ACL is refused (AWS accepts only
+    // bucket-owner-full-control or its explicit equivalent, which change nothing).
+    let e = c
+        .put_bucket_acl()
         .bucket("acls")
         .acl(BucketCannedAcl::Private)
         .send()
         .await
-        .unwrap();
-    c.put_object_acl()
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessControlListNotSupported");
+    let e = c
+        .put_object_acl()
         .bucket("acls")
         .key("o")
         .acl(ObjectCannedAcl::Private)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessControlListNotSupported");
+    c.put_object_acl()
+        .bucket("acls")
+        .key("o")
+        .acl(ObjectCannedAcl::BucketOwnerFullControl)
         .send()
         .await
         .unwrap();

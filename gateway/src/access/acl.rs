@@ -165,11 +165,18 @@ enum Named {
 async fn resolve(state: &AppState, named: Named) -> S3Result<StoredGrantee> {
     match named {
         Named::Id(id) => {
-            let found = state
+            let mut found = state
                 .meta
-                .get_account_by_canonical_id(&id.to_ascii_lowercase())
+                .get_account_by_canonical_id(&id)
                 .await
                 .map_err(crate::s3::meta_err)?;
+            if found.is_none() && id.chars().any(|c| c.is_ascii_uppercase()) {
+                found = state
+                    .meta
+                    .get_account_by_canonical_id(&id.to_ascii_lowercase())
+                    .await
+                    .map_err(crate::s3::meta_err)?;
+            }
             match found {
                 Some(a) => Ok(StoredGrantee::Id(a.canonical_id)),
                 None => Err(s3_error!(InvalidArgument, "Invalid id")),
@@ -301,9 +308,6 @@ pub async fn requested_acl(
             (headers.write_acp, "WRITE_ACP"),
             (headers.full_control, "FULL_CONTROL"),
         ] {
-            if target == AclTarget::Object && perm == "WRITE" && v.is_some() {
-                return Err(s3_error!(InvalidArgument));
-            }
             for named in parse_grant_header(v.unwrap_or_default())? {
                 grants.push(grant(resolve(state, named).await?, perm));
             }

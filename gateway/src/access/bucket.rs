@@ -25,6 +25,8 @@ pub const TTL: Duration = Duration::from_secs(1);
 
 /// Setting names in `bucket_settings`.
 pub const POLICY: &str = "policy";
+/// Set when the policy was put with `x-amz-confirm-remove-self-bucket-access: true`.
+pub const POLICY_LOCKS_OWNER: &str = "policy-locks-owner";
 pub const ACL: &str = "acl";
 pub const OWNERSHIP: &str = "ownership";
 pub const PUBLIC_ACCESS_BLOCK: &str = "public-access-block";
@@ -40,6 +42,8 @@ pub struct BucketCtx {
     pub versioning: Option<String>,
     /// The bucket policy as stored, and compiled.
     pub policy: Option<(String, Arc<CompiledPolicy>)>,
+    /// The owner's root gave up its standing right to manage the policy.
+    pub policy_locks_owner: bool,
     /// The bucket ACL (the owner's FULL_CONTROL when none was ever set).
     pub acl: Acl,
     /// Object Ownership as configured (`None`: never configured, which behaves as ObjectWriter).
@@ -95,6 +99,7 @@ impl BucketCtx {
             })
         };
         let bucket_bpa = bpa(rec.settings.get(PUBLIC_ACCESS_BLOCK));
+        let policy_locks_owner = rec.setting(POLICY_LOCKS_OWNER) == Some("true");
         let account_bpa = bpa(rec.account_settings.get(PUBLIC_ACCESS_BLOCK));
         BucketCtx {
             versioning: rec.setting(VERSIONING).map(str::to_owned),
@@ -102,6 +107,7 @@ impl BucketCtx {
             owner_canonical_id: rec.owner_canonical_id,
             owner_display_name: rec.owner_display_name,
             policy,
+            policy_locks_owner,
             acl,
             ownership,
             bucket_bpa,

@@ -152,19 +152,18 @@ pub fn carries_acl(headers: &http::HeaderMap) -> bool {
     .any(|h| headers.contains_key(*h))
 }
 
-/// Actions a request needs beyond its operation's own, on the same resource: an ACL on a write needs the
-/// ACL action, tags on a write need the tagging action, an ownership header on CreateBucket needs the
-/// ownership action.
+/// Actions a request needs beyond its operation's own, on the same resource: tags on a write need the
+/// tagging action; an ACL on CreateBucket needs s3:PutBucketAcl, an ownership header the ownership action.
 pub fn extra_actions(op: &str, headers: &http::HeaderMap) -> Vec<&'static str> {
     let mut v = Vec::new();
     match op {
-        "PutObject" | "CopyObject" | "CreateMultipartUpload" | "PostObject" => {
-            if carries_acl(headers) {
-                v.push("s3:PutObjectAcl");
-            }
-            if headers.contains_key("x-amz-tagging") {
-                v.push("s3:PutObjectTagging");
-            }
+        // An ACL on a write is decided with s3:PutObject alone (the usual cross-account upload policy allows
+        // s3:PutObject on condition of s3:x-amz-acl = bucket-owner-full-control); tags need
+        // s3:PutObjectTagging as well.
+        "PutObject" | "CopyObject" | "CreateMultipartUpload" | "PostObject"
+            if headers.contains_key("x-amz-tagging") =>
+        {
+            v.push("s3:PutObjectTagging");
         }
         "CreateBucket" => {
             if carries_acl(headers) {

@@ -44,13 +44,21 @@ fn not_supported() -> s3s::S3Error {
 }
 
 /// Checks an ACL about to be set against the bucket's ownership and Block Public Access; `Ok(None)` when it is
-/// the owner's FULL_CONTROL alone (nothing to store).
-fn admissible(b: &BucketCtx, acl: StoredAcl) -> S3Result<Option<StoredAcl>> {
+/// the owner's FULL_CONTROL alone (nothing to store). Under BucketOwnerEnforced only the
+/// `bucket-owner-full-control` canned ACL or explicit grants equivalent to it are accepted (and change
+/// nothing); any other ACL, `private` included, is AccessControlListNotSupported, as on AWS.
+fn admissible(b: &BucketCtx, canned: Option<&str>, acl: StoredAcl) -> S3Result<Option<StoredAcl>> {
     if b.effective_ownership() == Ownership::BucketOwnerEnforced {
-        let owner_only = acl.grants.iter().all(|g| {
-            g.permission == "FULL_CONTROL" && g.id.as_deref() == Some(b.owner_canonical_id.as_str())
-        });
-        return if owner_only {
+        let owner_only = !acl.grants.is_empty()
+            && acl.grants.iter().all(|g| {
+                g.permission == "FULL_CONTROL"
+                    && g.id.as_deref() == Some(b.owner_canonical_id.as_str())
+            });
+        let accepted = match canned {
+            Some(c) => c == "bucket-owner-full-control",
+            None => owner_only,
+        };
+        return if accepted {
             Ok(None)
         } else {
             Err(not_supported())
@@ -96,7 +104,7 @@ pub(crate) async fn write_acl(
     .await?;
     let acl = match acl {
         None => None,
-        Some(a) => admissible(b, a)?,
+        Some(a) => admissible(b, canned, a)?,
     };
     Ok((owner, acl))
 }
@@ -123,7 +131,9 @@ pub(crate) async fn store_object_acl(
 async fn render(g: &Gatehouse, acl: &StoredAcl) -> S3Result<(Owner, Grants)> {
     let mut owners = Owners::new(&g.state);
     let owner = owners.get(&acl.owner).await?;
-    let grants = acl.dto_grants(&mut owners).await?;
+    let mut grants = acl.dto_grants(&mut owners).await?;
+    // Group grants first, then canonical users (the order S3 lists them in).
+    grants.sort_by_key(|g| g.grantee.as_ref().is_none_or(|ge| ge.uri.is_none()));
     Ok((owner, grants))
 }
 
@@ -173,7 +183,7 @@ pub(crate) async fn put_bucket_acl(
     )
     .await?
     .ok_or_else(malformed_acl)?;
-    match admissible(&b, acl)? {
+    match admissible(&b, i.acl.as_ref().map(BucketCannedACL::as_str), acl)? {
         Some(acl) => {
             g.state
                 .meta
@@ -267,7 +277,7 @@ pub(crate) async fn put_object_acl(
     )
     .await?
     .ok_or_else(malformed_acl)?;
-    let acl = admissible(&b, acl)?;
+    let acl = admissible(&b, i.acl.as_ref().map(ObjectCannedACL::as_str), acl)?;
     g.state
         .meta
         .put_object_acl(

@@ -135,7 +135,24 @@ pub(crate) async fn create_bucket(
     {
         Ok(()) => {}
         Err(MetaError::BucketExists { owner_account_id }) if owner_account_id == p.account_id => {
-            // AWS keeps a legacy answer in us-east-1: re-creating your own bucket succeeds.
+            // AWS keeps a legacy answer in us-east-1: re-creating your own bucket succeeds, unless the ACL
+            // asked for or the one the bucket has is not the private one (then it is BucketAlreadyExists).
+            let existing_private = g
+                .state
+                .buckets
+                .get(&g.state.meta, &i.bucket)
+                .await
+                .map_err(meta_err)?
+                .is_none_or(|b| b.acl_is_private());
+            let asked_private = !settings
+                .iter()
+                .any(|(n, _)| n == crate::access::bucket::ACL);
+            if region == "us-east-1" && !(existing_private && asked_private) {
+                return Err(s3_error!(
+                    BucketAlreadyExists,
+                    "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+                ));
+            }
             if region != "us-east-1" {
                 return Err(s3_error!(
                     BucketAlreadyOwnedByYou,

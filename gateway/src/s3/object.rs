@@ -215,12 +215,17 @@ pub(crate) async fn put_object(
     .await?;
     let meta = user_meta(i.metadata)?;
     let bucket_ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let mut grants = super::acl::grant_headers!(i);
+    grants.write = req
+        .headers
+        .get("x-amz-grant-write")
+        .and_then(|v| v.to_str().ok());
     let (owner, acl) = super::acl::write_acl(
         g,
         &p,
         &bucket_ctx,
         i.acl.as_ref().map(ObjectCannedACL::as_str),
-        &super::acl::grant_headers!(i),
+        &grants,
     )
     .await?;
     let expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;

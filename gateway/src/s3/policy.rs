@@ -9,7 +9,8 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::{Gatehouse, custom_error, meta_err, request_bucket};
 use crate::access::bucket::{
-    OWNERSHIP, POLICY, PUBLIC_ACCESS_BLOCK, bpa_json, ownership_name, parse_ownership,
+    OWNERSHIP, POLICY, POLICY_LOCKS_OWNER, PUBLIC_ACCESS_BLOCK, bpa_json, ownership_name,
+    parse_ownership,
 };
 
 fn malformed_policy(msg: String) -> s3s::S3Error {
@@ -101,6 +102,21 @@ pub(crate) async fn put_bucket_policy(
         .put_bucket_setting(&i.bucket, POLICY, &i.policy)
         .await
         .map_err(meta_err)?;
+    // x-amz-confirm-remove-self-bucket-access: the owner's root gives up its standing right to manage the
+    // policy (AWS's lock-out protection) while this policy is in place.
+    if i.confirm_remove_self_bucket_access == Some(true) {
+        g.state
+            .meta
+            .put_bucket_setting(&i.bucket, POLICY_LOCKS_OWNER, "true")
+            .await
+    } else {
+        g.state
+            .meta
+            .delete_bucket_setting(&i.bucket, POLICY_LOCKS_OWNER)
+            .await
+            .map(|_| ())
+    }
+    .map_err(meta_err)?;
     Ok(S3Response::with_status(
         PutBucketPolicyOutput::default(),
         http::StatusCode::NO_CONTENT,
@@ -130,11 +146,13 @@ pub(crate) async fn delete_bucket_policy(
 ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
     let i = &req.input;
     request_bucket(&g.state, &req.extensions, &i.bucket).await?;
-    g.state
-        .meta
-        .delete_bucket_setting(&i.bucket, POLICY)
-        .await
-        .map_err(meta_err)?;
+    for setting in [POLICY, POLICY_LOCKS_OWNER] {
+        g.state
+            .meta
+            .delete_bucket_setting(&i.bucket, setting)
+            .await
+            .map_err(meta_err)?;
+    }
     Ok(S3Response::with_status(
         DeleteBucketPolicyOutput::default(),
         http::StatusCode::NO_CONTENT,

@@ -105,10 +105,13 @@ pub(crate) async fn load_authorized(
     if !crate::authz::deferred(ext, source) {
         return res;
     }
-    let rec = res.map_err(|_| crate::authz::deny())?;
+    let rec = res.map_err(|e| crate::authz::missing_object(state, ext, source, e))?;
     crate::authz::object_phase(state, ext, &rec, source).await?;
     Ok(rec)
 }
+
+/// What S3 reports for an object stored without a Content-Type.
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
 /// Checksum fields in the s3s shape.
 pub(crate) fn checksum_dto(c: &Checksums) -> Checksum {
@@ -294,7 +297,9 @@ pub(crate) async fn get_object(
             .or_else(|| h.content_encoding.clone()),
         content_language: overrides(&req, "response-content-language")
             .or_else(|| h.content_language.clone()),
-        content_type: overrides(&req, "response-content-type").or_else(|| h.content_type.clone()),
+        content_type: overrides(&req, "response-content-type")
+            .or_else(|| h.content_type.clone())
+            .or_else(|| Some(DEFAULT_CONTENT_TYPE.to_owned())),
         expires: overrides(&req, "response-expires")
             .and_then(|v| Timestamp::parse(TimestampFormat::HttpDate, &v).ok())
             .or_else(|| parse_expires(&h.expires)),
@@ -365,7 +370,10 @@ pub(crate) async fn head_object(
         content_disposition: h.content_disposition.clone(),
         content_encoding: h.content_encoding.clone(),
         content_language: h.content_language.clone(),
-        content_type: h.content_type.clone(),
+        content_type: h
+            .content_type
+            .clone()
+            .or_else(|| Some(DEFAULT_CONTENT_TYPE.to_owned())),
         expires: parse_expires(&h.expires),
         website_redirect_location: h.website_redirect_location.clone(),
         storage_class: (rec.storage_class != "STANDARD")

@@ -121,7 +121,7 @@ pub(crate) async fn put_object_tagging(
     let i = req.input;
     let tags = from_dto(i.tagging, MAX_OBJECT_TAGS, true)?;
     let v = i.version_id.as_deref();
-    let version_id = set_object_tags(g, &i.bucket, &i.key, v, &tags).await?;
+    let version_id = set_object_tags(g, &req.extensions, &i.bucket, &i.key, v, &tags).await?;
     Ok(S3Response::new(PutObjectTaggingOutput { version_id }))
 }
 
@@ -129,11 +129,16 @@ pub(crate) async fn put_object_tagging(
 /// missing or a delete marker. Returns the version id to report.
 async fn set_object_tags(
     g: &Gatehouse,
+    ext: &http::Extensions,
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
     tags: &Tags,
 ) -> S3Result<Option<String>> {
+    if crate::authz::deferred(ext, false) {
+        // The object decides (its owner, ACL or tags): authorise before changing anything.
+        super::read::load_authorized(&g.state, ext, bucket, key, version_id, false).await?;
+    }
     let found = g
         .state
         .meta
@@ -154,7 +159,15 @@ pub(crate) async fn get_object_tagging(
     req: S3Request<GetObjectTaggingInput>,
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
     let i = &req.input;
-    let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let rec = super::read::load_authorized(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        false,
+    )
+    .await?;
     Ok(S3Response::new(GetObjectTaggingOutput {
         tag_set: to_dto(&rec.tags),
         version_id: read_header(&rec),
@@ -168,7 +181,8 @@ pub(crate) async fn delete_object_tagging(
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
     let i = &req.input;
     let v = i.version_id.as_deref();
-    let version_id = set_object_tags(g, &i.bucket, &i.key, v, &Tags::new()).await?;
+    let version_id =
+        set_object_tags(g, &req.extensions, &i.bucket, &i.key, v, &Tags::new()).await?;
     let mut resp = S3Response::new(DeleteObjectTaggingOutput { version_id });
     resp.status = Some(http::StatusCode::NO_CONTENT);
     Ok(resp)
