@@ -44,8 +44,10 @@ pub struct Caller {
     pub principal: Option<Principal>,
     /// The engine's principal.
     pub engine: gatehouse_policy::Principal,
-    /// An IAM user's compiled identity policies and boundary.
+    /// The caller's compiled identity policies and boundary (IAM users and role sessions).
     pub policies: Option<Arc<UserPolicies>>,
+    /// A session's session policies.
+    pub session_policies: Option<Arc<Vec<Arc<gatehouse_policy::CompiledPolicy>>>>,
 }
 
 impl Caller {
@@ -59,29 +61,86 @@ impl Caller {
                 principal: None,
                 engine: gatehouse_policy::Principal::anonymous(),
                 policies: None,
+                session_policies: None,
             });
         };
+        let session = p.session.clone();
+        let session_data = session.as_ref().map(|s| gatehouse_policy::SessionData {
+            token_issue_time: time::OffsetDateTime::from_unix_timestamp(s.issued_ms / 1000).ok(),
+            source_identity: s.source_identity.clone(),
+            tags: s.tags.clone(),
+            ..Default::default()
+        });
+        let session_policies = match &session {
+            Some(s) => state.iam.session_policies(s).map_err(|e| {
+                tracing::warn!(error = %e, "cannot compile the session policy: denied");
+                "the session policy could not be loaded"
+            })?,
+            None => None,
+        };
+        if let Some(s) = &session
+            && let crate::session::SessionKind::Role { name, path, id } = &s.kind
+        {
+            let pol = state.iam.role(&state.meta, &s.account, name).await.map_err(|e| {
+                tracing::warn!(error = %e, role = name, "cannot load the role's policies: denied");
+                "the role's policies could not be loaded"
+            })?;
+            if pol.role.role_id != *id {
+                return Err("the session's role was deleted");
+            }
+            let engine = gatehouse_policy::Principal::assumed_role(
+                &s.account,
+                path,
+                name,
+                s.session_name.as_deref().unwrap_or_default(),
+                id,
+                Some(&p.canonical_id),
+            )
+            .with_session(session_data.unwrap_or_default());
+            return Ok(Caller {
+                engine,
+                principal: Some(p),
+                policies: Some(Arc::new(UserPolicies {
+                    principal: gatehouse_policy::Principal::anonymous(),
+                    identity: pol.identity.clone(),
+                    boundary: pol.boundary.clone(),
+                })),
+                session_policies,
+            });
+        }
         if let Some((account, name)) = crate::identity::user_of(&p) {
             return match state
                 .iam
                 .user(&state.meta, account, name, &p.canonical_id)
                 .await
             {
-                Ok(pol) => Ok(Caller {
-                    engine: pol.principal.clone(),
-                    principal: Some(p),
-                    policies: Some(pol),
-                }),
+                Ok(pol) => {
+                    let mut engine = pol.principal.clone();
+                    if let Some(d) = session_data {
+                        engine = engine.with_session(d);
+                    }
+                    Ok(Caller {
+                        engine,
+                        principal: Some(p),
+                        policies: Some(pol),
+                        session_policies,
+                    })
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, user = name, "cannot load the user's policies: denied");
                     Err("the user's policies could not be loaded")
                 }
             };
         }
+        let mut engine = gatehouse_policy::Principal::root(&p.account_id, Some(&p.canonical_id));
+        if let Some(d) = session_data {
+            engine = engine.with_session(d);
+        }
         Ok(Caller {
-            engine: gatehouse_policy::Principal::root(&p.account_id, Some(&p.canonical_id)),
+            engine,
             principal: Some(p),
             policies: None,
+            session_policies,
         })
     }
 
@@ -94,7 +153,7 @@ impl Caller {
     pub fn is_root_of(&self, account: &str) -> bool {
         self.principal
             .as_ref()
-            .is_some_and(|p| p.user_name.is_none() && p.account_id == account)
+            .is_some_and(|p| p.is_root() && p.account_id == account)
     }
 }
 
@@ -157,7 +216,7 @@ pub fn decide(
         let layers = Layers {
             identity,
             boundary,
-            session: None,
+            session: caller.session_policies.as_deref().map(Vec::as_slice),
             resource: check.bucket.and_then(BucketCtx::compiled_policy),
             acl: check.acl,
             object_ownership: check.bucket.map_or(

@@ -286,7 +286,14 @@ impl Front {
             )
             .await
         } else {
-            match self.precheck(&req, &creds, &rid) {
+            let precheck = match self.precheck(&req, &creds, &rid) {
+                Some(r) => Some(r),
+                None => crate::session::check_request(&self.state, &req, &creds)
+                    .await
+                    .err()
+                    .map(|e| e.s3_response(&rid)),
+            };
+            match precheck {
                 Some(r) => r,
                 None => {
                     let source_ip = crate::access::context::source_ip(

@@ -38,11 +38,23 @@ pub enum LoadError {
 }
 
 type Entry = (Instant, Arc<UserPolicies>);
+type RoleEntry = (Instant, Arc<RolePolicies>);
 
-/// Cached compiled policies per (account, user name).
+/// A role's compiled policies (its trust policy is compiled by AssumeRole when needed).
+#[derive(Debug)]
+pub struct RolePolicies {
+    pub role: gatehouse_meta::IamRole,
+    pub identity: Vec<Arc<CompiledPolicy>>,
+    pub boundary: Option<Arc<CompiledPolicy>>,
+}
+
+/// Cached compiled policies per (account, user name), per (account, role name), and per session.
 #[derive(Default)]
 pub struct IamCache {
     users: RwLock<HashMap<(String, String), Entry>>,
+    roles: RwLock<HashMap<(String, String), RoleEntry>>,
+    /// Session policies by temporary access key (a session's policies never change).
+    sessions: RwLock<HashMap<String, Arc<Vec<Arc<CompiledPolicy>>>>>,
     /// Bumped by every change: a load that saw an older generation is not stored.
     generation: AtomicU64,
 }
@@ -54,6 +66,95 @@ impl IamCache {
         if let Ok(mut m) = self.users.write() {
             m.retain(|(a, _), _| a != account_id);
         }
+        if let Ok(mut m) = self.roles.write() {
+            m.retain(|(a, _), _| a != account_id);
+        }
+    }
+
+    /// A role's compiled policies, from the cache when fresh (same rules as `user`).
+    pub async fn role(
+        &self,
+        meta: &gatehouse_meta::Meta,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Arc<RolePolicies>, LoadError> {
+        let key = (account_id.to_owned(), role_name.to_ascii_lowercase());
+        if let Ok(m) = self.roles.read()
+            && let Some((at, p)) = m.get(&key)
+            && at.elapsed() < TTL
+        {
+            return Ok(Arc::clone(p));
+        }
+        let read_at = Instant::now();
+        let generation = self.generation.load(Ordering::SeqCst);
+        let resolver = |arn: &str| gatehouse_iam::resolve_aws_managed(arn);
+        let authz = meta
+            .role_authz(account_id, role_name, Some(&resolver))
+            .await
+            .map_err(|e| LoadError::Meta(e.to_string()))?
+            .ok_or(LoadError::NoSuchUser)?;
+        let base = authz.role.arn();
+        let mut identity = Vec::new();
+        for (name, doc) in &authz.policies.inline {
+            identity.push(compile_doc(
+                Some(doc),
+                PolicyKind::Identity,
+                &format!("{base}#{name}"),
+            )?);
+        }
+        for m in &authz.policies.managed {
+            identity.push(compile_doc(
+                m.document.as_deref(),
+                PolicyKind::Identity,
+                &m.arn,
+            )?);
+        }
+        let boundary = match &authz.boundary {
+            None => None,
+            Some(b) => Some(compile_doc(
+                b.document.as_deref(),
+                PolicyKind::Boundary,
+                &b.arn,
+            )?),
+        };
+        let compiled = Arc::new(RolePolicies {
+            role: authz.role,
+            identity,
+            boundary,
+        });
+        if let Ok(mut m) = self.roles.write()
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(key, (read_at, Arc::clone(&compiled)));
+        }
+        Ok(compiled)
+    }
+
+    /// A session's compiled session policies (`None`: the session has none).
+    pub fn session_policies(
+        &self,
+        s: &crate::session::Session,
+    ) -> Result<Option<Arc<Vec<Arc<CompiledPolicy>>>>, LoadError> {
+        let Some(doc) = &s.policy else {
+            return Ok(None);
+        };
+        if let Ok(m) = self.sessions.read()
+            && let Some(p) = m.get(&s.access_key_id)
+        {
+            return Ok(Some(Arc::clone(p)));
+        }
+        let id = format!("session-policy:{}", s.access_key_id);
+        let compiled = Arc::new(vec![compile_doc(Some(doc), PolicyKind::Session, &id)?]);
+        if let Ok(mut m) = self.sessions.write() {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(s.access_key_id.clone(), Arc::clone(&compiled));
+        }
+        Ok(Some(compiled))
     }
 
     /// The user's compiled policies, from the cache when fresh.

@@ -16,8 +16,10 @@ pub mod query;
 pub mod s3;
 pub mod server;
 pub mod server_key;
+pub mod session;
 pub mod sigv2;
 pub mod state;
+pub mod sts;
 
 pub use config::Config;
 pub use state::AppState;

@@ -283,7 +283,7 @@ pub(crate) fn verify(
 }
 
 /// The caller of a query-protocol request.
-pub(crate) enum Caller {
+pub enum Caller {
     Anonymous,
     Signed(Principal),
 }
@@ -347,7 +347,12 @@ async fn answer(
         })?;
         params.extend(form_pairs(text)?);
     }
-    // The presigning parameters are the signature, not the action's input.
+    // The presigning parameters are the signature, not the action's input (the session token is read
+    // from them below).
+    let presigned_token = params
+        .iter()
+        .find(|(k, _)| k == "X-Amz-Security-Token")
+        .map(|(_, t)| t.clone());
     params.retain(|(k, _)| !k.starts_with("X-Amz-"));
     let action = params
         .iter()
@@ -378,6 +383,28 @@ async fn answer(
             ));
         }
         Credentials::SigV4(v) => {
+            let token = crate::session::request_token(&parts.headers, None).or(presigned_token);
+            match state
+                .sessions
+                .check(state, &v.access_key, token.as_deref())
+                .await
+            {
+                Ok(()) => {}
+                Err(crate::session::TokenError::Expired) => {
+                    return Err(ApiError::custom(
+                        "ExpiredToken",
+                        StatusCode::FORBIDDEN,
+                        true,
+                        "The security token included in the request is expired",
+                    ));
+                }
+                Err(_) => {
+                    return Err(ApiError::new(
+                        Code::InvalidClientTokenId,
+                        "The security token included in the request is invalid.",
+                    ));
+                }
+            }
             let resolved = match state.resolve_key(&v.access_key).await {
                 Ok(Some(k)) => k,
                 Ok(None) => {
@@ -414,38 +441,8 @@ async fn answer(
         }
     };
     match service {
-        Service::Sts => sts(&action, &caller, rid),
+        Service::Sts => crate::sts::handle(state, &action, &caller, &params, rid).await,
         Service::Iam => iam(state, &action, &caller, &params, rid).await,
-    }
-}
-
-fn sts(action: &str, caller: &Caller, rid: &str) -> Result<String, ApiError> {
-    match (action, caller) {
-        ("GetCallerIdentity", Caller::Signed(p)) => Ok(gatehouse_sts::get_caller_identity(
-            &gatehouse_sts::CallerIdentity {
-                account: p.account_id.clone(),
-                arn: p.arn.clone(),
-                user_id: p.user_id.clone(),
-            },
-            rid,
-        )),
-        (
-            "AssumeRole"
-            | "GetSessionToken"
-            | "AssumeRoleWithWebIdentity"
-            | "AssumeRoleWithSAML"
-            | "GetFederationToken"
-            | "GetAccessKeyInfo"
-            | "DecodeAuthorizationMessage",
-            _,
-        ) => Err(ApiError::new(
-            Code::NotImplemented,
-            format!("STS {action} is not implemented yet."),
-        )),
-        _ => Err(ApiError::new(
-            Code::InvalidAction,
-            format!("Could not find operation {action} for version 2011-06-15"),
-        )),
     }
 }
 
@@ -484,9 +481,20 @@ async fn iam(
             gatehouse_iam::Caller::user(account, p.user_path.as_deref().unwrap_or("/"), name)
         }
     };
-    // The account root may do anything in its own account (the only one `handle` lets it see); an IAM user
-    // needs its policies to allow the action on the resource.
-    if let Some((account, _)) = crate::identity::user_of(p) {
+    // GetSessionToken credentials cannot call IAM without MFA, which Gatehouse does not have (AWS's rule).
+    if p.session.as_ref().is_some_and(|s| !s.is_role()) {
+        return Err(ApiError::new(
+            Code::AccessDenied,
+            format!(
+                "User: {} is not authorized to perform: iam:{action} with credentials from GetSessionToken without MFA",
+                p.arn
+            ),
+        ));
+    }
+    // The account root may do anything in its own account (the only one `handle` lets it see); IAM users and
+    // role sessions need their policies to allow the action on the resource.
+    if !p.is_root() {
+        let account = p.account_id.as_str();
         let Some((iam_action, resource)) =
             gatehouse_iam::action_resource_resolved(&state.meta, &iam_caller, action, params).await
         else {

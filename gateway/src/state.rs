@@ -28,8 +28,21 @@ pub struct Principal {
     /// The IAM user's path (`/` or `/a/b/`), for IAM users.
     pub user_path: Option<String>,
     /// What GetCallerIdentity reports as UserId: the account id for the root, the user's unique id (AIDA...)
-    /// for IAM users.
+    /// for IAM users, `AROA...:session` for role sessions.
     pub user_id: String,
+    /// The session, for temporary credentials.
+    pub session: Option<Arc<crate::session::Session>>,
+}
+
+impl Principal {
+    /// Whether this is the account root itself (long-term keys, or a root GetSessionToken session).
+    pub fn is_root(&self) -> bool {
+        self.user_name.is_none()
+            && self
+                .session
+                .as_ref()
+                .is_none_or(|s| s.kind == crate::session::SessionKind::Root)
+    }
 }
 
 /// An access key with its secret opened and its account resolved.
@@ -60,6 +73,8 @@ pub struct AppState {
     pub keys: Keys,
     /// IAM users' compiled policies.
     pub iam: crate::identity::IamCache,
+    /// Temporary credentials seen recently (STS sessions), by access key.
+    pub sessions: crate::session::Sessions,
     /// Bucket contexts (policy, ACL, ownership, Block Public Access), read once and cached.
     pub buckets: crate::access::bucket::BucketCtxCache,
     /// The audit trail and decision counters.
@@ -90,6 +105,7 @@ impl AppState {
         let audit = crate::access::audit::Audit::open(config.audit_log.as_deref())?;
         Ok(AppState {
             buckets: Default::default(),
+            sessions: Default::default(),
             audit,
             config,
             meta,
@@ -106,6 +122,10 @@ impl AppState {
     /// Resolves an access key (cached for a few seconds; unknown keys are cached too, so a flood of bad keys
     /// does not reach the database every time). Inactive keys resolve to `None`.
     pub async fn resolve_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, KeyError> {
+        if crate::session::is_temporary(access_key_id) {
+            // Temporary keys live only in their tokens, checked by the front (`Sessions::check`).
+            return Ok(self.sessions.resolved(access_key_id));
+        }
         if let Ok(map) = self.key_cache.read()
             && let Some((at, v)) = map.get(access_key_id)
             && at.elapsed() < KEY_CACHE_TTL
@@ -209,7 +229,7 @@ impl AppState {
 }
 
 /// The account root's principal (an IAM user's fields are filled in from its record).
-fn root_principal(account: &Account, access_key_id: &str) -> Principal {
+pub(crate) fn root_principal(account: &Account, access_key_id: &str) -> Principal {
     Principal {
         account_id: account.id.clone(),
         canonical_id: account.canonical_id.clone(),
@@ -219,5 +239,6 @@ fn root_principal(account: &Account, access_key_id: &str) -> Principal {
         user_path: None,
         user_name: None,
         arn: gatehouse_core::root_arn(&account.id),
+        session: None,
     }
 }

@@ -34,6 +34,59 @@ pub fn get_caller_identity(caller: &CallerIdentity, request_id: &str) -> String 
     )
 }
 
+/// Temporary credentials as STS returns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// ISO 8601 (`2026-12-06T12:00:00Z`).
+    pub expiration: String,
+}
+
+fn credentials_xml(c: &TempCredentials) -> String {
+    format!(
+        "<Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials>",
+        escape(&c.access_key_id),
+        escape(&c.secret_access_key),
+        escape(&c.session_token),
+        escape(&c.expiration)
+    )
+}
+
+/// AssumeRole's response body.
+pub fn assume_role(
+    c: &TempCredentials,
+    assumed_role_arn: &str,
+    assumed_role_id: &str,
+    packed_policy_percent: Option<u32>,
+    source_identity: Option<&str>,
+    request_id: &str,
+) -> String {
+    format!(
+        "<AssumeRoleResponse xmlns=\"{NAMESPACE}\"><AssumeRoleResult>{}<AssumedRoleUser><Arn>{}</Arn><AssumedRoleId>{}</AssumedRoleId></AssumedRoleUser>{}{}</AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></AssumeRoleResponse>",
+        source_identity
+            .map(|s| format!("<SourceIdentity>{}</SourceIdentity>", escape(s)))
+            .unwrap_or_default(),
+        escape(assumed_role_arn),
+        escape(assumed_role_id),
+        credentials_xml(c),
+        packed_policy_percent
+            .map(|p| format!("<PackedPolicySize>{p}</PackedPolicySize>"))
+            .unwrap_or_default(),
+        escape(request_id)
+    )
+}
+
+/// GetSessionToken's response body.
+pub fn get_session_token(c: &TempCredentials, request_id: &str) -> String {
+    format!(
+        "<GetSessionTokenResponse xmlns=\"{NAMESPACE}\"><GetSessionTokenResult>{}</GetSessionTokenResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></GetSessionTokenResponse>",
+        credentials_xml(c),
+        escape(request_id)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +103,25 @@ mod tests {
         );
         assert!(x.contains("<Arn>arn:aws:iam::123456789012:root</Arn><UserId>123456789012</UserId><Account>123456789012</Account>"));
         assert!(x.contains("<RequestId>r&lt;1</RequestId>"));
+    }
+
+    #[test]
+    fn assume_role_xml() {
+        let c = TempCredentials {
+            access_key_id: "ASIAX".into(),
+            secret_access_key: "s/+".into(),
+            session_token: "t&".into(),
+            expiration: "2026-12-06T12:00:00Z".into(),
+        };
+        let x = assume_role(
+            &c,
+            "arn:aws:sts::1:assumed-role/r/s",
+            "AROA1:s",
+            Some(6),
+            None,
+            "r",
+        );
+        assert!(x.contains("<AssumedRoleUser><Arn>arn:aws:sts::1:assumed-role/r/s</Arn><AssumedRoleId>AROA1:s</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>s/+</SecretAccessKey><SessionToken>t&amp;</SessionToken><Expiration>2026-12-06T12:00:00Z</Expiration></Credentials><PackedPolicySize>6</PackedPolicySize>"));
+        assert!(get_session_token(&c, "r").contains("<GetSessionTokenResult><Credentials>"));
     }
 }

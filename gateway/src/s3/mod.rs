@@ -100,6 +100,7 @@ pub(crate) fn principal<T>(req: &S3Request<T>) -> S3Result<Principal> {
             arn: "*".to_owned(),
             user_path: None,
             user_id: "anonymous".to_owned(),
+            session: None,
         });
     }
     Err(s3_error!(AccessDenied, "Access Denied"))

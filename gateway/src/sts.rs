@@ -1,0 +1,451 @@
+//! The STS actions (query protocol, service `sts`): GetCallerIdentity, GetSessionToken and AssumeRole. The
+//! trust policy, the caller's identity side and the session policy are decided by the policy engine in one
+//! `evaluate` (trust mode); the credentials are an `ASIA…` key, a secret and a sealed session token
+//! (`session`). AssumeRoleWithWebIdentity and the rest answer NotImplemented.
+
+use gatehouse_policy::{CompiledPolicy, Context, Layers, PolicyKind, Request};
+use http::StatusCode;
+
+use crate::errors::{ApiError, Code};
+use crate::query::Caller;
+use crate::session::{Session, SessionKind};
+use crate::state::{AppState, Principal};
+
+/// AWS's bounds on DurationSeconds.
+const MIN_DURATION: i64 = 900;
+const ROOT_SESSION_MAX: i64 = 3600;
+const USER_SESSION_MAX: i64 = 129_600;
+const USER_SESSION_DEFAULT: i64 = 43_200;
+const CHAINED_MAX: i64 = 3600;
+/// Plain-text limit of a session policy, and the packed limit of policy plus tags.
+const SESSION_POLICY_MAX: usize = 2048;
+const MAX_SESSION_TAGS: usize = 50;
+
+fn validation(msg: impl Into<String>) -> ApiError {
+    ApiError::new(Code::ValidationError, msg)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `Name.member.N[.Field]` values in order of N.
+fn members(params: &[(String, String)], name: &str, field: Option<&str>) -> Vec<(usize, String)> {
+    let prefix = format!("{name}.member.");
+    let mut v: Vec<(usize, String)> = params
+        .iter()
+        .filter_map(|(k, val)| {
+            let rest = k.strip_prefix(&prefix)?;
+            let (n, f) = match rest.split_once('.') {
+                Some((n, f)) => (n, Some(f)),
+                None => (rest, None),
+            };
+            (f == field).then(|| Some((n.parse().ok()?, val.clone())))?
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn duration(params: &[(String, String)], default: i64, max: i64) -> Result<i64, ApiError> {
+    let Some(d) = param(params, "DurationSeconds") else {
+        return Ok(default.min(max));
+    };
+    let d: i64 = d
+        .parse()
+        .map_err(|_| validation(format!("Value '{d}' at 'durationSeconds' is not a number")))?;
+    if d < MIN_DURATION {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to {MIN_DURATION}"
+        )));
+    }
+    Ok(d)
+}
+
+fn iso(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Iso8601::DEFAULT)
+                .ok()
+        })
+        .map(|s| {
+            // 2026-12-06T12:00:00.000000000Z -> 2026-12-06T12:00:00Z
+            match s.split_once('.') {
+                Some((head, _)) => format!("{head}Z"),
+                None => s,
+            }
+        })
+        .unwrap_or_default()
+}
+
+fn credentials(state: &AppState, s: &Session) -> Result<gatehouse_sts::TempCredentials, ApiError> {
+    let token = crate::session::seal(&state.keys, s).map_err(|e| {
+        tracing::error!(error = %e, "cannot seal a session token");
+        ApiError::new(Code::InternalFailure, "An internal error occurred.")
+    })?;
+    Ok(gatehouse_sts::TempCredentials {
+        access_key_id: s.access_key_id.clone(),
+        secret_access_key: s.secret.clone(),
+        session_token: token,
+        expiration: iso(s.expires_ms),
+    })
+}
+
+/// Handles one STS action.
+pub(crate) async fn handle(
+    state: &AppState,
+    action: &str,
+    caller: &Caller,
+    params: &[(String, String)],
+    rid: &str,
+) -> Result<String, ApiError> {
+    match (action, caller) {
+        ("GetCallerIdentity", Caller::Signed(p)) => Ok(gatehouse_sts::get_caller_identity(
+            &gatehouse_sts::CallerIdentity {
+                account: p.account_id.clone(),
+                arn: p.arn.clone(),
+                user_id: p.user_id.clone(),
+            },
+            rid,
+        )),
+        ("GetSessionToken", Caller::Signed(p)) => get_session_token(state, p, params, rid),
+        ("AssumeRole", Caller::Signed(p)) => assume_role(state, p, params, rid).await,
+        (
+            "AssumeRoleWithWebIdentity"
+            | "AssumeRoleWithSAML"
+            | "GetFederationToken"
+            | "GetAccessKeyInfo"
+            | "DecodeAuthorizationMessage",
+            _,
+        ) => Err(ApiError::new(
+            Code::NotImplemented,
+            format!("STS {action} is not implemented yet."),
+        )),
+        _ => Err(ApiError::new(
+            Code::InvalidAction,
+            format!("Could not find operation {action} for version 2011-06-15"),
+        )),
+    }
+}
+
+fn get_session_token(
+    state: &AppState,
+    p: &Principal,
+    params: &[(String, String)],
+    rid: &str,
+) -> Result<String, ApiError> {
+    if p.session.is_some() {
+        return Err(ApiError::new(
+            Code::AccessDenied,
+            "Cannot call GetSessionToken with session credentials",
+        ));
+    }
+    let (kind, max, default) = match &p.user_name {
+        None => (SessionKind::Root, ROOT_SESSION_MAX, ROOT_SESSION_MAX),
+        Some(name) => (
+            SessionKind::User { name: name.clone() },
+            USER_SESSION_MAX,
+            USER_SESSION_DEFAULT,
+        ),
+    };
+    let secs = duration(params, default, max)?.min(max);
+    let (ak, sk) = crate::session::new_credentials();
+    let now = gatehouse_core::now_ms();
+    let s = Session {
+        access_key_id: ak,
+        secret: sk,
+        account: p.account_id.clone(),
+        kind,
+        session_name: None,
+        issued_ms: now,
+        expires_ms: now + secs * 1000,
+        policy: None,
+        policy_arns: Vec::new(),
+        source_identity: None,
+        tags: Vec::new(),
+        transitive_tag_keys: Vec::new(),
+        chained: false,
+    };
+    Ok(gatehouse_sts::get_session_token(
+        &credentials(state, &s)?,
+        rid,
+    ))
+}
+
+fn denied(p: &Principal, action: &str, resource: &str) -> ApiError {
+    ApiError::new(
+        Code::AccessDenied,
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource}",
+            p.arn
+        ),
+    )
+}
+
+/// A RoleSessionName: 2-64 of `[\w+=,.@-]`.
+fn valid_session_name(s: &str) -> bool {
+    (2..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+async fn assume_role(
+    state: &AppState,
+    p: &Principal,
+    params: &[(String, String)],
+    rid: &str,
+) -> Result<String, ApiError> {
+    let role_arn = param(params, "RoleArn")
+        .ok_or_else(|| validation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"))?;
+    let session_name = param(params, "RoleSessionName").ok_or_else(|| {
+        validation("1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
+    })?;
+    if !valid_session_name(session_name) {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+        )));
+    }
+    if !members(params, "PolicyArns", Some("arn")).is_empty() {
+        return Err(ApiError::new(
+            Code::NotImplemented,
+            "Managed session policies (PolicyArns) are not implemented yet.",
+        ));
+    }
+    // The role: arn:aws:iam::ACCOUNT:role/PATH/NAME.
+    let parts = gatehouse_policy::pattern::split_arn(role_arn)
+        .filter(|a| a[2] == "iam" && a[5].starts_with("role/"))
+        .ok_or_else(|| validation(format!("{role_arn} is invalid")))?;
+    let (account, resource) = (parts[4].to_owned(), parts[5].to_owned());
+    let rest = &resource["role/".len()..];
+    let (path, name) = match rest.rsplit_once('/') {
+        Some((path, name)) => (format!("/{path}/"), name.to_owned()),
+        None => ("/".to_owned(), rest.to_owned()),
+    };
+    let role = match state.meta.get_iam_role(&account, &name).await {
+        Ok(Some(r)) if r.path == path => r,
+        Ok(_) => return Err(denied(p, "sts:AssumeRole", role_arn)),
+        Err(e) => {
+            tracing::error!(error = %e, "role lookup failed");
+            return Err(ApiError::new(
+                Code::InternalFailure,
+                "An internal error occurred.",
+            ));
+        }
+    };
+    // Session policy, tags, source identity.
+    let policy = param(params, "Policy").map(str::to_owned);
+    if let Some(doc) = &policy {
+        if doc.len() > SESSION_POLICY_MAX {
+            return Err(validation(format!(
+                "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
+            )));
+        }
+        CompiledPolicy::parse(doc, PolicyKind::Session, "session").map_err(|e| {
+            ApiError::custom(
+                "MalformedPolicyDocument",
+                StatusCode::BAD_REQUEST,
+                true,
+                e.to_string(),
+            )
+        })?;
+    }
+    let keys = members(params, "Tags", Some("Key"));
+    let values = members(params, "Tags", Some("Value"));
+    if keys.len() != values.len() || keys.iter().zip(&values).any(|(k, v)| k.0 != v.0) {
+        return Err(validation("Each session tag needs a Key and a Value"));
+    }
+    let mut tags: Vec<(String, String)> = keys
+        .into_iter()
+        .zip(values)
+        .map(|((_, k), (_, v))| (k, v))
+        .collect();
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(validation(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_SESSION_TAGS}"
+        )));
+    }
+    let transitive: Vec<String> = members(params, "TransitiveTagKeys", None)
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    let source_identity = param(params, "SourceIdentity").map(str::to_owned);
+    // Role chaining: a role session's transitive tags go on, and cannot be replaced.
+    let chained = p.session.as_ref().is_some_and(|s| s.is_role());
+    let mut transitive_keys = transitive.clone();
+    if let Some(s) = p.session.as_ref().filter(|s| s.is_role()) {
+        for (k, v) in &s.tags {
+            if s.transitive_tag_keys
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(k))
+            {
+                if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
+                    return Err(validation(format!(
+                        "The session tag {k} is transitive from the calling session and cannot be set again"
+                    )));
+                }
+                tags.push((k.clone(), v.clone()));
+                transitive_keys.push(k.clone());
+            }
+        }
+    }
+    let packed = policy
+        .as_deref()
+        .map_or(0, |d| d.chars().filter(|c| !c.is_whitespace()).count())
+        + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    let packed_percent = u32::try_from(packed * 100 / SESSION_POLICY_MAX).unwrap_or(u32::MAX);
+    if packed_percent > 100 {
+        return Err(ApiError::new(
+            Code::PackedPolicyTooLarge,
+            format!(
+                "Packed policy consumes {packed_percent}% of allotted space, please use smaller policy."
+            ),
+        ));
+    }
+    let max = if chained {
+        CHAINED_MAX
+    } else {
+        role.max_session_duration
+    };
+    let secs = duration(params, 3600, max)?;
+    if secs > max {
+        return Err(validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+
+    // The decision: the trust policy, and the caller's own side, in trust mode.
+    let caller = crate::authz::Caller::resolve(state, Some(p.clone()))
+        .await
+        .map_err(|_| denied(p, "sts:AssumeRole", role_arn))?;
+    let trust = CompiledPolicy::parse(&role.trust_policy, PolicyKind::Trust, &role.arn())
+        .map_err(|e| {
+            tracing::error!(error = %e, role = %role.arn(), "stored trust policy unreadable: denied");
+            denied(p, "sts:AssumeRole", role_arn)
+        })?;
+    let mut ctx = Context::new();
+    let now = time::OffsetDateTime::now_utc();
+    ctx.insert("aws:CurrentTime", now);
+    ctx.insert("aws:EpochTime", now.unix_timestamp());
+    ctx.insert("sts:RoleSessionName", session_name);
+    if let Some(x) = param(params, "ExternalId") {
+        ctx.insert("sts:ExternalId", x);
+    }
+    if let Some(si) = &source_identity {
+        ctx.insert("sts:SourceIdentity", si.as_str());
+    }
+    for (k, v) in &tags {
+        ctx.insert(&format!("aws:RequestTag/{k}"), v.as_str());
+    }
+    if !tags.is_empty() {
+        ctx.insert(
+            "aws:TagKeys",
+            gatehouse_policy::ContextValue::List(
+                tags.iter()
+                    .map(|(k, _)| gatehouse_policy::ContextValue::String(k.clone()))
+                    .collect(),
+            ),
+        );
+    }
+    if !transitive.is_empty() {
+        ctx.insert(
+            "sts:TransitiveTagKeys",
+            gatehouse_policy::ContextValue::List(
+                transitive
+                    .iter()
+                    .map(|k| gatehouse_policy::ContextValue::String(k.clone()))
+                    .collect(),
+            ),
+        );
+    }
+    let mut actions = vec!["sts:AssumeRole"];
+    if !tags.is_empty() {
+        actions.push("sts:TagSession");
+    }
+    if source_identity.is_some() {
+        actions.push("sts:SetSourceIdentity");
+    }
+    let (identity, boundary) = match &caller.policies {
+        Some(pol) => (pol.identity.as_slice(), pol.boundary.as_deref()),
+        None => (&[][..], None),
+    };
+    for a in actions {
+        let request = Request::new(&caller.engine, a, role_arn, &role.account_id, &ctx);
+        let layers = Layers {
+            identity,
+            boundary,
+            session: caller.session_policies.as_deref().map(Vec::as_slice),
+            resource: Some(&trust),
+            ..Default::default()
+        };
+        let d = gatehouse_policy::evaluate(&request, &layers);
+        state.audit.record(None, &caller, a, role_arn, &d);
+        if !d.is_allowed() {
+            tracing::debug!(action = a, detail = d.detail, "AssumeRole denied");
+            return Err(denied(p, a, role_arn));
+        }
+    }
+
+    let (ak, sk) = crate::session::new_credentials();
+    let now_ms = gatehouse_core::now_ms();
+    let s = Session {
+        access_key_id: ak,
+        secret: sk,
+        account: role.account_id.clone(),
+        kind: SessionKind::Role {
+            name: role.name.clone(),
+            path: role.path.clone(),
+            id: role.role_id.clone(),
+        },
+        session_name: Some(session_name.to_owned()),
+        issued_ms: now_ms,
+        expires_ms: now_ms + secs * 1000,
+        policy,
+        policy_arns: Vec::new(),
+        source_identity: source_identity.clone(),
+        tags,
+        transitive_tag_keys: transitive_keys,
+        chained,
+    };
+    let c = credentials(state, &s)?;
+    let arn = s.role_session_arn().unwrap_or_default();
+    Ok(gatehouse_sts::assume_role(
+        &c,
+        &arn,
+        &format!("{}:{session_name}", role.role_id),
+        (packed > 0).then_some(packed_percent),
+        source_identity.as_deref(),
+        rid,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_and_member_lists() {
+        assert!(valid_session_name("app-1@x.y"));
+        assert!(!valid_session_name("a"));
+        assert!(!valid_session_name("has space"));
+        let p = vec![
+            ("Tags.member.2.Key".to_owned(), "b".to_owned()),
+            ("Tags.member.1.Key".to_owned(), "a".to_owned()),
+            ("Tags.member.1.Value".to_owned(), "1".to_owned()),
+            ("TransitiveTagKeys.member.1".to_owned(), "a".to_owned()),
+        ];
+        assert_eq!(
+            members(&p, "Tags", Some("Key")),
+            [(1, "a".to_owned()), (2, "b".to_owned())]
+        );
+        assert_eq!(members(&p, "Tags", Some("Value")), [(1, "1".to_owned())]);
+        assert_eq!(
+            members(&p, "TransitiveTagKeys", None),
+            [(1, "a".to_owned())]
+        );
+        assert_eq!(iso(1_765_022_400_000), "2025-12-06T12:00:00Z");
+    }
+}
