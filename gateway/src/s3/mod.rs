@@ -94,6 +94,10 @@ pub(crate) fn meta_err(e: MetaError) -> S3Error {
                 "At least one of the pre-conditions you specified did not hold"
             )
         }
+        MetaError::ObjectLocked => s3_error!(
+            AccessDenied,
+            "Access Denied because object protected by object lock."
+        ),
         other => {
             tracing::error!(error = %other, "metadata error");
             s3_error!(

@@ -254,6 +254,7 @@ pub(crate) async fn put_object(
         tags,
         upload_id: None,
         delete_marker: false,
+        lock: Default::default(),
     };
     commit(g, &rec, &cond).await?;
     let c = checksum_dto(&ing.checksums);
@@ -285,6 +286,7 @@ fn delete_condition(
         }),
         last_modified_ms: last_modified.map(super::ms_of),
         size,
+        bypass_governance: false,
     }
 }
 
@@ -547,6 +549,7 @@ pub(crate) async fn copy_object(
         tags: new_tags.unwrap_or_else(|| src.tags.clone()),
         upload_id: None,
         delete_marker: false,
+        lock: Default::default(),
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     let c = checksum_dto(&ing.checksums);

@@ -185,7 +185,7 @@ pub(crate) async fn delete_key(
             delete_marker: false,
         });
     }
-    if *cond != DeleteCondition::default()
+    if cond.is_conditional()
         && meta
             .get_object(bucket, key)
             .await
@@ -215,6 +215,7 @@ pub(crate) async fn delete_key(
         tags: Vec::new(),
         upload_id: None,
         delete_marker: true,
+        lock: Default::default(),
     };
     let out = meta
         .put_delete_marker(&marker, cond)
