@@ -80,12 +80,6 @@ pub(crate) async fn create_bucket(
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     let p = principal(&req)?;
     let i = &req.input;
-    if i.object_lock_enabled_for_bucket == Some(true) {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object Lock is not implemented yet"
-        ));
-    }
     if i.acl.as_ref().is_some_and(|a| a.as_str() != "private")
         || i.grant_full_control.is_some()
         || i.grant_read.is_some()
@@ -148,6 +142,20 @@ pub(crate) async fn create_bucket(
         created_ms: gatehouse_core::now_ms(),
     };
     match g.state.meta.create_bucket(&b).await {
+        Ok(()) if i.object_lock_enabled_for_bucket == Some(true) => {
+            // Object Lock comes with versioning enabled (and never suspended: `versioning.rs`).
+            let meta = &g.state.meta;
+            meta.put_bucket_setting(&i.bucket, "versioning", "Enabled")
+                .await
+                .map_err(meta_err)?;
+            meta.put_bucket_setting(
+                &i.bucket,
+                super::lock::SETTING,
+                &super::lock::BucketLock::default().to_setting(),
+            )
+            .await
+            .map_err(meta_err)?;
+        }
         Ok(()) => {}
         Err(MetaError::BucketExists { owner_account_id }) if owner_account_id == p.account_id => {
             // AWS keeps a legacy answer in us-east-1: re-creating your own bucket succeeds.

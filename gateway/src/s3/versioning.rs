@@ -102,6 +102,16 @@ pub(crate) async fn put_bucket_versioning(
         }
     };
     super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    if status == "Suspended"
+        && super::lock::bucket_lock(&g.state, &i.bucket)
+            .await?
+            .is_some()
+    {
+        return Err(s3_error!(
+            InvalidBucketState,
+            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+        ));
+    }
     g.state
         .meta
         .put_bucket_setting(&i.bucket, SETTING, status)
