@@ -102,7 +102,7 @@ fn carries_digest(headers: &http::HeaderMap) -> bool {
             .is_some_and(|t| t.to_ascii_lowercase().contains("x-amz-checksum-"))
 }
 
-fn require_digest(headers: &http::HeaderMap) -> S3Result<()> {
+pub(crate) fn require_digest(headers: &http::HeaderMap) -> S3Result<()> {
     if carries_digest(headers) {
         Ok(())
     } else {

@@ -5,6 +5,7 @@ mod acl;
 mod body;
 mod bucket;
 mod conditions;
+mod lifecycle;
 mod list;
 mod lock;
 mod multipart;
@@ -67,6 +68,9 @@ pub const IMPLEMENTED: &[&str] = &[
     "GetObjectRetention",
     "PutObjectLegalHold",
     "GetObjectLegalHold",
+    "PutBucketLifecycleConfiguration",
+    "GetBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
 ];
 
 /// The S3 service.
@@ -442,5 +446,23 @@ impl S3 for Gatehouse {
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
         lock::get_object_legal_hold(self, req).await
+    }
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+        lifecycle::put_bucket_lifecycle_configuration(self, req).await
+    }
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        lifecycle::get_bucket_lifecycle_configuration(self, req).await
+    }
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+        lifecycle::delete_bucket_lifecycle(self, req).await
     }
 }
