@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// cache, automatically). Default true; `--direct-io false` always uses the page cache.
     #[arg(long, env = "GATEHOUSE_DIRECT_IO", num_args = 0..=1, default_missing_value = "true")]
     pub direct_io: Option<bool>,
+    /// Seconds in a lifecycle "day" (rule Days count in these). Default 86400; tests shorten it, as Ceph's
+    /// `rgw_lc_debug_interval` does.
+    #[arg(long, env = "GATEHOUSE_LIFECYCLE_DAY_SECONDS")]
+    pub lifecycle_day_seconds: Option<u64>,
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -119,6 +123,7 @@ struct FileConfig {
     sigv2: Option<bool>,
     shutdown_grace: Option<u64>,
     direct_io: Option<bool>,
+    lifecycle_day_seconds: Option<u64>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -178,6 +183,8 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Large blobs are written with O_DIRECT (where the filesystem allows it).
     pub direct_io: bool,
+    /// Seconds in a lifecycle day (at least 1).
+    pub lifecycle_day_seconds: u64,
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -261,6 +268,14 @@ impl Config {
             sigv2: args.sigv2.or(f.sigv2).unwrap_or(false),
             shutdown_grace_secs: args.shutdown_grace.or(f.shutdown_grace).unwrap_or(30),
             direct_io: args.direct_io.or(f.direct_io).unwrap_or(true),
+            lifecycle_day_seconds: match args
+                .lifecycle_day_seconds
+                .or(f.lifecycle_day_seconds)
+                .unwrap_or(86_400)
+            {
+                0 => anyhow::bail!("lifecycle_day_seconds must be at least 1"),
+                n => n,
+            },
         })
     }
 
@@ -326,6 +341,7 @@ mod tests {
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.region, "us-west-2");
         assert!(c.sigv2);
+        assert_eq!(c.lifecycle_day_seconds, 86_400);
         assert_eq!(c.data_dir, PathBuf::from("gatehouse-data"));
         std::fs::write(&path, "nonsense_key = 1\n").expect("write");
         assert!(

@@ -238,6 +238,7 @@ mod accounts;
 mod buckets;
 mod group;
 mod iam;
+mod lifecycle;
 mod listing;
 mod lock;
 mod multipart;

@@ -298,3 +298,224 @@ async fn configuration(s: &common::Server) {
     assert_eq!(code(&e), "NoSuchLifecycleConfiguration");
 }
 matrix!(configuration);
+
+/// Ids of the versions (and delete markers) of `key`.
+async fn versions_of(c: &aws_sdk_s3::Client, b: &str, key: &str) -> (Vec<String>, Vec<String>) {
+    let r = c
+        .list_object_versions()
+        .bucket(b)
+        .prefix(key)
+        .send()
+        .await
+        .unwrap();
+    (
+        r.versions()
+            .iter()
+            .filter(|v| v.key() == Some(key))
+            .map(|v| v.version_id().unwrap().to_owned())
+            .collect(),
+        r.delete_markers()
+            .iter()
+            .filter(|v| v.key() == Some(key))
+            .map(|v| v.version_id().unwrap().to_owned())
+            .collect(),
+    )
+}
+
+async fn put_v(
+    c: &aws_sdk_s3::Client,
+    b: &str,
+    k: &str,
+    lock: Option<aws_sdk_s3::types::ObjectLockMode>,
+    hold: bool,
+) -> String {
+    let mut r = c
+        .put_object()
+        .bucket(b)
+        .key(k)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"data"));
+    if let Some(m) = lock {
+        let until = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + 3600;
+        r = r
+            .object_lock_mode(m)
+            .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(until));
+    }
+    if hold {
+        r = r.object_lock_legal_hold_status(aws_sdk_s3::types::ObjectLockLegalHoldStatus::On);
+    }
+    r.send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap_or("null")
+        .to_owned()
+}
+
+/// The worker with one-second days: current versions expire (a delete marker in a versioned bucket, removal in
+/// an unversioned one), noncurrent versions and then the lone delete marker go, incomplete uploads are aborted
+/// with their parts; locked and legal-held versions stay, and keys outside the filter are untouched.
+async fn worker(s: &common::Server) {
+    let c = s.client();
+    c.create_bucket()
+        .bucket("lcw")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    put_v(&c, "lcw", "exp/a", None, false).await;
+    put_v(&c, "lcw", "exp/a", None, false).await;
+    let locked = put_v(
+        &c,
+        "lcw",
+        "exp/locked",
+        Some(aws_sdk_s3::types::ObjectLockMode::Compliance),
+        false,
+    )
+    .await;
+    put_v(&c, "lcw", "exp/locked", None, false).await;
+    let held = put_v(&c, "lcw", "exp/held", None, true).await;
+    put_v(&c, "lcw", "exp/held", None, false).await;
+    let kept = put_v(&c, "lcw", "keep/x", None, false).await;
+    put_rules(
+        &c,
+        "lcw",
+        vec![
+            rule("exp")
+                .filter(LifecycleRuleFilter::builder().prefix("exp/").build())
+                .expiration(days(2))
+                .noncurrent_version_expiration(
+                    NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(1)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+
+    c.create_bucket().bucket("lcplain").send().await.unwrap();
+    put_v(&c, "lcplain", "old", None, false).await;
+    let up = c
+        .create_multipart_upload()
+        .bucket("lcplain")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    let upload_id = up.upload_id().unwrap().to_owned();
+    c.upload_part()
+        .bucket("lcplain")
+        .key("mp")
+        .upload_id(&upload_id)
+        .part_number(1)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"part"))
+        .send()
+        .await
+        .unwrap();
+    put_rules(
+        &c,
+        "lcplain",
+        vec![
+            rule("all")
+                .filter(LifecycleRuleFilter::builder().build())
+                .expiration(days(1))
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(1)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let a = versions_of(&c, "lcw", "exp/a").await;
+        let l = versions_of(&c, "lcw", "exp/locked").await;
+        let h = versions_of(&c, "lcw", "exp/held").await;
+        let plain = c.list_objects_v2().bucket("lcplain").send().await.unwrap();
+        let uploads = c
+            .list_multipart_uploads()
+            .bucket("lcplain")
+            .send()
+            .await
+            .unwrap();
+        let done = a.0.is_empty()
+            && a.1.is_empty()
+            && l.0 == vec![locked.clone()]
+            && h.0 == vec![held.clone()]
+            && plain.contents().is_empty()
+            && uploads.uploads().is_empty();
+        if done {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lifecycle did not converge: a={a:?} locked={l:?} held={h:?} plain={:?} uploads={}",
+            plain.contents().len(),
+            uploads.uploads().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    // The locked and the held versions are still readable; the key outside the filter is untouched.
+    for (k, v) in [
+        ("exp/locked", &locked),
+        ("exp/held", &held),
+        ("keep/x", &kept),
+    ] {
+        let o = c
+            .get_object()
+            .bucket("lcw")
+            .key(k)
+            .version_id(v)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            o.body.collect().await.unwrap().into_bytes().as_ref(),
+            b"data"
+        );
+    }
+    assert_eq!(
+        versions_of(&c, "lcw", "keep/x").await,
+        (vec![kept.clone()], vec![])
+    );
+    let e = c
+        .list_parts()
+        .bucket("lcplain")
+        .key("mp")
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "NoSuchUpload");
+}
+
+fn start_fast(db: common::Db) -> Option<common::Server> {
+    let mut o = common::Opts::new(db, common::Store::IoUring);
+    o.extra = vec!["--lifecycle-day-seconds".into(), "1".into()];
+    common::Server::start(o)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_sqlite() {
+    if let Some(s) = start_fast(common::Db::Sqlite) {
+        worker(&s).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_postgres() {
+    if let Some(s) = start_fast(common::Db::Postgres) {
+        worker(&s).await;
+    }
+}

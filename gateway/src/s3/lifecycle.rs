@@ -80,7 +80,6 @@ pub(crate) struct And {
 
 impl Rule {
     /// Whether the rule applies to an object with this key, size and tags.
-    #[allow(dead_code)] // the lifecycle worker's (not built yet)
     pub(crate) fn matches(&self, key: &str, size: i64, tags: &[(String, String)]) -> bool {
         let prefix_ok = |p: &Option<String>| p.as_deref().is_none_or(|p| key.starts_with(p));
         let gt_ok = |g: Option<i64>| g.is_none_or(|g| size > g);

@@ -6,6 +6,7 @@ mod body;
 mod bucket;
 mod conditions;
 mod lifecycle;
+pub mod lifecycle_worker;
 mod list;
 mod lock;
 mod multipart;

@@ -270,3 +270,62 @@ both!(
     retention_changes,
     upload_keeps_its_lock,
 );
+
+/// Lifecycle leases (here for want of a lifecycle suite): one holder at a time, renewable by its holder,
+/// taken over (with the cursor) once expired, gone with the bucket.
+async fn lifecycle_leases(m: Meta) {
+    bucket(&m, "l").await;
+    assert_eq!(
+        m.take_lifecycle_lease("l", "a", 1_000, 2_000)
+            .await
+            .unwrap(),
+        Some(None)
+    );
+    assert_eq!(
+        m.take_lifecycle_lease("l", "b", 1_500, 2_500)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(m.set_lifecycle_cursor("l", "a", Some("k/7")).await.unwrap());
+    assert!(!m.set_lifecycle_cursor("l", "b", Some("x")).await.unwrap());
+    // The holder renews it.
+    assert_eq!(
+        m.take_lifecycle_lease("l", "a", 1_900, 3_000)
+            .await
+            .unwrap(),
+        Some(Some("k/7".to_owned()))
+    );
+    assert_eq!(
+        m.take_lifecycle_lease("l", "b", 2_500, 3_500)
+            .await
+            .unwrap(),
+        None
+    );
+    // Expired: another takes it over where the first stopped.
+    assert_eq!(
+        m.take_lifecycle_lease("l", "b", 3_000, 4_000)
+            .await
+            .unwrap(),
+        Some(Some("k/7".to_owned()))
+    );
+    assert!(!m.set_lifecycle_cursor("l", "a", None).await.unwrap());
+    assert_eq!(
+        m.take_lifecycle_lease("nope", "a", 0, 1).await.unwrap(),
+        None
+    );
+    m.put_bucket_setting("l", "lifecycle", "{}").await.unwrap();
+    assert_eq!(
+        m.buckets_with_setting("lifecycle").await.unwrap(),
+        vec![("l".to_owned(), "{}".to_owned())]
+    );
+    m.delete_bucket("l").await.unwrap();
+    assert!(
+        m.buckets_with_setting("lifecycle")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+both!(lifecycle_leases);
