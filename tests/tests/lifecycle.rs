@@ -519,3 +519,110 @@ async fn worker_postgres() {
         worker(&s).await;
     }
 }
+
+/// Two gateways on one Postgres, both running the worker: the bucket's lease lets one at a time expire its
+/// keys, so each key gets exactly one delete marker (two workers racing over the same listing would add two).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_expire_each_key_once() {
+    let Some(db) = common::fresh_pg_url() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("server.key");
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "admin",
+            "server-key",
+            "generate",
+            key_file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut opts = common::Opts::new(common::Db::Postgres, common::Store::Std);
+    opts.extra = vec![
+        "--server-key-file".into(),
+        key_file.display().to_string(),
+        "--lifecycle-day-seconds".into(),
+        "1".into(),
+    ];
+    let a = common::Server::start_on_db(opts.clone(), &db);
+    let b = common::Server::start_on_db(opts, &db);
+    let c = a.client();
+    c.create_bucket().bucket("twogw").send().await.unwrap();
+    c.put_bucket_versioning()
+        .bucket("twogw")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    const N: usize = 1000;
+    for i in 0..N {
+        put_v(&c, "twogw", &format!("k{i:04}"), None, false).await;
+    }
+    put_rules(
+        &c,
+        "twogw",
+        vec![
+            rule("all")
+                .filter(LifecycleRuleFilter::builder().build())
+                .expiration(days(1))
+                .build()
+                .unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    let _ = b.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut markers = 0;
+        let mut versions = 0;
+        let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let r = c
+                .list_object_versions()
+                .bucket("twogw")
+                .set_key_marker(key_marker.clone())
+                .set_version_id_marker(version_marker.clone())
+                .send()
+                .await
+                .unwrap();
+            markers += r.delete_markers().len();
+            versions += r.versions().len();
+            if r.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = r.next_key_marker().map(str::to_owned);
+            version_marker = r.next_version_id_marker().map(str::to_owned);
+        }
+        assert_eq!(versions, N);
+        assert!(markers <= N, "{markers} delete markers for {N} keys");
+        if markers == N {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{markers} of {N} expired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    // Some passes later still one marker per key.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let r = c
+        .list_object_versions()
+        .bucket("twogw")
+        .send()
+        .await
+        .unwrap();
+    let first: std::collections::BTreeSet<_> = r
+        .delete_markers()
+        .iter()
+        .map(|m| m.key().unwrap().to_owned())
+        .collect();
+    assert_eq!(first.len(), r.delete_markers().len());
+}
