@@ -521,7 +521,8 @@ async fn worker_postgres() {
 }
 
 /// Two gateways on one Postgres, both running the worker: the bucket's lease lets one at a time expire its
-/// keys, so each key gets exactly one delete marker (two workers racing over the same listing would add two).
+/// keys (and an expiry is conditional on the version listed), so each key gets exactly one delete marker, and
+/// the cursor carries the pass through all keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateways_expire_each_key_once() {
     let Some(db) = common::fresh_pg_url() else {

@@ -217,19 +217,16 @@ async fn apply(
                     || r.expiration_date_ms.is_some_and(|d| now >= d))
         });
         if expired {
-            match versioning::delete_key(
-                g,
-                ext,
-                bucket,
-                key,
-                None,
-                &DeleteCondition::default(),
-                marker_owner,
-            )
-            .await
-            {
+            // Only the version listed: a write since then makes the delete's precondition fail (skipped).
+            let cond = DeleteCondition {
+                if_match: Some(current.etag.clone()),
+                last_modified_ms: Some(current.last_modified_ms),
+                size: Some(current.size),
+                bypass_governance: false,
+            };
+            match versioning::delete_key(g, ext, bucket, key, None, &cond, marker_owner).await {
                 Ok(_) => {}
-                Err(e) if e.code().as_str() == "AccessDenied" => {}
+                Err(e) if matches!(e.code().as_str(), "AccessDenied" | "PreconditionFailed") => {}
                 Err(e) => anyhow::bail!("expiring {key}: {e}"),
             }
             // The key changed under this listing: the rest waits for the next pass.
