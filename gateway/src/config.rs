@@ -108,6 +108,10 @@ pub struct ServeArgs {
     /// Audit log of authorisation decisions, one JSON line each: a file path, or `stdout`. Default off.
     #[arg(long, env = "GATEHOUSE_AUDIT_LOG")]
     pub audit_log: Option<String>,
+    /// Seconds in a lifecycle "day" (rule Days count in these). Default 86400; tests shorten it, as Ceph's
+    /// `rgw_lc_debug_interval` does.
+    #[arg(long, env = "GATEHOUSE_LIFECYCLE_DAY_SECONDS")]
+    pub lifecycle_day_seconds: Option<u64>,
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -137,6 +141,7 @@ struct FileConfig {
     default_public_access_block: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     audit_log: Option<String>,
+    lifecycle_day_seconds: Option<u64>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -204,6 +209,8 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::access::context::IpNet>,
     /// Where the audit lines go (`stdout` or a file), if anywhere.
     pub audit_log: Option<String>,
+    /// Seconds in a lifecycle day (at least 1).
+    pub lifecycle_day_seconds: u64,
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -322,6 +329,14 @@ impl Config {
             sigv2: args.sigv2.or(f.sigv2).unwrap_or(false),
             shutdown_grace_secs: args.shutdown_grace.or(f.shutdown_grace).unwrap_or(30),
             direct_io: args.direct_io.or(f.direct_io).unwrap_or(true),
+            lifecycle_day_seconds: match args
+                .lifecycle_day_seconds
+                .or(f.lifecycle_day_seconds)
+                .unwrap_or(86_400)
+            {
+                0 => anyhow::bail!("lifecycle_day_seconds must be at least 1"),
+                n => n,
+            },
         })
     }
 
@@ -387,6 +402,7 @@ mod tests {
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.region, "us-west-2");
         assert!(c.sigv2);
+        assert_eq!(c.lifecycle_day_seconds, 86_400);
         assert_eq!(c.data_dir, PathBuf::from("gatehouse-data"));
         std::fs::write(&path, "nonsense_key = 1\n").expect("write");
         assert!(

@@ -251,6 +251,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             }
         })
     };
+    let lifecycle = crate::s3::lifecycle_worker::spawn(Arc::clone(&state));
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "Gatehouse listening on {scheme}://{}",
@@ -313,6 +314,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     println!("Shutting down: draining in-flight requests");
     sweeper.abort();
+    lifecycle.abort();
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     if tokio::time::timeout(grace, graceful.shutdown())
         .await

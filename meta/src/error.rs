@@ -31,6 +31,9 @@ pub enum MetaError {
     /// A write condition (If-None-Match / If-Match) failed.
     #[error("precondition failed")]
     PreconditionFailed,
+    /// The version is protected by Object Lock (retention or legal hold): not deleted, overwritten or changed.
+    #[error("object protected by object lock")]
+    ObjectLocked,
 }
 
 /// Result alias of this crate.

@@ -119,6 +119,20 @@ pub struct ObjectRecord {
     pub upload_id: Option<String>,
     /// A delete marker: a version without data that hides the key while it is the current version.
     pub delete_marker: bool,
+    /// Object Lock retention and legal hold of this version.
+    pub lock: ObjectLock,
+}
+
+/// Object Lock state of one object version (or what an upload's completed version gets): a retention
+/// (mode and retain-until time, both or neither) and a legal hold. See `lock.rs` for what it forbids.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectLock {
+    /// "GOVERNANCE" or "COMPLIANCE"; set together with `retain_until_ms`.
+    pub mode: Option<String>,
+    /// Until when (ms since the epoch) the version is retained.
+    pub retain_until_ms: Option<i64>,
+    /// The legal hold: `None` never set, `Some(true)` ON, `Some(false)` OFF (released).
+    pub legal_hold: Option<bool>,
 }
 
 /// Tags of an object, an upload or a bucket: (`key`, `value`) pairs in the order they were given.
@@ -143,6 +157,16 @@ pub struct DeleteCondition {
     pub last_modified_ms: Option<i64>,
     /// `x-amz-if-match-size`.
     pub size: Option<i64>,
+    /// `x-amz-bypass-governance-retention: true` from a principal allowed s3:BypassGovernanceRetention: a
+    /// version under GOVERNANCE retention (not COMPLIANCE, not a legal hold) may be deleted.
+    pub bypass_governance: bool,
+}
+
+impl DeleteCondition {
+    /// Whether any precondition is set (the governance bypass is a permission, not a precondition).
+    pub fn is_conditional(&self) -> bool {
+        self.if_match.is_some() || self.last_modified_ms.is_some() || self.size.is_some()
+    }
 }
 
 /// One page of ListObjectVersions.
@@ -184,6 +208,9 @@ pub struct Upload {
     pub owner_canonical_id: String,
     /// Tags named at CreateMultipartUpload (`x-amz-tagging`), given to the completed object.
     pub tags: Tags,
+    /// Object Lock settings named at CreateMultipartUpload (or the bucket default), given to the completed
+    /// object.
+    pub lock: ObjectLock,
 }
 
 /// One uploaded part.
@@ -213,7 +240,9 @@ mod accounts;
 mod buckets;
 mod group;
 mod iam;
+mod lifecycle;
 mod listing;
+mod lock;
 mod multipart;
 mod objects;
 mod server_keys;
@@ -227,6 +256,7 @@ pub use iam::{
     PageReq, PolicyEntities, PolicyVersionRecord, PrincipalAuthz, RoleAuthz, RoleUpdate, TagTarget,
     UserAuthz,
 };
+pub use lock::{COMPLIANCE, GOVERNANCE, retention_change_allowed};
 pub use server_keys::ServerKeyRecord;
 pub use store::{Meta, PutOutcome};
 

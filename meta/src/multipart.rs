@@ -10,7 +10,7 @@ use crate::store::{get, is_fk_violation, is_unique_violation, json_col, to_json}
 use crate::*;
 
 const UPLOAD_COLS: &str = "upload_id, bucket, key, initiated_ms, headers, user_meta, checksum_algorithm, \
-                           checksum_type, storage_class, owner_canonical_id, tags";
+                           checksum_type, storage_class, owner_canonical_id, tags, object_lock";
 const PART_COLS: &str = "upload_id, part_number, size, etag, last_modified_ms, checksums, locator";
 /// Rows fetched per query at most.
 const BATCH: usize = 1000;
@@ -28,6 +28,11 @@ fn upload_from_row(row: &AnyRow) -> Result<Upload> {
         storage_class: get(row, "storage_class")?,
         owner_canonical_id: get(row, "owner_canonical_id")?,
         tags: json_col(row, "tags")?,
+        lock: match get::<Option<String>>(row, "object_lock")? {
+            Some(s) => serde_json::from_str(&s)
+                .map_err(|e| MetaError::Corrupt(format!("column object_lock: bad JSON: {e}")))?,
+            None => ObjectLock::default(),
+        },
     })
 }
 
@@ -80,8 +85,8 @@ impl Meta {
     ) -> Result<()> {
         let res = sqlx::query(
             "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, headers, user_meta, checksum_algorithm, \
-             checksum_type, storage_class, owner_canonical_id, tags) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             checksum_type, storage_class, owner_canonical_id, tags, object_lock) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -94,6 +99,7 @@ impl Meta {
         .bind(&upload.storage_class)
         .bind(&upload.owner_canonical_id)
         .bind(to_json(&upload.tags)?)
+        .bind((upload.lock != ObjectLock::default()).then(|| to_json(&upload.lock)).transpose()?)
         .execute(&mut *conn)
         .await;
         match res {

@@ -14,11 +14,11 @@ use crate::*;
 /// `get_object` reads (`GET_COLS`).
 pub(crate) const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
                                       checksums, segments, storage_class, owner_canonical_id, tags, upload_id, \
-                                      delete_marker";
+                                      delete_marker, lock_mode, lock_until_ms, legal_hold";
 /// `OBJECT_COLS` plus the inline bytes.
 const GET_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
                         checksums, segments, storage_class, owner_canonical_id, tags, upload_id, delete_marker, \
-                        inline_data";
+                        lock_mode, lock_until_ms, legal_hold, inline_data";
 
 /// How often a write re-reads the current version after losing an insert race before giving up. Every retry
 /// follows a committed write by another writer of the same key, so the whole always progresses; the bound only
@@ -44,6 +44,11 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
         tags: json_col(row, "tags")?,
         upload_id: get(row, "upload_id")?,
         delete_marker: get::<i64>(row, "delete_marker")? != 0,
+        lock: ObjectLock {
+            mode: get(row, "lock_mode")?,
+            retain_until_ms: get(row, "lock_until_ms")?,
+            legal_hold: get::<Option<i64>>(row, "legal_hold")?.map(|h| h != 0),
+        },
     })
 }
 
@@ -115,8 +120,9 @@ impl Meta {
         let inserted = sqlx::query(
             "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
              user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
-             delete_marker, seq) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             delete_marker, seq, lock_mode, lock_until_ms, legal_hold) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             $20) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&rec.bucket)
@@ -136,6 +142,9 @@ impl Meta {
         .bind(rec.upload_id.as_deref())
         .bind(i64::from(rec.delete_marker))
         .bind(next_seq())
+        .bind(rec.lock.mode.as_deref())
+        .bind(rec.lock.retain_until_ms)
+        .bind(rec.lock.legal_hold.map(i64::from))
         .execute(&mut *conn)
         .await;
         match inserted {
@@ -204,6 +213,8 @@ impl Meta {
                     },
                 };
                 if let Some(old) = old {
+                    // Replacing the "null" version deletes it: Object Lock forbids that as it forbids a delete.
+                    crate::lock::check_delete(&old, false)?;
                     self.delete_row(&mut *conn, &old).await?;
                     replaced = Some(old);
                 }
@@ -380,6 +391,7 @@ impl Meta {
             return Ok(None);
         };
         check_delete_condition(&cur, cond)?;
+        crate::lock::check_delete(&cur, cond.bypass_governance)?;
         sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3")
             .bind(bucket)
             .bind(key)

@@ -76,7 +76,7 @@ impl Meta {
         marker: &ObjectRecord,
         cond: &DeleteCondition,
     ) -> Result<Option<ObjectRecord>> {
-        if *cond != DeleteCondition::default() {
+        if cond.is_conditional() {
             let sql = format!(
                 "SELECT {OBJECT_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1{}",
                 self.for_update()
@@ -153,6 +153,7 @@ impl Meta {
             return Ok(None);
         };
         crate::objects::check_delete_condition(&old, cond)?;
+        crate::lock::check_delete(&old, cond.bypass_governance)?;
         self.delete_row(&mut *conn, &old).await?;
         if was_latest {
             sqlx::query(

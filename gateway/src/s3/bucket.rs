@@ -80,12 +80,6 @@ pub(crate) async fn create_bucket(
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     let p = principal(&req)?;
     let i = &req.input;
-    if i.object_lock_enabled_for_bucket == Some(true) {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object Lock is not implemented yet"
-        ));
-    }
     let region = &g.state.config.region;
     let cfg = i.create_bucket_configuration.as_ref();
     if cfg.is_some_and(|c| c.bucket.is_some() || c.location.is_some()) {
@@ -126,7 +120,16 @@ pub(crate) async fn create_bucket(
         region: region.clone(),
         created_ms: gatehouse_core::now_ms(),
     };
-    let settings = initial_settings(g, &p, i).await?;
+    let mut settings = initial_settings(g, &p, i).await?;
+    if i.object_lock_enabled_for_bucket == Some(true) {
+        // Object Lock comes with versioning enabled (and never suspended: `versioning.rs`), in the same
+        // transaction as the bucket.
+        settings.push(("versioning".to_owned(), "Enabled".to_owned()));
+        settings.push((
+            super::lock::SETTING.to_owned(),
+            super::lock::BucketLock::default().to_setting(),
+        ));
+    }
     match g
         .state
         .meta

@@ -5,7 +5,10 @@ mod acl;
 mod body;
 mod bucket;
 mod conditions;
+mod lifecycle;
+pub mod lifecycle_worker;
 mod list;
+mod lock;
 mod multipart;
 mod object;
 mod policy;
@@ -72,6 +75,15 @@ pub const IMPLEMENTED: &[&str] = &[
     "PutBucketTagging",
     "GetBucketTagging",
     "DeleteBucketTagging",
+    "PutObjectLockConfiguration",
+    "GetObjectLockConfiguration",
+    "PutObjectRetention",
+    "GetObjectRetention",
+    "PutObjectLegalHold",
+    "GetObjectLegalHold",
+    "PutBucketLifecycleConfiguration",
+    "GetBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
 ];
 
 /// The S3 service.
@@ -127,6 +139,10 @@ pub(crate) fn meta_err(e: MetaError) -> S3Error {
                 "At least one of the pre-conditions you specified did not hold"
             )
         }
+        MetaError::ObjectLocked => s3_error!(
+            AccessDenied,
+            "Access Denied because object protected by object lock."
+        ),
         other => {
             tracing::error!(error = %other, "metadata error");
             s3_error!(
@@ -487,5 +503,59 @@ impl S3 for Gatehouse {
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
         tagging::delete_bucket_tagging(self, req).await
+    }
+    async fn put_object_lock_configuration(
+        &self,
+        req: S3Request<PutObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
+        lock::put_object_lock_configuration(self, req).await
+    }
+    async fn get_object_lock_configuration(
+        &self,
+        req: S3Request<GetObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
+        lock::get_object_lock_configuration(self, req).await
+    }
+    async fn put_object_retention(
+        &self,
+        req: S3Request<PutObjectRetentionInput>,
+    ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+        lock::put_object_retention(self, req).await
+    }
+    async fn get_object_retention(
+        &self,
+        req: S3Request<GetObjectRetentionInput>,
+    ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
+        lock::get_object_retention(self, req).await
+    }
+    async fn put_object_legal_hold(
+        &self,
+        req: S3Request<PutObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
+        lock::put_object_legal_hold(self, req).await
+    }
+    async fn get_object_legal_hold(
+        &self,
+        req: S3Request<GetObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
+        lock::get_object_legal_hold(self, req).await
+    }
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+        lifecycle::put_bucket_lifecycle_configuration(self, req).await
+    }
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        lifecycle::get_bucket_lifecycle_configuration(self, req).await
+    }
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+        lifecycle::delete_bucket_lifecycle(self, req).await
     }
 }

@@ -69,7 +69,22 @@ pub(crate) async fn create(
     let i = req.input;
     refuse_unbuilt_write!(i, false)?;
     let tags = super::tagging::from_header(i.tagging.as_deref())?;
-    super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let lock_headers = super::lock::LockHeaders {
+        mode: i.object_lock_mode.as_ref(),
+        until: i.object_lock_retain_until_date.as_ref(),
+        legal_hold: i.object_lock_legal_hold_status.as_ref(),
+    };
+    let lock = super::lock::for_new_version(
+        &g.state,
+        &req.headers,
+        &p,
+        &loaded,
+        &i.key,
+        &lock_headers,
+        false,
+    )
+    .await?;
     let algo = match &i.checksum_algorithm {
         None => None,
         Some(a) => Some(Algo::parse(a.as_str()).ok_or_else(|| {
@@ -132,6 +147,7 @@ pub(crate) async fn create(
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: owner,
         tags,
+        lock,
     };
     g.state
         .meta
@@ -533,6 +549,7 @@ pub(crate) async fn complete(
         tags: upload.tags.clone(),
         upload_id: Some(upload.upload_id.clone()),
         delete_marker: false,
+        lock: upload.lock.clone(),
     };
     let upload_acl = g
         .state

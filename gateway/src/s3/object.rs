@@ -20,7 +20,6 @@ pub(crate) fn refuse_unbuilt(
     sse: bool,
     acl: Option<&str>,
     grants: bool,
-    lock: bool,
     storage_class: Option<&StorageClass>,
 ) -> S3Result<()> {
     if sse {
@@ -30,12 +29,6 @@ pub(crate) fn refuse_unbuilt(
         ));
     }
     let _ = (acl, grants); // ACLs are applied by the handlers (`acl::write_acl`)
-    if lock {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object Lock is not implemented yet"
-        ));
-    }
     if let Some(sc) = storage_class
         && sc.as_str() != "STANDARD"
     {
@@ -61,9 +54,6 @@ macro_rules! refuse_unbuilt_write {
                 || $i.grant_read.is_some()
                 || $i.grant_read_acp.is_some()
                 || $i.grant_write_acp.is_some(),
-            $i.object_lock_mode.is_some()
-                || $i.object_lock_legal_hold_status.is_some()
-                || $i.object_lock_retain_until_date.is_some(),
             $i.storage_class.as_ref(),
         )
     };
@@ -204,7 +194,23 @@ pub(crate) async fn put_object(
             "Appending with x-amz-write-offset-bytes is not implemented"
         ));
     }
-    let mode = versioning::state_of(&g.state, &req.extensions, &i.bucket).await?;
+    let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let mode = versioning::parse(loaded.versioning.as_deref());
+    let lock_headers = super::lock::LockHeaders {
+        mode: i.object_lock_mode.as_ref(),
+        until: i.object_lock_retain_until_date.as_ref(),
+        legal_hold: i.object_lock_legal_hold_status.as_ref(),
+    };
+    let lock = super::lock::for_new_version(
+        &g.state,
+        &req.headers,
+        &p,
+        &loaded,
+        &i.key,
+        &lock_headers,
+        true,
+    )
+    .await?;
     let cond = write_condition(
         g,
         &i.bucket,
@@ -263,6 +269,7 @@ pub(crate) async fn put_object(
         tags,
         upload_id: None,
         delete_marker: false,
+        lock,
     };
     commit(g, &rec, &cond).await?;
     super::acl::store_object_acl(g, &rec.bucket, &rec.key, &rec.version_id, acl.as_ref()).await?;
@@ -295,6 +302,7 @@ fn delete_condition(
         }),
         last_modified_ms: last_modified.map(super::ms_of),
         size,
+        bypass_governance: false,
     }
 }
 
@@ -306,11 +314,18 @@ pub(crate) async fn delete_object(
     let p = principal(&req)?;
     let i = &req.input;
     super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
-    let cond = delete_condition(
+    let mut cond = delete_condition(
         i.if_match.as_ref(),
         i.if_match_last_modified_time.as_ref(),
         i.if_match_size,
     );
+    cond.bypass_governance = super::lock::may_bypass(
+        &g.state,
+        &req.extensions,
+        &i.key,
+        i.bypass_governance_retention,
+    )
+    .await;
     let d = versioning::delete_key(
         g,
         &req.extensions,
@@ -362,7 +377,7 @@ pub(crate) async fn delete_objects(
     let mut errors = Vec::new();
     for o in i.delete.objects {
         let etag = o.e_tag.clone().map(ETagCondition::ETag);
-        let cond = delete_condition(etag.as_ref(), o.last_modified_time.as_ref(), o.size);
+        let mut cond = delete_condition(etag.as_ref(), o.last_modified_time.as_ref(), o.size);
         // The authoriser's second phase: each key is its own decision (s3:DeleteObject, or
         // s3:DeleteObjectVersion when a version is named).
         let action = if o.version_id.is_some() {
@@ -379,6 +394,13 @@ pub(crate) async fn delete_objects(
             });
             continue;
         }
+        cond.bypass_governance = super::lock::may_bypass(
+            &g.state,
+            &req.extensions,
+            &o.key,
+            i.bypass_governance_retention,
+        )
+        .await;
         let res = versioning::delete_key(
             g,
             &req.extensions,
@@ -484,7 +506,24 @@ pub(crate) async fn copy_object(
         if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
     };
     evaluate_copy_source(&conds, &src)?;
-    let mode = versioning::state_of(&g.state, &req.extensions, &i.bucket).await?;
+    let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let mode = versioning::parse(loaded.versioning.as_deref());
+    // The copy gets the lock its request names or the bucket's default, never the source's (as on S3).
+    let lock_headers = super::lock::LockHeaders {
+        mode: i.object_lock_mode.as_ref(),
+        until: i.object_lock_retain_until_date.as_ref(),
+        legal_hold: i.object_lock_legal_hold_status.as_ref(),
+    };
+    let lock = super::lock::for_new_version(
+        &g.state,
+        &req.headers,
+        &p,
+        &loaded,
+        &i.key,
+        &lock_headers,
+        false,
+    )
+    .await?;
     let replace = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -567,6 +606,7 @@ pub(crate) async fn copy_object(
         tags: new_tags.unwrap_or_else(|| src.tags.clone()),
         upload_id: None,
         delete_marker: false,
+        lock,
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     super::acl::store_object_acl(g, &rec.bucket, &rec.key, &rec.version_id, acl.as_ref()).await?;

@@ -280,6 +280,7 @@ pub(crate) async fn get_object(
     let body = StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream));
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
     let h = &rec.headers;
+    let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
     let output = GetObjectOutput {
         body: Some(body),
         accept_ranges: Some("bytes".into()),
@@ -314,6 +315,9 @@ pub(crate) async fn get_object(
         checksum_type: c.checksum_type,
         tag_count: super::tagging::count_header(&rec.tags),
         version_id: read_header(&rec),
+        object_lock_mode: lock_mode,
+        object_lock_retain_until_date: lock_until,
+        object_lock_legal_hold_status: legal_hold,
         ..Default::default()
     };
     let mut resp = S3Response::new(output);
@@ -358,6 +362,7 @@ pub(crate) async fn head_object(
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
     let h = &rec.headers;
     let partial = sel.content_range.is_some();
+    let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
     let output = HeadObjectOutput {
         accept_ranges: Some("bytes".into()),
         content_length: i64::try_from(len).ok(),
@@ -385,6 +390,9 @@ pub(crate) async fn head_object(
         checksum_sha256: c.checksum_sha256,
         checksum_type: c.checksum_type,
         version_id: read_header(&rec),
+        object_lock_mode: lock_mode,
+        object_lock_retain_until_date: lock_until,
+        object_lock_legal_hold_status: legal_hold,
         ..Default::default()
     };
     let mut resp = S3Response::new(output);

@@ -102,6 +102,16 @@ pub(crate) async fn put_bucket_versioning(
         }
     };
     super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    if status == "Suspended"
+        && super::lock::bucket_lock(&g.state, &i.bucket)
+            .await?
+            .is_some()
+    {
+        return Err(s3_error!(
+            InvalidBucketState,
+            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+        ));
+    }
     g.state
         .meta
         .put_bucket_setting(&i.bucket, SETTING, status)
@@ -185,7 +195,7 @@ pub(crate) async fn delete_key(
             delete_marker: false,
         });
     }
-    if *cond != DeleteCondition::default()
+    if cond.is_conditional()
         && meta
             .get_object(bucket, key)
             .await
@@ -215,6 +225,7 @@ pub(crate) async fn delete_key(
         tags: Vec::new(),
         upload_id: None,
         delete_marker: true,
+        lock: Default::default(),
     };
     let out = meta
         .put_delete_marker(&marker, cond)

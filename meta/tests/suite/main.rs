@@ -9,6 +9,7 @@ mod buckets;
 mod group;
 mod inline;
 mod listing;
+mod lock;
 mod multipart;
 mod objects;
 mod versions;

@@ -23,6 +23,7 @@ fn upload(id: &str, bucket: &str, key: &str, initiated_ms: i64) -> Upload {
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
         tags: vec![("project".into(), "x y".into())],
+        lock: ObjectLock::default(),
     }
 }
 

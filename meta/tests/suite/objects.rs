@@ -59,6 +59,7 @@ fn rich(bucket: &str, key: &str) -> ObjectRecord {
         ],
         upload_id: Some("upload-7".into()),
         delete_marker: false,
+        lock: ObjectLock::default(),
     }
 }
 
@@ -305,6 +306,7 @@ async fn conditional_deletes(m: Meta) {
         if_match: Some("e1".into()),
         last_modified_ms: Some(1_700_000_000_999),
         size: Some(3),
+        ..Default::default()
     };
     assert_eq!(m.delete_object_if("b", "k", &ok).await.unwrap(), Some(r));
     // Nothing to delete: no error whatever the conditions.
