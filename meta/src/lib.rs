@@ -117,6 +117,21 @@ pub struct ObjectRecord {
     pub upload_id: Option<String>,
     /// A delete marker: a version without data that hides the key while it is the current version.
     pub delete_marker: bool,
+    /// Server-side encryption, when the stored bytes are sealed (migration 0009).
+    pub sse: Option<Sse>,
+}
+
+/// How an object version's or an upload's bytes are encrypted at rest; the gateway owns the meaning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sse {
+    /// `AES256` (SSE-S3), `aws:kms`, `aws:kms:dsse` (SSE-KMS) or `SSE-C`.
+    pub mode: String,
+    /// The KMS key id (SSE-KMS).
+    pub key_id: Option<String>,
+    /// The wrapped data key.
+    pub wrapped_key: Vec<u8>,
+    /// The gateway's parameters (JSON: encryption context, bucket key, SSE-C key HMAC, part numbers).
+    pub params: String,
 }
 
 /// Tags of an object, an upload or a bucket: (`key`, `value`) pairs in the order they were given.
@@ -182,6 +197,8 @@ pub struct Upload {
     pub owner_canonical_id: String,
     /// Tags named at CreateMultipartUpload (`x-amz-tagging`), given to the completed object.
     pub tags: Tags,
+    /// Server-side encryption chosen at CreateMultipartUpload (every part is sealed under its data key).
+    pub sse: Option<Sse>,
 }
 
 /// One uploaded part.

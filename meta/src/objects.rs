@@ -14,11 +14,11 @@ use crate::*;
 /// `get_object` reads (`GET_COLS`).
 pub(crate) const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
                                       checksums, segments, storage_class, owner_canonical_id, tags, upload_id, \
-                                      delete_marker";
+                                      delete_marker, sse_mode, sse_key_id, sse_key, sse_params";
 /// `OBJECT_COLS` plus the inline bytes.
 const GET_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
                         checksums, segments, storage_class, owner_canonical_id, tags, upload_id, delete_marker, \
-                        inline_data";
+                        sse_mode, sse_key_id, sse_key, sse_params, inline_data";
 
 /// How often a write re-reads the current version after losing an insert race before giving up. Every retry
 /// follows a committed write by another writer of the same key, so the whole always progresses; the bound only
@@ -44,6 +44,7 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
         tags: json_col(row, "tags")?,
         upload_id: get(row, "upload_id")?,
         delete_marker: get::<i64>(row, "delete_marker")? != 0,
+        sse: crate::store::sse_cols(row)?,
     })
 }
 
@@ -115,8 +116,9 @@ impl Meta {
         let inserted = sqlx::query(
             "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
              user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
-             delete_marker, seq) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             delete_marker, seq, sse_mode, sse_key_id, sse_key, sse_params) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             $20, $21) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&rec.bucket)
@@ -136,6 +138,10 @@ impl Meta {
         .bind(rec.upload_id.as_deref())
         .bind(i64::from(rec.delete_marker))
         .bind(next_seq())
+        .bind(rec.sse.as_ref().map(|e| e.mode.clone()))
+        .bind(rec.sse.as_ref().and_then(|e| e.key_id.clone()))
+        .bind(rec.sse.as_ref().map(|e| e.wrapped_key.clone()))
+        .bind(rec.sse.as_ref().map(|e| e.params.clone()))
         .execute(&mut *conn)
         .await;
         match inserted {

@@ -128,6 +128,7 @@ mod tests {
             tags: vec![],
             upload_id: None,
             delete_marker: false,
+            sse: None,
         }
     }
 

@@ -123,6 +123,7 @@ pub(crate) async fn create(
         storage_class: "STANDARD".to_owned(),
         owner_canonical_id: p.canonical_id,
         tags,
+        sse: None,
     };
     g.state
         .meta
@@ -516,6 +517,7 @@ pub(crate) async fn complete(
         tags: upload.tags.clone(),
         upload_id: Some(upload.upload_id.clone()),
         delete_marker: false,
+        sse: None,
     };
     let (outcome, unused) = g
         .state

@@ -254,6 +254,7 @@ pub(crate) async fn put_object(
         tags,
         upload_id: None,
         delete_marker: false,
+        sse: None,
     };
     commit(g, &rec, &cond).await?;
     let c = checksum_dto(&ing.checksums);
@@ -547,6 +548,7 @@ pub(crate) async fn copy_object(
         tags: new_tags.unwrap_or_else(|| src.tags.clone()),
         upload_id: None,
         delete_marker: false,
+        sse: None,
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     let c = checksum_dto(&ing.checksums);

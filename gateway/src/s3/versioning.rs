@@ -215,6 +215,7 @@ pub(crate) async fn delete_key(
         tags: Vec::new(),
         upload_id: None,
         delete_marker: true,
+        sse: None,
     };
     let out = meta
         .put_delete_marker(&marker, cond)

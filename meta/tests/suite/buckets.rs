@@ -70,6 +70,7 @@ async fn delete_bucket_not_empty(m: Meta) {
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
         tags: vec![],
+        sse: None,
     };
     m.create_upload(&up).await.unwrap();
     assert!(matches!(

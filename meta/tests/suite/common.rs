@@ -177,6 +177,7 @@ pub fn obj(bucket: &str, key: &str, etag: &str) -> ObjectRecord {
         tags: vec![],
         upload_id: None,
         delete_marker: false,
+        sse: None,
     }
 }
 

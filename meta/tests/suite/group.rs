@@ -25,6 +25,7 @@ fn upload(id: &str, key: &str) -> Upload {
         storage_class: "STANDARD".into(),
         owner_canonical_id: CANON.into(),
         tags: vec![],
+        sse: None,
     }
 }
 
