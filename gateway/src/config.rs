@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// cache, automatically). Default true; `--direct-io false` always uses the page cache.
     #[arg(long, env = "GATEHOUSE_DIRECT_IO", num_args = 0..=1, default_missing_value = "true")]
     pub direct_io: Option<bool>,
+    /// Refuse SSE-C (customer-provided keys) over plain HTTP, as AWS does. Default true; `false` lets a
+    /// test suite running over HTTP use SSE-C.
+    #[arg(long, env = "GATEHOUSE_SSE_C_REQUIRE_TLS", num_args = 0..=1, default_missing_value = "true")]
+    pub sse_c_require_tls: Option<bool>,
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -119,6 +123,7 @@ struct FileConfig {
     sigv2: Option<bool>,
     shutdown_grace: Option<u64>,
     direct_io: Option<bool>,
+    sse_c_require_tls: Option<bool>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -178,6 +183,8 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Large blobs are written with O_DIRECT (where the filesystem allows it).
     pub direct_io: bool,
+    /// SSE-C requests over plain HTTP are refused.
+    pub sse_c_require_tls: bool,
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -261,6 +268,10 @@ impl Config {
             sigv2: args.sigv2.or(f.sigv2).unwrap_or(false),
             shutdown_grace_secs: args.shutdown_grace.or(f.shutdown_grace).unwrap_or(30),
             direct_io: args.direct_io.or(f.direct_io).unwrap_or(true),
+            sse_c_require_tls: args
+                .sse_c_require_tls
+                .or(f.sse_c_require_tls)
+                .unwrap_or(true),
         })
     }
 
@@ -332,6 +343,19 @@ mod tests {
             Config::resolve(&args).is_err(),
             "unknown keys are refused, not ignored"
         );
+    }
+
+    #[test]
+    fn sse_c_requires_tls_unless_turned_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.toml");
+        let mut args = ServeArgs::default();
+        assert!(Config::resolve(&args).expect("resolve").sse_c_require_tls);
+        std::fs::write(&path, "sse_c_require_tls = false\n").expect("write");
+        args.store.config = Some(path);
+        assert!(!Config::resolve(&args).expect("resolve").sse_c_require_tls);
+        args.sse_c_require_tls = Some(true);
+        assert!(Config::resolve(&args).expect("resolve").sse_c_require_tls);
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct AppState {
     pub storage: Arc<dyn Backend>,
     /// The server keyring (seals access-key secrets).
     pub keys: Keys,
+    /// The KMS of SSE-KMS keys (`kms = "local" | "vault"`).
+    pub kms: Arc<dyn gatehouse_kms::provider::Kms>,
     /// IAM users' compiled policies.
     pub iam: crate::identity::IamCache,
     /// Access keys whose secret could not be opened, logged once each.
@@ -81,6 +83,7 @@ impl AppState {
         meta: Meta,
         storage: Arc<dyn Backend>,
         keys: Keys,
+        kms: Arc<dyn gatehouse_kms::provider::Kms>,
         data_dir_lock: std::fs::File,
     ) -> AppState {
         AppState {
@@ -88,6 +91,7 @@ impl AppState {
             meta,
             storage,
             keys,
+            kms,
             iam: crate::identity::IamCache::default(),
             unopenable: Mutex::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),

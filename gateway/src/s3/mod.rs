@@ -4,11 +4,13 @@
 mod acl;
 mod body;
 mod bucket;
+mod bucket_encryption;
 mod conditions;
 mod list;
 mod multipart;
 mod object;
 mod read;
+pub(crate) mod sse;
 mod tagging;
 mod uploads;
 mod versioning;
@@ -60,6 +62,9 @@ pub const IMPLEMENTED: &[&str] = &[
     "PutBucketTagging",
     "GetBucketTagging",
     "DeleteBucketTagging",
+    "PutBucketEncryption",
+    "GetBucketEncryption",
+    "DeleteBucketEncryption",
 ];
 
 /// The S3 service.
@@ -395,5 +400,23 @@ impl S3 for Gatehouse {
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
         tagging::delete_bucket_tagging(self, req).await
+    }
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        bucket_encryption::put_bucket_encryption(self, req).await
+    }
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        bucket_encryption::get_bucket_encryption(self, req).await
+    }
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        bucket_encryption::delete_bucket_encryption(self, req).await
     }
 }

@@ -12,16 +12,29 @@ use gatehouse_meta::{Checksums, ObjectRecord};
 use gatehouse_storage::ByteStream;
 
 use super::conditions::{ReadConditions, evaluate, read_error};
+use super::sse::CustomerHeaders;
 use super::versioning::{read_header, with_marker_headers};
 use super::{Gatehouse, etag_of, meta_err, require_bucket, ts};
 use crate::state::AppState;
 
-/// Streams bytes `range` of an object, across its segments.
+/// Streams plaintext bytes `range` of an object, across its segments; an encrypted object needs its data
+/// key (`sse::open_key`).
 pub(crate) fn object_stream(
     state: &Arc<AppState>,
     rec: &ObjectRecord,
     range: ByteRange<u64>,
-) -> ByteStream {
+    key: Option<&super::sse::DataKey>,
+) -> S3Result<ByteStream> {
+    if let Some(sse) = &rec.sse {
+        let key =
+            key.ok_or_else(|| s3_error!(InternalError, "no data key for an encrypted object"))?;
+        return super::sse::plaintext_stream(state, rec, sse, key, range);
+    }
+    Ok(plain_stream(state, rec, range))
+}
+
+/// `object_stream` of an unencrypted object.
+fn plain_stream(state: &Arc<AppState>, rec: &ObjectRecord, range: ByteRange<u64>) -> ByteStream {
     if let Some(data) = &rec.inline_data {
         let len = data.len() as u64;
         let (a, b) = (range.start.min(len), range.end.min(len));
@@ -231,6 +244,13 @@ pub(crate) async fn get_object(
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let i = &req.input;
     let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let customer = CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    // The key is checked before anything of the object is revealed (preconditions included).
+    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -244,7 +264,11 @@ pub(crate) async fn get_object(
         .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
     let sel = select(&rec, i.part_number, i.range.as_ref(), checksum_mode)?;
     let len = sel.range.end - sel.range.start;
-    let stream = object_stream(&g.state, &rec, sel.range.clone());
+    let key = super::sse::open_key(&g.state, &req.extensions, rec.sse.as_ref(), &customer).await?;
+    let mut stream = object_stream(&g.state, &rec, sel.range.clone(), key.as_ref())?;
+    if rec.sse.is_some() {
+        stream = super::sse::first_checked(stream).await?;
+    }
     let body = StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream));
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
     let h = &rec.headers;
@@ -282,6 +306,8 @@ pub(crate) async fn get_object(
         version_id: read_header(&rec),
         ..Default::default()
     };
+    let mut output = output;
+    super::sse::set_echo!(output, super::sse::echo(rec.sse.as_ref(), customer.md5));
     let mut resp = S3Response::new(output);
     if sel_partial(&resp.output.content_range) {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -300,6 +326,12 @@ pub(crate) async fn head_object(
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let i = &req.input;
     let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let customer = CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -342,6 +374,8 @@ pub(crate) async fn head_object(
         version_id: read_header(&rec),
         ..Default::default()
     };
+    let mut output = output;
+    super::sse::set_echo!(output, super::sse::echo(rec.sse.as_ref(), customer.md5));
     let mut resp = S3Response::new(output);
     if partial {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -360,13 +394,13 @@ pub(crate) async fn get_object_attributes(
     req: S3Request<GetObjectAttributesInput>,
 ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
     let i = &req.input;
-    if i.sse_customer_algorithm.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption is not implemented yet"
-        ));
-    }
     let rec = load_version(&g.state, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let customer = CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     // The header is a comma-separated list; s3s may hand it over as one entry.
     let want = |a: &str| {
         i.object_attributes
