@@ -411,7 +411,7 @@ where
     };
     let input = match seal {
         None => input,
-        Some((key, part_number)) => super::sse::seal_stream(input, key, part_number)?,
+        Some((key, part_number)) => super::sse_stream::seal_stream(input, key, part_number)?,
     };
     let inline_cap = if seal.is_some() {
         gatehouse_kms::envelope::sealed_len(INLINE_MAX, gatehouse_kms::envelope::DEFAULT_CHUNK_SIZE)

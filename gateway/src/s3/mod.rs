@@ -11,6 +11,7 @@ mod multipart;
 mod object;
 mod read;
 pub(crate) mod sse;
+mod sse_stream;
 mod tagging;
 mod uploads;
 mod versioning;

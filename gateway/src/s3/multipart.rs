@@ -161,6 +161,7 @@ async fn store_part(
     upload: &Upload,
     number: i32,
     ing: super::body::Ingested,
+    key: Option<&sse::DataKey>,
 ) -> S3Result<MetaPart> {
     let super::body::Stored::Blob(blob) = ing.stored else {
         return Err(s3_error!(InternalError, "a part must be stored as a blob"));
@@ -169,7 +170,7 @@ async fn store_part(
         upload_id: upload.upload_id.clone(),
         part_number: number,
         size: i64::try_from(ing.size).unwrap_or(i64::MAX),
-        etag: sse::etag(upload.sse.as_ref(), &ing.md5),
+        etag: sse::etag(upload.sse.as_ref(), key, &ing.md5),
         last_modified_ms: gatehouse_core::now_ms(),
         checksums: Checksums {
             kind: None,
@@ -232,7 +233,7 @@ pub(crate) async fn upload_part(
         key.as_ref().map(|k| (k, part_seal_number(i.part_number))),
     )
     .await?;
-    let part = store_part(g, &upload, i.part_number, ing).await?;
+    let part = store_part(g, &upload, i.part_number, ing, key.as_ref()).await?;
     let c = checksum_dto(&part.checksums);
     let mut out = UploadPartOutput {
         e_tag: Some(etag_of(&part.etag)),
@@ -332,7 +333,7 @@ pub(crate) async fn upload_part_copy(
             "The source object changed while it was copied."
         ));
     }
-    let part = store_part(g, &upload, i.part_number, ing).await?;
+    let part = store_part(g, &upload, i.part_number, ing, key.as_ref()).await?;
     let c = checksum_dto(&part.checksums);
     let mut out = UploadPartCopyOutput {
         copy_part_result: Some(CopyPartResult {

@@ -246,7 +246,11 @@ pub(crate) async fn put_object(
     )
     .await?;
     let stored_sse = sealing.as_ref().map(|s| s.sse.clone());
-    let etag = sse::etag(stored_sse.as_ref(), &ing.md5);
+    let etag = sse::etag(
+        stored_sse.as_ref(),
+        sealing.as_ref().map(|s| &s.key),
+        &ing.md5,
+    );
     let rec = ObjectRecord {
         bucket: i.bucket,
         key: i.key,
@@ -582,7 +586,11 @@ pub(crate) async fn copy_object(
         ));
     }
     let stored_sse = sealing.as_ref().map(|s| s.sse.clone());
-    let etag = sse::etag(stored_sse.as_ref(), &ing.md5);
+    let etag = sse::etag(
+        stored_sse.as_ref(),
+        sealing.as_ref().map(|s| &s.key),
+        &ing.md5,
+    );
     let now = gatehouse_core::now_ms();
     let rec = ObjectRecord {
         bucket: i.bucket,

@@ -28,7 +28,7 @@ pub(crate) fn object_stream(
     if let Some(sse) = &rec.sse {
         let key =
             key.ok_or_else(|| s3_error!(InternalError, "no data key for an encrypted object"))?;
-        return super::sse::plaintext_stream(state, rec, sse, key, range);
+        return super::sse_stream::plaintext_stream(state, rec, sse, key, range);
     }
     Ok(plain_stream(state, rec, range))
 }
@@ -249,7 +249,12 @@ pub(crate) async fn get_object(
         i.sse_customer_key.as_ref(),
         i.sse_customer_key_md5.as_ref(),
     );
-    // The key is checked before anything of the object is revealed (preconditions included).
+    super::sse::refuse_write_headers(&req.headers)?;
+    if i.part_number.is_some() {
+        // A part number the object does not have is InvalidPart even without the SSE-C key, as on AWS.
+        select(&rec, i.part_number, i.range.as_ref(), false)?;
+    }
+    // The key is checked before anything else of the object is revealed (preconditions included).
     super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
@@ -267,7 +272,7 @@ pub(crate) async fn get_object(
     let key = super::sse::open_key(&g.state, &req.extensions, rec.sse.as_ref(), &customer).await?;
     let mut stream = object_stream(&g.state, &rec, sel.range.clone(), key.as_ref())?;
     if rec.sse.is_some() {
-        stream = super::sse::first_checked(stream).await?;
+        stream = super::sse_stream::first_checked(stream).await?;
     }
     let body = StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream));
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
@@ -331,6 +336,10 @@ pub(crate) async fn head_object(
         i.sse_customer_key.as_ref(),
         i.sse_customer_key_md5.as_ref(),
     );
+    super::sse::refuse_write_headers(&req.headers)?;
+    if i.part_number.is_some() {
+        select(&rec, i.part_number, i.range.as_ref(), false)?;
+    }
     super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
