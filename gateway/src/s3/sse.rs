@@ -467,6 +467,15 @@ pub(crate) async fn for_write(
             if meta.state != KeyState::Enabled {
                 return Err(kms_err(KmsError::Disabled(meta.key_id)));
             }
+            // Keys have no key policies here: a key serves the account that owns it (as AWS's default key
+            // policy allows), or every account when the backend records no owner (Vault transit).
+            if meta.account_id.as_deref().is_some_and(|a| a != account_id) {
+                return Err(s3_error!(
+                    AccessDenied,
+                    "The requester is not authorized to use the KMS key {}",
+                    meta.key_id
+                ));
+            }
             let dk = state
                 .kms
                 .generate_data_key(&KeyRef::Id(meta.key_id.clone()), account_id, &ctx)
@@ -644,7 +653,7 @@ pub(crate) fn echo(sse: Option<&Sse>, customer_md5: Option<&str>) -> Echo {
         } else {
             None
         },
-        bucket_key: params.bucket_key.then_some(true),
+        bucket_key: (kms && params.bucket_key).then_some(true),
         context: if kms {
             params
                 .context

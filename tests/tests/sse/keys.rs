@@ -135,6 +135,32 @@ async fn kms_errors(s: &Server) {
     assert_eq!(v["project"], "x");
     assert_eq!(v["aws:s3:arn"], "arn:aws:s3:::kerr/ctx");
     assert_eq!(get(&c, "kerr", "ctx", M::Kms, None).await, b"data");
+    // Another account cannot use this account's key.
+    let (ak, sk) = s.new_account("other");
+    let o = s.client_with(&ak, &sk);
+    o.create_bucket().bucket("kerr-other").send().await.unwrap();
+    let e = o
+        .put_object()
+        .bucket("kerr-other")
+        .key("k")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(KEY)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&e), code(&e).as_str()), (403, "AccessDenied"));
+    // Its own default key works.
+    let r = o
+        .put_object()
+        .bucket("kerr-other")
+        .key("k")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.ssekms_key_id().unwrap().ends_with(&format!("key/{KEY}")));
 }
 sse_matrix!(kms_errors);
 
