@@ -16,19 +16,29 @@ if [ -z "$BIN" ]; then
     if [ -x target/release/gatehouse ]; then BIN=target/release/gatehouse; else BIN=target/debug/gatehouse-under-test; fi
 fi
 DATA=$(mktemp -d /tmp/gatehouse-s3tests.XXXXXX)
-mk() { # name ak sk canonical display email
+mk() { # name ak sk canonical display email; prints the account id
     "$BIN" admin account create "$1" --access-key "$2" --secret-key "$3" --canonical-id "$4" \
-        --display-name "$5" --email "$6" --data-dir "$DATA" >/dev/null
+        --display-name "$5" --email "$6" --data-dir "$DATA" | sed -n 's/^account_id=//p'
 }
-mk main 0555b35654ad1656d804 'h7GhxuBLTrlhVUyxSPUKUV8r/2EI4ngqJxD7iBdBYLhwluN30JaT3Q==' testid 'M. Tester' tester@ceph.com
+MAIN_ACCOUNT=$(mk main 0555b35654ad1656d804 'h7GhxuBLTrlhVUyxSPUKUV8r/2EI4ngqJxD7iBdBYLhwluN30JaT3Q==' testid 'M. Tester' tester@ceph.com)
 mk alt NOPQRSTUVWXYZABCDEFG nopqrstuvwxyzabcdefghijklmnabcdefghijklm \
-    56789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234 john.doe john.doe@example.com
+    56789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234 john.doe john.doe@example.com >/dev/null
 mk tenant HIJKLMNOPQRSTUVWXYZA opqrstuvwxyzabcdefghijklmnopqrstuvwxyzab \
-    'testx$9876543210abcdef0123456789abcdef0123456789abcdef0123456789abcdef' 'testx$tenanteduser' tenanteduser@example.com
+    'testx$9876543210abcdef0123456789abcdef0123456789abcdef0123456789abcdef' 'testx$tenanteduser' tenanteduser@example.com >/dev/null
 mk iam ABCDEFGHIJKLMNOPQRST abcdefghijklmnopqrstuvwxyzabcdefghijklmn \
-    0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef youruseridhere s3@example.com
-mk iamroot AAAAAAAAAAAAAAAAAAaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa RGW11111111111111111 RGW11111111111111111 account1@ceph.com
-mk iamaltroot BBBBBBBBBBBBBBBBBBbb bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb RGW22222222222222222 RGW22222222222222222 account2@ceph.com
+    0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef youruseridhere s3@example.com >/dev/null
+mk iamroot AAAAAAAAAAAAAAAAAAaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa RGW11111111111111111 RGW11111111111111111 account1@ceph.com >/dev/null
+mk iamaltroot BBBBBBBBBBBBBBBBBBbb bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb RGW22222222222222222 RGW22222222222222222 account2@ceph.com >/dev/null
+# The suite's SSE-KMS keys testkey-1 and testkey-2, owned by the main user's account. The suite compares the
+# x-amz-server-side-encryption-aws-kms-key-id it gets back with its configured key id, and S3 answers with
+# the key's ARN (as AWS does), so the suite is given the ARNs (S3_KMS_KEYID / S3_KMS_KEYID2), as on AWS.
+kms_arn() {
+    "$BIN" admin kms key create "$1" --key-id "$1" --account "$MAIN_ACCOUNT" --data-dir "$DATA" |
+        sed -n 's/^arn=//p'
+}
+ARN1=$(kms_arn testkey-1)
+ARN2=$(kms_arn testkey-2)
+export S3_KMS_KEYID=${S3_KMS_KEYID:-$ARN1} S3_KMS_KEYID2=${S3_KMS_KEYID2:-$ARN2}
 "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >"$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT

@@ -112,6 +112,10 @@ pub struct ServeArgs {
     /// `rgw_lc_debug_interval` does.
     #[arg(long, env = "GATEHOUSE_LIFECYCLE_DAY_SECONDS")]
     pub lifecycle_day_seconds: Option<u64>,
+    /// Refuse SSE-C (customer-provided keys) over plain HTTP, as AWS does. Default true; `false` lets a
+    /// test suite running over HTTP use SSE-C.
+    #[arg(long, env = "GATEHOUSE_SSE_C_REQUIRE_TLS", num_args = 0..=1, default_missing_value = "true")]
+    pub sse_c_require_tls: Option<bool>,
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -142,6 +146,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     audit_log: Option<String>,
     lifecycle_day_seconds: Option<u64>,
+    sse_c_require_tls: Option<bool>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -211,6 +216,8 @@ pub struct Config {
     pub audit_log: Option<String>,
     /// Seconds in a lifecycle day (at least 1).
     pub lifecycle_day_seconds: u64,
+    /// SSE-C requests over plain HTTP are refused.
+    pub sse_c_require_tls: bool,
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -337,6 +344,10 @@ impl Config {
                 0 => anyhow::bail!("lifecycle_day_seconds must be at least 1"),
                 n => n,
             },
+            sse_c_require_tls: args
+                .sse_c_require_tls
+                .or(f.sse_c_require_tls)
+                .unwrap_or(true),
         })
     }
 
@@ -409,6 +420,19 @@ mod tests {
             Config::resolve(&args).is_err(),
             "unknown keys are refused, not ignored"
         );
+    }
+
+    #[test]
+    fn sse_c_requires_tls_unless_turned_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.toml");
+        let mut args = ServeArgs::default();
+        assert!(Config::resolve(&args).expect("resolve").sse_c_require_tls);
+        std::fs::write(&path, "sse_c_require_tls = false\n").expect("write");
+        args.store.config = Some(path);
+        assert!(!Config::resolve(&args).expect("resolve").sse_c_require_tls);
+        args.sse_c_require_tls = Some(true);
+        assert!(Config::resolve(&args).expect("resolve").sse_c_require_tls);
     }
 
     #[test]

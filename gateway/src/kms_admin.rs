@@ -11,10 +11,21 @@ use crate::server_key::{Purpose, open_store};
 /// The configured KMS, and the metadata store (to name a default account).
 pub async fn open_kms(cfg: &Config) -> anyhow::Result<(Arc<dyn Kms>, gatehouse_meta::Meta)> {
     let (meta, ring) = open_store(cfg, Purpose::Admin).await?;
+    let kms = build_kms(cfg, &meta, Arc::new(ring))?;
+    Ok((kms, meta))
+}
+
+/// The KMS `kms = "local" | "vault"` names, over an opened store and keyring (the server's and the admin
+/// commands' one way to open it).
+pub fn build_kms(
+    cfg: &Config,
+    meta: &gatehouse_meta::Meta,
+    ring: Arc<gatehouse_kms::ServerKeyring>,
+) -> anyhow::Result<Arc<dyn Kms>> {
     let kms: Arc<dyn Kms> = match cfg.kms {
         KmsKind::Local => Arc::new(gatehouse_kms::local::LocalKms::new(
             Arc::new(meta.clone()),
-            Arc::new(ring),
+            ring,
         )),
         KmsKind::Vault => {
             let Some(v) = &cfg.vault else {
@@ -25,7 +36,7 @@ pub async fn open_kms(cfg: &Config) -> anyhow::Result<(Arc<dyn Kms>, gatehouse_m
             Arc::new(gatehouse_kms::vault::VaultKms::new(v.client_config()?)?)
         }
     };
-    Ok((kms, meta))
+    Ok(kms)
 }
 
 /// The account a key belongs to: the one named, else the store's only account.

@@ -70,12 +70,11 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         metadata = meta.dialect(),
         "store opened"
     );
+    let keys = Keys::new(ring);
+    let kms = crate::kms_admin::build_kms(&config, &meta, keys.ring())?;
+    tracing::info!(kms = ?config.kms, "SSE key management opened");
     Ok(Arc::new(AppState::new(
-        config,
-        meta,
-        storage,
-        Keys::new(ring),
-        lock,
+        config, meta, storage, keys, kms, lock,
     )?))
 }
 

@@ -71,6 +71,8 @@ pub struct AppState {
     pub storage: Arc<dyn Backend>,
     /// The server keyring (seals access-key secrets).
     pub keys: Keys,
+    /// The KMS of SSE-KMS keys (`kms = "local" | "vault"`).
+    pub kms: Arc<dyn gatehouse_kms::provider::Kms>,
     /// IAM users' compiled policies.
     pub iam: crate::identity::IamCache,
     /// Temporary credentials seen recently (STS sessions), by access key.
@@ -100,6 +102,7 @@ impl AppState {
         meta: Meta,
         storage: Arc<dyn Backend>,
         keys: Keys,
+        kms: Arc<dyn gatehouse_kms::provider::Kms>,
         data_dir_lock: std::fs::File,
     ) -> anyhow::Result<AppState> {
         let audit = crate::access::audit::Audit::open(config.audit_log.as_deref())?;
@@ -111,6 +114,7 @@ impl AppState {
             meta,
             storage,
             keys,
+            kms,
             iam: crate::identity::IamCache::default(),
             unopenable: Mutex::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),

@@ -121,6 +121,8 @@ pub struct ObjectRecord {
     pub delete_marker: bool,
     /// Object Lock retention and legal hold of this version.
     pub lock: ObjectLock,
+    /// Server-side encryption, when the stored bytes are sealed (migration 0009).
+    pub sse: Option<Sse>,
 }
 
 /// Object Lock state of one object version (or what an upload's completed version gets): a retention
@@ -133,6 +135,19 @@ pub struct ObjectLock {
     pub retain_until_ms: Option<i64>,
     /// The legal hold: `None` never set, `Some(true)` ON, `Some(false)` OFF (released).
     pub legal_hold: Option<bool>,
+}
+
+/// How an object version's or an upload's bytes are encrypted at rest; the gateway owns the meaning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sse {
+    /// `AES256` (SSE-S3), `aws:kms`, `aws:kms:dsse` (SSE-KMS) or `SSE-C`.
+    pub mode: String,
+    /// The KMS key id (SSE-KMS).
+    pub key_id: Option<String>,
+    /// The wrapped data key.
+    pub wrapped_key: Vec<u8>,
+    /// The gateway's parameters (JSON: encryption context, bucket key, SSE-C key HMAC, part numbers).
+    pub params: String,
 }
 
 /// Tags of an object, an upload or a bucket: (`key`, `value`) pairs in the order they were given.
@@ -211,6 +226,8 @@ pub struct Upload {
     /// Object Lock settings named at CreateMultipartUpload (or the bucket default), given to the completed
     /// object.
     pub lock: ObjectLock,
+    /// Server-side encryption chosen at CreateMultipartUpload (every part is sealed under its data key).
+    pub sse: Option<Sse>,
 }
 
 /// One uploaded part.

@@ -10,7 +10,8 @@ use crate::store::{get, is_fk_violation, is_unique_violation, json_col, to_json}
 use crate::*;
 
 const UPLOAD_COLS: &str = "upload_id, bucket, key, initiated_ms, headers, user_meta, checksum_algorithm, \
-                           checksum_type, storage_class, owner_canonical_id, tags, object_lock";
+                           checksum_type, storage_class, owner_canonical_id, tags, object_lock, sse_mode, \
+                           sse_key_id, sse_key, sse_params";
 const PART_COLS: &str = "upload_id, part_number, size, etag, last_modified_ms, checksums, locator";
 /// Rows fetched per query at most.
 const BATCH: usize = 1000;
@@ -33,6 +34,7 @@ fn upload_from_row(row: &AnyRow) -> Result<Upload> {
                 .map_err(|e| MetaError::Corrupt(format!("column object_lock: bad JSON: {e}")))?,
             None => ObjectLock::default(),
         },
+        sse: crate::store::sse_cols(row)?,
     })
 }
 
@@ -85,8 +87,9 @@ impl Meta {
     ) -> Result<()> {
         let res = sqlx::query(
             "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, headers, user_meta, checksum_algorithm, \
-             checksum_type, storage_class, owner_canonical_id, tags, object_lock) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             checksum_type, storage_class, owner_canonical_id, tags, object_lock, sse_mode, sse_key_id, sse_key, \
+             sse_params) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -100,6 +103,10 @@ impl Meta {
         .bind(&upload.owner_canonical_id)
         .bind(to_json(&upload.tags)?)
         .bind((upload.lock != ObjectLock::default()).then(|| to_json(&upload.lock)).transpose()?)
+        .bind(upload.sse.as_ref().map(|e| e.mode.clone()))
+        .bind(upload.sse.as_ref().and_then(|e| e.key_id.clone()))
+        .bind(upload.sse.as_ref().map(|e| e.wrapped_key.clone()))
+        .bind(upload.sse.as_ref().map(|e| e.params.clone()))
         .execute(&mut *conn)
         .await;
         match res {

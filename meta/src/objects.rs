@@ -14,11 +14,12 @@ use crate::*;
 /// `get_object` reads (`GET_COLS`).
 pub(crate) const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
                                       checksums, segments, storage_class, owner_canonical_id, tags, upload_id, \
-                                      delete_marker, lock_mode, lock_until_ms, legal_hold";
+                                      delete_marker, lock_mode, lock_until_ms, legal_hold, sse_mode, sse_key_id, \
+                                      sse_key, sse_params";
 /// `OBJECT_COLS` plus the inline bytes.
 const GET_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, headers, user_meta, \
                         checksums, segments, storage_class, owner_canonical_id, tags, upload_id, delete_marker, \
-                        lock_mode, lock_until_ms, legal_hold, inline_data";
+                        lock_mode, lock_until_ms, legal_hold, sse_mode, sse_key_id, sse_key, sse_params, inline_data";
 
 /// How often a write re-reads the current version after losing an insert race before giving up. Every retry
 /// follows a committed write by another writer of the same key, so the whole always progresses; the bound only
@@ -49,6 +50,7 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
             retain_until_ms: get(row, "lock_until_ms")?,
             legal_hold: get::<Option<i64>>(row, "legal_hold")?.map(|h| h != 0),
         },
+        sse: crate::store::sse_cols(row)?,
     })
 }
 
@@ -120,9 +122,10 @@ impl Meta {
         let inserted = sqlx::query(
             "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
              user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
-             delete_marker, seq, lock_mode, lock_until_ms, legal_hold) \
+             delete_marker, seq, lock_mode, lock_until_ms, legal_hold, sse_mode, sse_key_id, sse_key, \
+             sse_params) \
              VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-             $20) \
+             $20, $21, $22, $23, $24) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&rec.bucket)
@@ -145,6 +148,10 @@ impl Meta {
         .bind(rec.lock.mode.as_deref())
         .bind(rec.lock.retain_until_ms)
         .bind(rec.lock.legal_hold.map(i64::from))
+        .bind(rec.sse.as_ref().map(|e| e.mode.clone()))
+        .bind(rec.sse.as_ref().and_then(|e| e.key_id.clone()))
+        .bind(rec.sse.as_ref().map(|e| e.wrapped_key.clone()))
+        .bind(rec.sse.as_ref().map(|e| e.params.clone()))
         .execute(&mut *conn)
         .await;
         match inserted {

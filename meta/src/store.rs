@@ -288,6 +288,19 @@ pub(crate) fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) 
     serde_json::from_str(&s).map_err(|e| MetaError::Corrupt(format!("column {col}: bad JSON: {e}")))
 }
 
+/// Reads the SSE columns (`sse_mode`, `sse_key_id`, `sse_key`, `sse_params`, migration 0009).
+pub(crate) fn sse_cols(row: &AnyRow) -> Result<Option<crate::Sse>> {
+    let Some(mode) = get::<Option<String>>(row, "sse_mode")? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::Sse {
+        mode,
+        key_id: get(row, "sse_key_id")?,
+        wrapped_key: get::<Option<Vec<u8>>>(row, "sse_key")?.unwrap_or_default(),
+        params: get::<Option<String>>(row, "sse_params")?.unwrap_or_default(),
+    }))
+}
+
 /// Reads a column, mapping a type mismatch or a missing column to `Corrupt`.
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T>
 where

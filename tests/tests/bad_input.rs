@@ -298,17 +298,18 @@ async fn bad_input(s: &common::Server) {
         .await
         .unwrap_err();
     assert_eq!(code(&e), "MetadataTooLarge");
-    // Unsupported features answer NotImplemented instead of being ignored.
+    // An encryption algorithm S3 does not have is refused, never ignored.
     let e = c
         .put_object()
         .bucket("bad")
         .key("sse")
-        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::from("AES512"))
         .body(ByteStream::from_static(b"x"))
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&e), "NotImplemented");
+    assert_eq!(code(&e), "InvalidArgument");
+    // Unsupported features answer NotImplemented instead of being ignored.
     let e = c
         .put_bucket_versioning()
         .bucket("bad")

@@ -299,12 +299,12 @@ pub(crate) struct Ingested {
 }
 
 impl Ingested {
-    /// The object's segments (none for inline bytes).
+    /// The object's segments (none for inline bytes); a segment's size is its plaintext size.
     pub(crate) fn segments(&self) -> Vec<gatehouse_meta::Segment> {
         match &self.stored {
             Stored::Blob(b) => vec![gatehouse_meta::Segment {
                 locator: b.locator.clone(),
-                size: i64::try_from(b.size).unwrap_or(i64::MAX),
+                size: i64::try_from(self.size).unwrap_or(i64::MAX),
                 etag: None,
                 checksums: None,
             }],
@@ -364,13 +364,15 @@ fn stream_err(e: &(dyn std::error::Error + 'static)) -> S3Error {
 }
 
 /// Streams `body` into a new blob, verifies every claim, and returns the blob with its digests. On any failure
-/// the blob is deleted.
+/// the blob is deleted. With `seal` (data key, part number; 0 for a single PUT) the digests are of the
+/// plaintext and only the sealed envelope is stored (blob or inline).
 pub(crate) async fn ingest<S, E>(
     state: &AppState,
     body: Option<S>,
     expect: &Expect,
     trailers: Option<&TrailingHeaders>,
     inline_ok: bool,
+    seal: Option<(&super::sse::DataKey, u32)>,
 ) -> S3Result<Ingested>
 where
     S: futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
@@ -407,6 +409,15 @@ where
             }))
         }
     };
+    let input = match seal {
+        None => input,
+        Some((key, part_number)) => super::sse_stream::seal_stream(input, key, part_number)?,
+    };
+    let inline_cap = if seal.is_some() {
+        gatehouse_kms::envelope::sealed_len(INLINE_MAX, gatehouse_kms::envelope::DEFAULT_CHUNK_SIZE)
+    } else {
+        INLINE_MAX
+    };
     let stream_failure = |e: std::io::Error| -> S3Error {
         match stream_error.lock().ok().and_then(|mut s| s.take()) {
             Some(err) => err,
@@ -418,7 +429,7 @@ where
         let mut buf = bytes::BytesMut::new();
         while let Some(chunk) = input.next().await {
             let chunk = chunk.map_err(stream_failure)?;
-            if (buf.len() + chunk.len()) as u64 > INLINE_MAX {
+            if (buf.len() + chunk.len()) as u64 > inline_cap {
                 return Err(s3_error!(
                     IncompleteBody,
                     "The request body is longer than its Content-Length."
@@ -426,8 +437,7 @@ where
             }
             buf.extend_from_slice(&chunk);
         }
-        let (md5, checksums) = finish(&hashers, expect, trailers, algo)?;
-        let size = buf.len() as u64;
+        let (md5, checksums, size) = finish(&hashers, expect, trailers, algo)?;
         return Ok(Ingested {
             stored: Stored::Inline(buf.freeze()),
             size,
@@ -438,8 +448,8 @@ where
     let blob = state.storage.put(input).await.map_err(stream_failure)?;
     let verified = finish(&hashers, expect, trailers, algo);
     match verified {
-        Ok((md5, checksums)) => Ok(Ingested {
-            size: blob.size,
+        Ok((md5, checksums, size)) => Ok(Ingested {
+            size,
             stored: Stored::Blob(blob),
             md5,
             checksums,
@@ -458,7 +468,7 @@ fn finish(
     expect: &Expect,
     trailers: Option<&TrailingHeaders>,
     algo: Algo,
-) -> S3Result<([u8; 16], Checksums)> {
+) -> S3Result<([u8; 16], Checksums, u64)> {
     let h = {
         let mut guard = hashers.lock().map_err(|_| s3_error!(InternalError))?;
         std::mem::replace(
@@ -527,7 +537,7 @@ fn finish(
         ..Default::default()
     };
     algo.set(&mut checksums, computed);
-    Ok((md5, checksums))
+    Ok((md5, checksums, h.size))
 }
 
 /// Whether the request carries Content-MD5 or an `x-amz-checksum-*` value header.

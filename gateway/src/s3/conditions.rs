@@ -129,6 +129,7 @@ mod tests {
             upload_id: None,
             delete_marker: false,
             lock: Default::default(),
+            sse: None,
         }
     }
 

@@ -4,6 +4,7 @@
 mod acl;
 mod body;
 mod bucket;
+mod bucket_encryption;
 mod conditions;
 mod lifecycle;
 pub mod lifecycle_worker;
@@ -13,6 +14,8 @@ mod multipart;
 mod object;
 mod policy;
 mod read;
+pub(crate) mod sse;
+mod sse_stream;
 mod tagging;
 mod uploads;
 mod versioning;
@@ -84,6 +87,9 @@ pub const IMPLEMENTED: &[&str] = &[
     "PutBucketLifecycleConfiguration",
     "GetBucketLifecycleConfiguration",
     "DeleteBucketLifecycle",
+    "PutBucketEncryption",
+    "GetBucketEncryption",
+    "DeleteBucketEncryption",
 ];
 
 /// The S3 service.
@@ -557,5 +563,23 @@ impl S3 for Gatehouse {
         req: S3Request<DeleteBucketLifecycleInput>,
     ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
         lifecycle::delete_bucket_lifecycle(self, req).await
+    }
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        bucket_encryption::put_bucket_encryption(self, req).await
+    }
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        bucket_encryption::get_bucket_encryption(self, req).await
+    }
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        bucket_encryption::delete_bucket_encryption(self, req).await
     }
 }

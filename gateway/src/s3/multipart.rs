@@ -12,14 +12,14 @@ use gatehouse_meta::{
     Checksums, ContentHeaders, MetaError, ObjectRecord, Part as MetaPart, Segment, Upload,
 };
 
-use super::body::{Algo, Expect, ingest, quoted_hex};
+use super::body::{Algo, Expect, ingest};
 use super::conditions::{ReadConditions, evaluate_copy_source};
 use super::list::url_encode;
 use super::object::{
-    copy_source, expires_string, refuse_unbuilt_write, user_meta, write_condition,
+    copy_source, expires_string, refuse_unbuilt_write, user_meta, write_condition, write_sse,
 };
 use super::read::{checksum_dto, object_stream};
-use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, ts};
+use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, sse, ts};
 
 /// Minimum size of every part but the last.
 const MIN_PART_SIZE: i64 = 5 * 1024 * 1024;
@@ -67,7 +67,7 @@ pub(crate) async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i, false)?;
+    refuse_unbuilt_write!(i)?;
     let tags = super::tagging::from_header(i.tagging.as_deref())?;
     let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let lock_headers = super::lock::LockHeaders {
@@ -83,6 +83,15 @@ pub(crate) async fn create(
         &i.key,
         &lock_headers,
         false,
+    )
+    .await?;
+    let sealing = sse::for_write(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        &p.account_id,
+        &write_sse!(i),
     )
     .await?;
     let algo = match &i.checksum_algorithm {
@@ -148,6 +157,7 @@ pub(crate) async fn create(
         owner_canonical_id: owner,
         tags,
         lock,
+        sse: sealing.as_ref().map(|s| s.sse.clone()),
     };
     g.state
         .meta
@@ -161,14 +171,20 @@ pub(crate) async fn create(
             .await
             .map_err(meta_err)?;
     }
-    let out = CreateMultipartUploadOutput {
+    let echo = sse::echo(
+        upload.sse.as_ref(),
+        sealing.as_ref().and_then(|s| s.customer_md5.as_deref()),
+    );
+    let mut out = CreateMultipartUploadOutput {
         bucket: Some(i.bucket),
         key: Some(i.key),
         upload_id: Some(upload.upload_id),
         checksum_algorithm: algo.map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
         checksum_type: kind.map(|k| ChecksumType::from(k.to_owned())),
+        ssekms_encryption_context: echo.context.clone(),
         ..Default::default()
     };
+    sse::set_echo!(out, echo);
     Ok(S3Response::new(out))
 }
 
@@ -177,6 +193,7 @@ async fn store_part(
     upload: &Upload,
     number: i32,
     ing: super::body::Ingested,
+    key: Option<&sse::DataKey>,
 ) -> S3Result<MetaPart> {
     let super::body::Stored::Blob(blob) = ing.stored else {
         return Err(s3_error!(InternalError, "a part must be stored as a blob"));
@@ -184,8 +201,8 @@ async fn store_part(
     let part = MetaPart {
         upload_id: upload.upload_id.clone(),
         part_number: number,
-        size: i64::try_from(blob.size).unwrap_or(i64::MAX),
-        etag: quoted_hex(&ing.md5),
+        size: i64::try_from(ing.size).unwrap_or(i64::MAX),
+        etag: sse::etag(upload.sse.as_ref(), key, &ing.md5),
         last_modified_ms: gatehouse_core::now_ms(),
         checksums: Checksums {
             kind: None,
@@ -218,13 +235,13 @@ pub(crate) async fn upload_part(
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let i = req.input;
     check_part_number(i.part_number)?;
-    if i.sse_customer_algorithm.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption is not implemented yet"
-        ));
-    }
     let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
+    let customer = sse::CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    let key = sse::open_key(&g.state, &req.extensions, upload.sse.as_ref(), &customer).await?;
     let mut expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;
     if let Some(ua) = upload_algo(&upload) {
         if expect.algorithm.is_none() {
@@ -245,11 +262,12 @@ pub(crate) async fn upload_part(
         &expect,
         req.trailing_headers.as_ref(),
         false,
+        key.as_ref().map(|k| (k, part_seal_number(i.part_number))),
     )
     .await?;
-    let part = store_part(g, &upload, i.part_number, ing).await?;
+    let part = store_part(g, &upload, i.part_number, ing, key.as_ref()).await?;
     let c = checksum_dto(&part.checksums);
-    let out = UploadPartOutput {
+    let mut out = UploadPartOutput {
         e_tag: Some(etag_of(&part.etag)),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
@@ -258,7 +276,13 @@ pub(crate) async fn upload_part(
         checksum_sha256: c.checksum_sha256,
         ..Default::default()
     };
+    sse::set_echo!(out, sse::echo(upload.sse.as_ref(), customer.md5));
     Ok(S3Response::new(out))
+}
+
+/// The envelope part number of S3 part `n` (already checked to be 1..=10000).
+fn part_seal_number(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
 }
 
 /// Parses `x-amz-copy-source-range: bytes=first-last` against the source size.
@@ -293,16 +317,22 @@ pub(crate) async fn upload_part_copy(
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let i = req.input;
     check_part_number(i.part_number)?;
-    if i.sse_customer_algorithm.is_some() || i.copy_source_sse_customer_algorithm.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption is not implemented yet"
-        ));
-    }
     let upload = load_upload(g, &i.bucket, &i.key, &i.upload_id).await?;
+    let customer = sse::CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    sse::check_access(&g.state, &req.extensions, upload.sse.as_ref(), &customer)?;
     let (sb, sk, sv) = copy_source(&i.copy_source)?;
     let src =
         super::object::load_copy_source(&g.state, &req.extensions, &sb, &sk, sv.as_deref()).await?;
+    let src_customer = sse::CustomerHeaders::new(
+        i.copy_source_sse_customer_algorithm.as_ref(),
+        i.copy_source_sse_customer_key.as_ref(),
+        i.copy_source_sse_customer_key_md5.as_ref(),
+    );
+    sse::check_access(&g.state, &req.extensions, src.sse.as_ref(), &src_customer)?;
     let conds = ReadConditions {
         if_match: i.copy_source_if_match.as_ref(),
         if_none_match: i.copy_source_if_none_match.as_ref(),
@@ -317,14 +347,18 @@ pub(crate) async fn upload_part_copy(
         algorithm: upload_algo(&upload),
         ..Default::default()
     };
+    let src_key = sse::open_key(&g.state, &req.extensions, src.sse.as_ref(), &src_customer).await?;
+    let key = sse::open_key(&g.state, &req.extensions, upload.sse.as_ref(), &customer).await?;
     let ing = ingest(
         &g.state,
-        Some(object_stream(&g.state, &src, range)),
+        Some(object_stream(&g.state, &src, range, src_key.as_ref())?),
         &expect,
         None,
         false,
+        key.as_ref().map(|k| (k, part_seal_number(i.part_number))),
     )
-    .await?;
+    .await
+    .map_err(|e| super::object::copy_read_error(e, src.sse.is_some()))?;
     if ing.size != want {
         delete_blobs(&g.state, ing.locator().into_iter().collect());
         return Err(s3_error!(
@@ -332,9 +366,9 @@ pub(crate) async fn upload_part_copy(
             "The source object changed while it was copied."
         ));
     }
-    let part = store_part(g, &upload, i.part_number, ing).await?;
+    let part = store_part(g, &upload, i.part_number, ing, key.as_ref()).await?;
     let c = checksum_dto(&part.checksums);
-    let out = UploadPartCopyOutput {
+    let mut out = UploadPartCopyOutput {
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(etag_of(&part.etag)),
             last_modified: Some(ts(part.last_modified_ms)),
@@ -347,6 +381,7 @@ pub(crate) async fn upload_part_copy(
         copy_source_version_id: super::versioning::read_header(&src),
         ..Default::default()
     };
+    sse::set_echo!(out, sse::echo(upload.sse.as_ref(), customer.md5));
     Ok(S3Response::new(out))
 }
 
@@ -524,6 +559,22 @@ pub(crate) async fn complete(
         }
     }
     let mode = super::versioning::state_of(&g.state, &req.extensions, &i.bucket).await?;
+    let object_sse = match &upload.sse {
+        None => None,
+        Some(s) => {
+            let mut params = sse::Params::of(s)?;
+            params.parts = Some(
+                chosen
+                    .iter()
+                    .map(|p| part_seal_number(p.part_number))
+                    .collect(),
+            );
+            Some(gatehouse_meta::Sse {
+                params: params.to_json()?,
+                ..s.clone()
+            })
+        }
+    };
     let rec = ObjectRecord {
         bucket: i.bucket.clone(),
         key: i.key.clone(),
@@ -550,6 +601,7 @@ pub(crate) async fn complete(
         upload_id: Some(upload.upload_id.clone()),
         delete_marker: false,
         lock: upload.lock.clone(),
+        sse: object_sse,
     };
     let upload_acl = g
         .state
@@ -575,7 +627,7 @@ pub(crate) async fn complete(
         garbage.extend(old.segments.into_iter().map(|s| s.locator));
     }
     delete_blobs(&g.state, garbage);
-    let mut out = complete_output(&i, &etag, &checksums);
+    let mut out = complete_output(&i, &etag, &checksums, rec.sse.as_ref());
     out.version_id = mode.header(&rec.version_id);
     Ok(S3Response::new(out))
 }
@@ -585,9 +637,14 @@ fn complete_output(
     i: &CompleteMultipartUploadInput,
     etag: &str,
     checksums: &gatehouse_meta::Checksums,
+    sse: Option<&gatehouse_meta::Sse>,
 ) -> CompleteMultipartUploadOutput {
     let c = checksum_dto(checksums);
+    let echo = sse::echo(sse, None);
     CompleteMultipartUploadOutput {
+        server_side_encryption: echo.sse,
+        ssekms_key_id: echo.kms_key_id,
+        bucket_key_enabled: echo.bucket_key,
         bucket: Some(i.bucket.clone()),
         key: Some(i.key.clone()),
         location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
@@ -620,7 +677,7 @@ async fn completed_again(
         Some(rec) if rec.upload_id.as_deref() == Some(i.upload_id.as_str()) => {
             Ok(S3Response::new(CompleteMultipartUploadOutput {
                 version_id: super::versioning::read_header(&rec),
-                ..complete_output(i, &rec.etag, &rec.checksums)
+                ..complete_output(i, &rec.etag, &rec.checksums, rec.sse.as_ref())
             }))
         }
         _ => Err(err),

@@ -7,27 +7,20 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use gatehouse_meta::{ContentHeaders, DeleteCondition, ObjectRecord, WriteCondition};
 
-use super::body::{Expect, ingest, quoted_hex};
+use super::body::{Expect, ingest};
 use super::conditions::{ReadConditions, evaluate_copy_source};
 use super::read::{checksum_dto, object_stream};
-use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, tagging, ts, versioning};
+use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, sse, tagging, ts, versioning};
 
 /// AWS's limit on user-defined metadata (keys and values, UTF-8 bytes).
 const MAX_USER_METADATA: usize = 2048;
 
 /// Refuses request features that are not built yet, instead of ignoring them.
 pub(crate) fn refuse_unbuilt(
-    sse: bool,
     acl: Option<&str>,
     grants: bool,
     storage_class: Option<&StorageClass>,
 ) -> S3Result<()> {
-    if sse {
-        return Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption is not implemented yet"
-        ));
-    }
     let _ = (acl, grants); // ACLs are applied by the handlers (`acl::write_acl`)
     if let Some(sc) = storage_class
         && sc.as_str() != "STANDARD"
@@ -41,14 +34,10 @@ pub(crate) fn refuse_unbuilt(
 }
 
 /// `refuse_unbuilt` for the write requests (PutObject, CopyObject, CreateMultipartUpload), whose inputs share
-/// these field names; the extra flag carries the copy source's SSE-C, which only CopyObject has.
+/// these field names.
 macro_rules! refuse_unbuilt_write {
-    ($i:expr, $sse_extra:expr) => {
+    ($i:expr) => {
         $crate::s3::object::refuse_unbuilt(
-            $i.server_side_encryption.is_some()
-                || $i.sse_customer_algorithm.is_some()
-                || $i.ssekms_key_id.is_some()
-                || $sse_extra,
             $i.acl.as_ref().map(ObjectCannedACL::as_str),
             $i.grant_full_control.is_some()
                 || $i.grant_read.is_some()
@@ -59,6 +48,24 @@ macro_rules! refuse_unbuilt_write {
     };
 }
 pub(crate) use refuse_unbuilt_write;
+
+/// The encryption a write request asks for (PutObject, CopyObject, CreateMultipartUpload share the names).
+macro_rules! write_sse {
+    ($i:expr) => {
+        $crate::s3::sse::WriteRequest {
+            sse: $i.server_side_encryption.as_ref().map(|s| s.as_str()),
+            kms_key_id: $i.ssekms_key_id.as_deref(),
+            context: $i.ssekms_encryption_context.as_deref(),
+            bucket_key: $i.bucket_key_enabled,
+            customer: $crate::s3::sse::CustomerHeaders::new(
+                $i.sse_customer_algorithm.as_ref(),
+                $i.sse_customer_key.as_ref(),
+                $i.sse_customer_key_md5.as_ref(),
+            ),
+        }
+    };
+}
+pub(crate) use write_sse;
 
 /// Validates and converts user metadata.
 pub(crate) fn user_meta(m: Option<Metadata>) -> S3Result<BTreeMap<String, String>> {
@@ -186,7 +193,7 @@ pub(crate) async fn put_object(
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i, false)?;
+    refuse_unbuilt_write!(i)?;
     let tags = tagging::from_header(i.tagging.as_deref())?;
     if i.write_offset_bytes.is_some() {
         return Err(s3_error!(
@@ -235,15 +242,30 @@ pub(crate) async fn put_object(
     )
     .await?;
     let expect = Expect::from_headers(&req.headers, i.content_md5, i.content_length)?;
+    let sealing = sse::for_write(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        &p.account_id,
+        &write_sse!(i),
+    )
+    .await?;
     let ing = ingest(
         &g.state,
         i.body,
         &expect,
         req.trailing_headers.as_ref(),
         INLINE_WRITES,
+        sealing.as_ref().map(|s| (&s.key, 0)),
     )
     .await?;
-    let etag = quoted_hex(&ing.md5);
+    let stored_sse = sealing.as_ref().map(|s| s.sse.clone());
+    let etag = sse::etag(
+        stored_sse.as_ref(),
+        sealing.as_ref().map(|s| &s.key),
+        &ing.md5,
+    );
     let rec = ObjectRecord {
         bucket: i.bucket,
         key: i.key,
@@ -270,11 +292,16 @@ pub(crate) async fn put_object(
         upload_id: None,
         delete_marker: false,
         lock,
+        sse: stored_sse,
     };
     commit(g, &rec, &cond).await?;
     super::acl::store_object_acl(g, &rec.bucket, &rec.key, &rec.version_id, acl.as_ref()).await?;
     let c = checksum_dto(&ing.checksums);
-    let out = PutObjectOutput {
+    let echo = sse::echo(
+        rec.sse.as_ref(),
+        sealing.as_ref().and_then(|s| s.customer_md5.as_deref()),
+    );
+    let mut out = PutObjectOutput {
         e_tag: Some(etag_of(&etag)),
         version_id: mode.header(&rec.version_id),
         checksum_crc32: c.checksum_crc32,
@@ -283,8 +310,10 @@ pub(crate) async fn put_object(
         checksum_sha1: c.checksum_sha1,
         checksum_sha256: c.checksum_sha256,
         checksum_type: c.checksum_type,
+        ssekms_encryption_context: echo.context.clone(),
         ..Default::default()
     };
+    sse::set_echo!(out, echo);
     Ok(S3Response::new(out))
 }
 
@@ -491,7 +520,7 @@ pub(crate) async fn copy_object(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i, i.copy_source_sse_customer_algorithm.is_some())?;
+    refuse_unbuilt_write!(i)?;
     let new_tags = match i.tagging_directive.as_ref().map(TaggingDirective::as_str) {
         None | Some("COPY") => None,
         Some("REPLACE") => Some(tagging::from_header(i.tagging.as_deref())?),
@@ -505,6 +534,13 @@ pub(crate) async fn copy_object(
         if_modified_since: i.copy_source_if_modified_since.as_ref(),
         if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
     };
+    let src_customer = sse::CustomerHeaders::new(
+        i.copy_source_sse_customer_algorithm.as_ref(),
+        i.copy_source_sse_customer_key.as_ref(),
+        i.copy_source_sse_customer_key_md5.as_ref(),
+    );
+    // The source's key is checked before its conditions reveal anything.
+    sse::check_access(&g.state, &req.extensions, src.sse.as_ref(), &src_customer)?;
     evaluate_copy_source(&conds, &src)?;
     let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let mode = versioning::parse(loaded.versioning.as_deref());
@@ -524,6 +560,7 @@ pub(crate) async fn copy_object(
         false,
     )
     .await?;
+    let wanted = write_sse!(i);
     let replace = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -535,6 +572,7 @@ pub(crate) async fn copy_object(
         && !replace
         && i.website_redirect_location.is_none()
         && i.checksum_algorithm.is_none()
+        && !wanted.names_any()
     {
         return Err(s3_error!(
             InvalidRequest,
@@ -577,9 +615,28 @@ pub(crate) async fn copy_object(
     )
     .await?;
     let size = u64::try_from(src.size).unwrap_or(0);
-    let stream = object_stream(&g.state, &src, 0..size);
+    let src_key = sse::open_key(&g.state, &req.extensions, src.sse.as_ref(), &src_customer).await?;
+    let sealing = sse::for_write(
+        &g.state,
+        &req.extensions,
+        &i.bucket,
+        &i.key,
+        &p.account_id,
+        &wanted,
+    )
+    .await?;
+    let stream = object_stream(&g.state, &src, 0..size, src_key.as_ref())?;
     expect.length = Some(size);
-    let ing = ingest(&g.state, Some(stream), &expect, None, INLINE_WRITES).await?;
+    let ing = ingest(
+        &g.state,
+        Some(stream),
+        &expect,
+        None,
+        INLINE_WRITES,
+        sealing.as_ref().map(|s| (&s.key, 0)),
+    )
+    .await
+    .map_err(|e| copy_read_error(e, src.sse.is_some()))?;
     if ing.size != size {
         delete_blobs(&g.state, ing.locator().into_iter().collect());
         return Err(s3_error!(
@@ -587,7 +644,12 @@ pub(crate) async fn copy_object(
             "The source object changed while it was copied."
         ));
     }
-    let etag = quoted_hex(&ing.md5);
+    let stored_sse = sealing.as_ref().map(|s| s.sse.clone());
+    let etag = sse::etag(
+        stored_sse.as_ref(),
+        sealing.as_ref().map(|s| &s.key),
+        &ing.md5,
+    );
     let now = gatehouse_core::now_ms();
     let rec = ObjectRecord {
         bucket: i.bucket,
@@ -607,11 +669,16 @@ pub(crate) async fn copy_object(
         upload_id: None,
         delete_marker: false,
         lock,
+        sse: stored_sse,
     };
     commit(g, &rec, &WriteCondition::default()).await?;
     super::acl::store_object_acl(g, &rec.bucket, &rec.key, &rec.version_id, acl.as_ref()).await?;
     let c = checksum_dto(&ing.checksums);
-    let out = CopyObjectOutput {
+    let echo = sse::echo(
+        rec.sse.as_ref(),
+        sealing.as_ref().and_then(|s| s.customer_md5.as_deref()),
+    );
+    let mut out = CopyObjectOutput {
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(etag_of(&etag)),
             last_modified: Some(ts(now)),
@@ -624,7 +691,21 @@ pub(crate) async fn copy_object(
         }),
         version_id: mode.header(&rec.version_id),
         copy_source_version_id: versioning::read_header(&src),
+        ssekms_encryption_context: echo.context.clone(),
         ..Default::default()
     };
+    sse::set_echo!(out, echo);
     Ok(S3Response::new(out))
+}
+
+/// A copy whose encrypted source failed while it was read (a damaged blob): an internal error, logged.
+pub(crate) fn copy_read_error(e: s3s::S3Error, encrypted: bool) -> s3s::S3Error {
+    if encrypted && *e.code() == s3s::S3ErrorCode::IncompleteBody {
+        tracing::error!("an encrypted copy source cannot be read");
+        return s3_error!(
+            InternalError,
+            "We encountered an internal error. Please try again."
+        );
+    }
+    e
 }

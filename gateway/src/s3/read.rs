@@ -12,16 +12,29 @@ use gatehouse_meta::{Checksums, ObjectRecord};
 use gatehouse_storage::ByteStream;
 
 use super::conditions::{ReadConditions, evaluate, read_error};
+use super::sse::CustomerHeaders;
 use super::versioning::{read_header, with_marker_headers};
 use super::{Gatehouse, etag_of, meta_err, require_bucket, ts};
 use crate::state::AppState;
 
-/// Streams bytes `range` of an object, across its segments.
+/// Streams plaintext bytes `range` of an object, across its segments; an encrypted object needs its data
+/// key (`sse::open_key`).
 pub(crate) fn object_stream(
     state: &Arc<AppState>,
     rec: &ObjectRecord,
     range: ByteRange<u64>,
-) -> ByteStream {
+    key: Option<&super::sse::DataKey>,
+) -> S3Result<ByteStream> {
+    if let Some(sse) = &rec.sse {
+        let key =
+            key.ok_or_else(|| s3_error!(InternalError, "no data key for an encrypted object"))?;
+        return super::sse_stream::plaintext_stream(state, rec, sse, key, range);
+    }
+    Ok(plain_stream(state, rec, range))
+}
+
+/// `object_stream` of an unencrypted object.
+fn plain_stream(state: &Arc<AppState>, rec: &ObjectRecord, range: ByteRange<u64>) -> ByteStream {
     if let Some(data) = &rec.inline_data {
         let len = data.len() as u64;
         let (a, b) = (range.start.min(len), range.end.min(len));
@@ -263,6 +276,18 @@ pub(crate) async fn get_object(
         false,
     )
     .await?;
+    let customer = CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    super::sse::refuse_write_headers(&req.headers)?;
+    if i.part_number.is_some() {
+        // A part number the object does not have is InvalidPart even without the SSE-C key, as on AWS.
+        select(&rec, i.part_number, i.range.as_ref(), false)?;
+    }
+    // The key is checked before anything else of the object is revealed (preconditions included).
+    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -276,7 +301,11 @@ pub(crate) async fn get_object(
         .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
     let sel = select(&rec, i.part_number, i.range.as_ref(), checksum_mode)?;
     let len = sel.range.end - sel.range.start;
-    let stream = object_stream(&g.state, &rec, sel.range.clone());
+    let key = super::sse::open_key(&g.state, &req.extensions, rec.sse.as_ref(), &customer).await?;
+    let mut stream = object_stream(&g.state, &rec, sel.range.clone(), key.as_ref())?;
+    if rec.sse.is_some() {
+        stream = super::sse_stream::first_checked(stream).await?;
+    }
     let body = StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream));
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
     let h = &rec.headers;
@@ -320,6 +349,8 @@ pub(crate) async fn get_object(
         object_lock_legal_hold_status: legal_hold,
         ..Default::default()
     };
+    let mut output = output;
+    super::sse::set_echo!(output, super::sse::echo(rec.sse.as_ref(), customer.md5));
     let mut resp = S3Response::new(output);
     if sel_partial(&resp.output.content_range) {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -346,6 +377,16 @@ pub(crate) async fn head_object(
         false,
     )
     .await?;
+    let customer = CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    super::sse::refuse_write_headers(&req.headers)?;
+    if i.part_number.is_some() {
+        select(&rec, i.part_number, i.range.as_ref(), false)?;
+    }
+    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -395,6 +436,8 @@ pub(crate) async fn head_object(
         object_lock_legal_hold_status: legal_hold,
         ..Default::default()
     };
+    let mut output = output;
+    super::sse::set_echo!(output, super::sse::echo(rec.sse.as_ref(), customer.md5));
     let mut resp = S3Response::new(output);
     if partial {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -413,12 +456,6 @@ pub(crate) async fn get_object_attributes(
     req: S3Request<GetObjectAttributesInput>,
 ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
     let i = &req.input;
-    if i.sse_customer_algorithm.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption is not implemented yet"
-        ));
-    }
     let rec = load_authorized(
         &g.state,
         &req.extensions,
@@ -428,6 +465,12 @@ pub(crate) async fn get_object_attributes(
         false,
     )
     .await?;
+    let customer = CustomerHeaders::new(
+        i.sse_customer_algorithm.as_ref(),
+        i.sse_customer_key.as_ref(),
+        i.sse_customer_key_md5.as_ref(),
+    );
+    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
     // The header is a comma-separated list; s3s may hand it over as one entry.
     let want = |a: &str| {
         i.object_attributes

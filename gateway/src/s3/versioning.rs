@@ -226,6 +226,7 @@ pub(crate) async fn delete_key(
         upload_id: None,
         delete_marker: true,
         lock: Default::default(),
+        sse: None,
     };
     let out = meta
         .put_delete_marker(&marker, cond)

@@ -71,6 +71,7 @@ async fn delete_bucket_not_empty(m: Meta) {
         owner_canonical_id: CANON.into(),
         tags: vec![],
         lock: ObjectLock::default(),
+        sse: None,
     };
     m.create_upload(&up).await.unwrap();
     assert!(matches!(

@@ -178,6 +178,7 @@ pub fn obj(bucket: &str, key: &str, etag: &str) -> ObjectRecord {
         upload_id: None,
         delete_marker: false,
         lock: ObjectLock::default(),
+        sse: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn upload(id: &str, key: &str) -> Upload {
         owner_canonical_id: CANON.into(),
         tags: vec![],
         lock: ObjectLock::default(),
+        sse: None,
     }
 }
 

@@ -24,6 +24,12 @@ fn upload(id: &str, bucket: &str, key: &str, initiated_ms: i64) -> Upload {
         owner_canonical_id: CANON.into(),
         tags: vec![("project".into(), "x y".into())],
         lock: ObjectLock::default(),
+        sse: Some(Sse {
+            mode: "SSE-C".into(),
+            key_id: None,
+            wrapped_key: vec![9; 60],
+            params: "{}".into(),
+        }),
     }
 }
 

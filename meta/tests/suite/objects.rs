@@ -60,6 +60,12 @@ fn rich(bucket: &str, key: &str) -> ObjectRecord {
         upload_id: Some("upload-7".into()),
         delete_marker: false,
         lock: ObjectLock::default(),
+        sse: Some(Sse {
+            mode: "aws:kms".into(),
+            key_id: Some("testkey-1".into()),
+            wrapped_key: vec![0, 1, 2, 255],
+            params: "{\"c\":1}".into(),
+        }),
     }
 }
 

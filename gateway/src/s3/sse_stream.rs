@@ -1,0 +1,196 @@
+//! The byte streams of server-side encryption: sealing a body into the chunked envelope on its way to
+//! storage, and decrypting a plaintext range of a stored object (a single stream, a multipart object's
+//! segments, or inline bytes) on the way out, reading only the chunks the range touches.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use s3s::{S3Result, s3_error};
+
+use gatehouse_kms::envelope::{
+    DEFAULT_CHUNK_SIZE, HEADER_LEN, MultipartLayout, RangeOpener, RangePlan, Sealer, plan_range,
+};
+use gatehouse_meta::{ObjectRecord, Sse};
+use gatehouse_storage::ByteStream;
+
+use super::sse::{DataKey, Params, internal};
+use crate::state::AppState;
+
+fn bad_data(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+}
+
+/// Seals `input` as one envelope stream (`part_number` 0 for a single PUT).
+pub(crate) fn seal_stream(
+    input: ByteStream,
+    key: &DataKey,
+    part_number: u32,
+) -> S3Result<ByteStream> {
+    let sealer = Sealer::for_part(&key[..], part_number).map_err(|e| internal("sealer", &e))?;
+    let s = futures::stream::unfold(Some((input, sealer)), |st| async move {
+        let (mut input, mut sealer) = st?;
+        loop {
+            match input.next().await {
+                Some(Ok(chunk)) => {
+                    let mut out = Vec::with_capacity(chunk.len() + 64);
+                    if let Err(e) = sealer.update(&chunk, &mut out) {
+                        return Some((Err(bad_data(e)), None));
+                    }
+                    if !out.is_empty() {
+                        return Some((Ok(Bytes::from(out)), Some((input, sealer))));
+                    }
+                }
+                Some(Err(e)) => return Some((Err(e), None)),
+                None => {
+                    let mut out = Vec::new();
+                    return Some(match sealer.finish(&mut out) {
+                        Ok(()) => (Ok(Bytes::from(out)), None),
+                        Err(e) => (Err(bad_data(e)), None),
+                    });
+                }
+            }
+        }
+    });
+    Ok(Box::pin(s))
+}
+
+/// Decrypts a sealed byte stream through `opener`; any failure (`finish` included) ends it with an error.
+fn open_stream(body: ByteStream, opener: RangeOpener) -> ByteStream {
+    let s = futures::stream::unfold(Some((body, opener)), |st| async move {
+        let (mut body, mut opener) = st?;
+        loop {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    let mut out = Vec::with_capacity(chunk.len());
+                    if let Err(e) = opener.update(&chunk, &mut out) {
+                        return Some((Err(bad_data(e)), None));
+                    }
+                    if !out.is_empty() {
+                        return Some((Ok(Bytes::from(out)), Some((body, opener))));
+                    }
+                }
+                Some(Err(e)) => return Some((Err(e), None)),
+                None => {
+                    let mut out = Vec::new();
+                    return Some(match opener.finish(&mut out) {
+                        Ok(()) => (Ok(Bytes::from(out)), None),
+                        Err(e) => (Err(bad_data(e)), None),
+                    });
+                }
+            }
+        }
+    });
+    Box::pin(s)
+}
+
+/// The plaintext sizes and sealing part numbers of an encrypted object's segments.
+fn layout(rec: &ObjectRecord, params: &Params) -> S3Result<Option<MultipartLayout>> {
+    let Some(numbers) = &params.parts else {
+        return Ok(None);
+    };
+    let parts: Vec<(u32, u64)> = numbers
+        .iter()
+        .zip(&rec.segments)
+        .map(|(n, s)| (*n, u64::try_from(s.size).unwrap_or(0)))
+        .collect();
+    if parts.len() != rec.segments.len() {
+        return Err(internal("SSE layout", &"part numbers and segments differ"));
+    }
+    MultipartLayout::new(&parts, DEFAULT_CHUNK_SIZE)
+        .map(Some)
+        .map_err(|e| internal("SSE layout", &e))
+}
+
+/// Streams plaintext bytes `range` of an encrypted object under `key`, reading and decrypting only the
+/// chunks the range touches. Tampered, truncated or misplaced data fails the stream, never yields bytes.
+pub(crate) fn plaintext_stream(
+    state: &Arc<AppState>,
+    rec: &ObjectRecord,
+    sse: &Sse,
+    key: &DataKey,
+    range: Range<u64>,
+) -> S3Result<ByteStream> {
+    let params = Params::of(sse)?;
+    let size = u64::try_from(rec.size).unwrap_or(0);
+    let range_err = |e: gatehouse_kms::envelope::EnvelopeError| internal("SSE range", &e);
+    if let Some(data) = &rec.inline_data {
+        let plan = plan_range(range, size, DEFAULT_CHUNK_SIZE).map_err(range_err)?;
+        let header = data.get(..HEADER_LEN).unwrap_or_default();
+        let body = data
+            .get(plan.sealed.start as usize..plan.sealed.end as usize)
+            .unwrap_or_default();
+        let out =
+            gatehouse_kms::envelope::open_range(&key[..], 0, header, &plan, body).map_err(bad_data);
+        return Ok(Box::pin(futures::stream::once(async move {
+            out.map(Bytes::from)
+        })));
+    }
+    let pieces: Vec<(String, u32, RangePlan)> = match layout(rec, &params)? {
+        Some(l) => l
+            .plan_range(range)
+            .map_err(range_err)?
+            .into_iter()
+            .map(|s| {
+                (
+                    rec.segments[s.part_index].locator.clone(),
+                    s.part_number,
+                    s.plan,
+                )
+            })
+            .collect(),
+        None => {
+            let Some(seg) = rec.segments.first() else {
+                return Err(internal("SSE object", &"no segment"));
+            };
+            let plan = plan_range(range, size, DEFAULT_CHUNK_SIZE).map_err(range_err)?;
+            vec![(seg.locator.clone(), 0, plan)]
+        }
+    };
+    let state = Arc::clone(state);
+    let key = Arc::clone(key);
+    let s = futures::stream::iter(pieces)
+        .then(move |(loc, part_number, plan)| {
+            let state = Arc::clone(&state);
+            let key = Arc::clone(&key);
+            async move {
+                let header: Vec<u8> = state
+                    .storage
+                    .get(&loc, Some((0, HEADER_LEN as u64)))
+                    .await?
+                    .try_fold(Vec::new(), |mut acc, b| async move {
+                        acc.extend_from_slice(&b);
+                        Ok(acc)
+                    })
+                    .await?;
+                let body = state
+                    .storage
+                    .get(&loc, Some((plan.sealed.start, plan.sealed.end)))
+                    .await?;
+                let opener =
+                    RangeOpener::new(&key[..], part_number, &header, &plan).map_err(bad_data)?;
+                Ok::<ByteStream, std::io::Error>(open_stream(body, opener))
+            }
+        })
+        .try_flatten();
+    Ok(Box::pin(s))
+}
+
+/// Polls `stream` once, so a failure before the first byte (a damaged blob, an unreadable first chunk)
+/// becomes an error response rather than a 200 with a broken body.
+pub(crate) async fn first_checked(mut stream: ByteStream) -> S3Result<ByteStream> {
+    match stream.next().await {
+        None => Ok(Box::pin(futures::stream::empty())),
+        Some(Ok(first)) => Ok(Box::pin(
+            futures::stream::once(async move { Ok(first) }).chain(stream),
+        )),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "an encrypted object cannot be read");
+            Err(s3_error!(
+                InternalError,
+                "We encountered an internal error. Please try again."
+            ))
+        }
+    }
+}
