@@ -20,7 +20,7 @@ export GATEHOUSE_REQUIRE_VAULT=1
 
 # 2. Rust: every crate's unit tests and the black-box suites.
 set +e
-cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo.log"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo.log"
 cargo_rc=${PIPESTATUS[0]}
 set -e
 

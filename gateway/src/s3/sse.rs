@@ -719,7 +719,7 @@ mod tests {
             ..Default::default()
         };
         let s = Sse {
-            mode: MODE_S3.into(),
+            mode: "aws:kms".into(),
             params: p.to_json().expect("json"),
             ..Default::default()
         };
@@ -729,5 +729,11 @@ mod tests {
         let e = echo(Some(&s), None);
         assert_eq!(e.bucket_key, Some(true));
         assert!(e.kms_key_id.is_none());
+        // SSE-S3 has no bucket key to echo.
+        let s3 = Sse {
+            mode: MODE_S3.into(),
+            ..s
+        };
+        assert_eq!(echo(Some(&s3), None).bucket_key, None);
     }
 }

@@ -252,6 +252,7 @@ async fn upload_keeps_its_lock(m: Meta) {
         owner_canonical_id: CANON.into(),
         tags: vec![],
         lock: lock.clone(),
+        sse: None,
     };
     m.create_upload(&up).await.unwrap();
     assert_eq!(
