@@ -261,33 +261,43 @@ fn url_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
+/// The version GetObject / HeadObject act on (their inputs share these field names): loaded and authorised
+/// (the second phase), the write-side SSE headers refused, a missing part number answered, and the SSE-C
+/// key checked before anything else of the object is revealed (preconditions included). Gives the version and
+/// the SSE-C headers.
+macro_rules! readable_version {
+    ($g:expr, $req:expr, $i:expr) => {{
+        let rec = load_authorized(
+            &$g.state,
+            &$req.extensions,
+            &$i.bucket,
+            &$i.key,
+            $i.version_id.as_deref(),
+            false,
+        )
+        .await?;
+        let customer = CustomerHeaders::new(
+            $i.sse_customer_algorithm.as_ref(),
+            $i.sse_customer_key.as_ref(),
+            $i.sse_customer_key_md5.as_ref(),
+        );
+        super::sse::refuse_write_headers(&$req.headers)?;
+        if $i.part_number.is_some() {
+            // A part number the object does not have is InvalidPart even without the SSE-C key, as on AWS.
+            select(&rec, $i.part_number, $i.range.as_ref(), false)?;
+        }
+        super::sse::check_access(&$g.state, &$req.extensions, rec.sse.as_ref(), &customer)?;
+        (rec, customer)
+    }};
+}
+
 /// GetObject.
 pub(crate) async fn get_object(
     g: &Gatehouse,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let i = &req.input;
-    let rec = load_authorized(
-        &g.state,
-        &req.extensions,
-        &i.bucket,
-        &i.key,
-        i.version_id.as_deref(),
-        false,
-    )
-    .await?;
-    let customer = CustomerHeaders::new(
-        i.sse_customer_algorithm.as_ref(),
-        i.sse_customer_key.as_ref(),
-        i.sse_customer_key_md5.as_ref(),
-    );
-    super::sse::refuse_write_headers(&req.headers)?;
-    if i.part_number.is_some() {
-        // A part number the object does not have is InvalidPart even without the SSE-C key, as on AWS.
-        select(&rec, i.part_number, i.range.as_ref(), false)?;
-    }
-    // The key is checked before anything else of the object is revealed (preconditions included).
-    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
+    let (rec, customer) = readable_version!(g, req, i);
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
@@ -368,25 +378,7 @@ pub(crate) async fn head_object(
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let i = &req.input;
-    let rec = load_authorized(
-        &g.state,
-        &req.extensions,
-        &i.bucket,
-        &i.key,
-        i.version_id.as_deref(),
-        false,
-    )
-    .await?;
-    let customer = CustomerHeaders::new(
-        i.sse_customer_algorithm.as_ref(),
-        i.sse_customer_key.as_ref(),
-        i.sse_customer_key_md5.as_ref(),
-    );
-    super::sse::refuse_write_headers(&req.headers)?;
-    if i.part_number.is_some() {
-        select(&rec, i.part_number, i.range.as_ref(), false)?;
-    }
-    super::sse::check_access(&g.state, &req.extensions, rec.sse.as_ref(), &customer)?;
+    let (rec, customer) = readable_version!(g, req, i);
     let conds = ReadConditions {
         if_match: i.if_match.as_ref(),
         if_none_match: i.if_none_match.as_ref(),
