@@ -72,3 +72,32 @@ pub async fn create_account(
     meta.create_access_key(&key).await?;
     Ok((account, ak, sk))
 }
+
+/// Denies a role's sessions issued before now (AWS's "Revoke active sessions"): puts the role's inline policy
+/// `AWSRevokeOlderSessions`. Returns the cut-off time (RFC 3339).
+///
+/// The running gateways see it within their role-policy cache bound (1 s).
+pub async fn revoke_role_sessions(
+    meta: &gatehouse_meta::Meta,
+    account_id: &str,
+    role: &str,
+) -> anyhow::Result<String> {
+    // Token issue times count in whole seconds: the cut-off is the next full second, so a session issued in
+    // this second is revoked too (one issued within the next second is refused as well).
+    let now = (time::OffsetDateTime::now_utc().replace_nanosecond(0)? + time::Duration::seconds(1))
+        .format(&time::format_description::well_known::Rfc3339)?;
+    let doc = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"DateLessThan":{{"aws:TokenIssueTime":"{now}"}}}}}}]}}"#
+    );
+    meta.put_inline_policy(
+        gatehouse_meta::EntityKind::Role,
+        account_id,
+        role,
+        "AWSRevokeOlderSessions",
+        &doc,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("role {role}: {e}"))?;
+    Ok(now)
+}

@@ -42,10 +42,29 @@ enum AdminCmd {
         #[command(subcommand)]
         cmd: KmsCmd,
     },
+    /// IAM roles of an account.
+    Role {
+        #[command(subcommand)]
+        cmd: RoleCmd,
+    },
     /// The server key that seals the secrets kept in the database (shared by the whole deployment).
     ServerKey {
         #[command(subcommand)]
         cmd: ServerKeyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCmd {
+    /// Revoke every session of a role issued until now, as AWS's "Revoke active sessions" does: an inline
+    /// policy `AWSRevokeOlderSessions` denying everything to sessions whose aws:TokenIssueTime is earlier.
+    RevokeSessions {
+        /// Account id or name.
+        account: String,
+        /// Role name.
+        role: String,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -175,6 +194,22 @@ enum AccountCmd {
     },
 }
 
+/// An account by id or name.
+async fn find_account(
+    meta: &gatehouse_meta::Meta,
+    account: &str,
+) -> anyhow::Result<gatehouse_meta::Account> {
+    match meta.get_account(account).await? {
+        Some(a) => Ok(a),
+        None => meta
+            .list_accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.name == account)
+            .ok_or_else(|| anyhow::anyhow!("no account {account:?}")),
+    }
+}
+
 /// Parses the command line and runs the command.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -228,6 +263,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Admin {
+            cmd:
+                AdminCmd::Role {
+                    cmd:
+                        RoleCmd::RevokeSessions {
+                            account,
+                            role,
+                            store,
+                        },
+                },
+        } => {
+            let cfg = Config::resolve_store(&store)?;
+            let (meta, _) = open_store(&cfg, Purpose::Admin).await?;
+            let account = find_account(&meta, &account).await?;
+            let when = crate::admin::revoke_role_sessions(&meta, &account.id, &role).await?;
+            println!(
+                "role {role} of account {}: sessions issued before {when} are denied",
+                account.id
+            );
+            Ok(())
+        }
+        Cmd::Admin {
             cmd: AdminCmd::Account { cmd },
         } => match cmd {
             AccountCmd::Create {
@@ -274,15 +330,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } => {
                 let cfg = Config::resolve_store(&store)?;
                 let (meta, _) = open_store(&cfg, Purpose::Admin).await?;
-                let acct = match meta.get_account(&account).await? {
-                    Some(a) => a,
-                    None => meta
-                        .list_accounts()
-                        .await?
-                        .into_iter()
-                        .find(|a| a.name == account)
-                        .ok_or_else(|| anyhow::anyhow!("no account {account:?}"))?,
-                };
+                let acct = find_account(&meta, &account).await?;
                 const NAME: &str = crate::access::bucket::PUBLIC_ACCESS_BLOCK;
                 let current = meta
                     .account_setting(&acct.id, NAME)

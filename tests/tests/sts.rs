@@ -402,12 +402,39 @@ async fn assume_role_and_use_the_session_everywhere() {
         .unwrap_err();
     assert_eq!(e.code(), Some("ValidationError"));
 
+    // The operator revokes the role's sessions: older ones are refused, a new one works.
+    s.admin(&["role", "revoke-sessions", "admin", "reader"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while get(&s3(&s, &role), "data", "k").await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "revocation not applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        get(&s3(&s, &role), "data", "k").await,
+        Err("AccessDenied".into())
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fresh = assume(&s, &alice, &account, "after-revoke", None)
+        .await
+        .unwrap();
+    get(&s3(&s, &fresh), "data", "k").await.unwrap();
+
     // Deleting the role ends its sessions.
     let root_iam = iam(&s, common::ROOT_AK, common::ROOT_SK, None);
     root_iam
         .delete_role_policy()
         .role_name("reader")
         .policy_name("data")
+        .send()
+        .await
+        .unwrap();
+    root_iam
+        .delete_role_policy()
+        .role_name("reader")
+        .policy_name("AWSRevokeOlderSessions")
         .send()
         .await
         .unwrap();

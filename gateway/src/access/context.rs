@@ -195,6 +195,10 @@ pub fn s3_context(
             "s3:x-amz-server-side-encryption-aws-kms-key-id",
             "x-amz-server-side-encryption-aws-kms-key-id",
         ),
+        (
+            "s3:x-amz-server-side-encryption-customer-algorithm",
+            "x-amz-server-side-encryption-customer-algorithm",
+        ),
         ("s3:x-amz-content-sha256", "x-amz-content-sha256"),
         ("s3:x-amz-copy-source", "x-amz-copy-source"),
         ("s3:x-amz-metadata-directive", "x-amz-metadata-directive"),
