@@ -112,6 +112,10 @@ pub struct ServeArgs {
     /// `rgw_lc_debug_interval` does.
     #[arg(long, env = "GATEHOUSE_LIFECYCLE_DAY_SECONDS")]
     pub lifecycle_day_seconds: Option<u64>,
+    /// PEM certificates trusted when fetching OIDC providers' discovery documents and keys (web identity).
+    /// Default: the system's CA bundle.
+    #[arg(long, env = "GATEHOUSE_OIDC_CA_FILE")]
+    pub oidc_ca_file: Option<PathBuf>,
     /// Refuse SSE-C (customer-provided keys) over plain HTTP, as AWS does. Default true; `false` lets a
     /// test suite running over HTTP use SSE-C.
     #[arg(long, env = "GATEHOUSE_SSE_C_REQUIRE_TLS", num_args = 0..=1, default_missing_value = "true")]
@@ -146,6 +150,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     audit_log: Option<String>,
     lifecycle_day_seconds: Option<u64>,
+    oidc_ca_file: Option<PathBuf>,
     sse_c_require_tls: Option<bool>,
 }
 
@@ -216,6 +221,8 @@ pub struct Config {
     pub audit_log: Option<String>,
     /// Seconds in a lifecycle day (at least 1).
     pub lifecycle_day_seconds: u64,
+    /// CA certificates for OIDC providers (else the system bundle).
+    pub oidc_ca_file: Option<PathBuf>,
     /// SSE-C requests over plain HTTP are refused.
     pub sse_c_require_tls: bool,
 }
@@ -336,6 +343,7 @@ impl Config {
             sigv2: args.sigv2.or(f.sigv2).unwrap_or(false),
             shutdown_grace_secs: args.shutdown_grace.or(f.shutdown_grace).unwrap_or(30),
             direct_io: args.direct_io.or(f.direct_io).unwrap_or(true),
+            oidc_ca_file: args.oidc_ca_file.clone().or(f.oidc_ca_file),
             lifecycle_day_seconds: match args
                 .lifecycle_day_seconds
                 .or(f.lifecycle_day_seconds)

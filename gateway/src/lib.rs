@@ -12,6 +12,7 @@ pub mod errors;
 pub mod front;
 pub mod identity;
 pub mod kms_admin;
+pub mod oidc;
 pub mod query;
 pub mod s3;
 pub mod server;
@@ -20,6 +21,7 @@ pub mod session;
 pub mod sigv2;
 pub mod state;
 pub mod sts;
+pub mod web_identity;
 
 pub use config::Config;
 pub use state::AppState;

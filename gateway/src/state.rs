@@ -75,6 +75,8 @@ pub struct AppState {
     pub kms: Arc<dyn gatehouse_kms::provider::Kms>,
     /// IAM users' compiled policies.
     pub iam: crate::identity::IamCache,
+    /// Web identity token verification (OIDC providers' keys).
+    pub oidc: crate::oidc::Verifier,
     /// Temporary credentials seen recently (STS sessions), by access key.
     pub sessions: crate::session::Sessions,
     /// Bucket contexts (policy, ACL, ownership, Block Public Access), read once and cached.
@@ -109,6 +111,7 @@ impl AppState {
         Ok(AppState {
             buckets: Default::default(),
             sessions: Default::default(),
+            oidc: crate::oidc::Verifier::new(config.oidc_ca_file.as_ref()),
             audit,
             config,
             meta,

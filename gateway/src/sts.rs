@@ -18,14 +18,14 @@ const USER_SESSION_MAX: i64 = 129_600;
 const USER_SESSION_DEFAULT: i64 = 43_200;
 const CHAINED_MAX: i64 = 3600;
 /// Plain-text limit of a session policy, and the packed limit of policy plus tags.
-const SESSION_POLICY_MAX: usize = 2048;
+pub(crate) const SESSION_POLICY_MAX: usize = 2048;
 const MAX_SESSION_TAGS: usize = 50;
 
-fn validation(msg: impl Into<String>) -> ApiError {
+pub(crate) fn validation(msg: impl Into<String>) -> ApiError {
     ApiError::new(Code::ValidationError, msg)
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -50,7 +50,11 @@ fn members(params: &[(String, String)], name: &str, field: Option<&str>) -> Vec<
     v
 }
 
-fn duration(params: &[(String, String)], default: i64, max: i64) -> Result<i64, ApiError> {
+pub(crate) fn duration(
+    params: &[(String, String)],
+    default: i64,
+    max: i64,
+) -> Result<i64, ApiError> {
     let Some(d) = param(params, "DurationSeconds") else {
         return Ok(default.min(max));
     };
@@ -65,7 +69,7 @@ fn duration(params: &[(String, String)], default: i64, max: i64) -> Result<i64, 
     Ok(d)
 }
 
-fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|t| {
@@ -82,7 +86,10 @@ fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn credentials(state: &AppState, s: &Session) -> Result<gatehouse_sts::TempCredentials, ApiError> {
+pub(crate) fn credentials(
+    state: &AppState,
+    s: &Session,
+) -> Result<gatehouse_sts::TempCredentials, ApiError> {
     let token = crate::session::seal(&state.keys, s).map_err(|e| {
         tracing::error!(error = %e, "cannot seal a session token");
         ApiError::new(Code::InternalFailure, "An internal error occurred.")
@@ -114,9 +121,11 @@ pub(crate) async fn handle(
         )),
         ("GetSessionToken", Caller::Signed(p)) => get_session_token(state, p, params, rid),
         ("AssumeRole", Caller::Signed(p)) => assume_role(state, p, params, rid).await,
+        ("AssumeRoleWithWebIdentity", _) => {
+            crate::web_identity::assume_role_with_web_identity(state, params, rid).await
+        }
         (
-            "AssumeRoleWithWebIdentity"
-            | "AssumeRoleWithSAML"
+            "AssumeRoleWithSAML"
             | "GetFederationToken"
             | "GetAccessKeyInfo"
             | "DecodeAuthorizationMessage",
@@ -187,7 +196,7 @@ fn denied(p: &Principal, action: &str, resource: &str) -> ApiError {
 }
 
 /// A RoleSessionName: 2-64 of `[\w+=,.@-]`.
-fn valid_session_name(s: &str) -> bool {
+pub(crate) fn valid_session_name(s: &str) -> bool {
     (2..=64).contains(&s.len())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))

@@ -10,6 +10,7 @@ mod aws_managed;
 mod error;
 mod groups;
 mod keys;
+mod oidc;
 mod params;
 mod policies;
 mod resource;
@@ -124,14 +125,13 @@ pub async fn handle(
         "CreateUser" => users::create_user(&cx).await,
         "ListUsers" => users::list_users(&cx).await,
         "GetAccountSummary" => users::get_account_summary(&cx).await,
-        // No OpenID Connect provider can be registered yet (CreateOpenIDConnectProvider is not built): the
-        // account has none.
-        "ListOpenIDConnectProviders" => {
-            let mut x = Xml::new();
-            x.open("OpenIDConnectProviderList")
-                .close("OpenIDConnectProviderList");
-            Ok(Some(x))
-        }
+        "ListOpenIDConnectProviders" => oidc::list(&cx).await,
+        "CreateOpenIDConnectProvider" => oidc::create(&cx).await,
+        "GetOpenIDConnectProvider" => oidc::get(&cx).await,
+        "DeleteOpenIDConnectProvider" => oidc::delete(&cx).await,
+        "AddClientIDToOpenIDConnectProvider" => oidc::add_client_id(&cx).await,
+        "RemoveClientIDFromOpenIDConnectProvider" => oidc::remove_client_id(&cx).await,
+        "UpdateOpenIDConnectProviderThumbprint" => oidc::update_thumbprint(&cx).await,
         "UpdateUser" => users::update_user(&cx).await,
         "DeleteUser" => users::delete_user(&cx).await,
         "CreateAccessKey" => keys::create_access_key(&cx).await,

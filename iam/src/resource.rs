@@ -13,6 +13,12 @@ pub(crate) const ACTIONS: &[&str] = &[
     "ListUsers",
     "GetAccountSummary",
     "ListOpenIDConnectProviders",
+    "CreateOpenIDConnectProvider",
+    "GetOpenIDConnectProvider",
+    "DeleteOpenIDConnectProvider",
+    "AddClientIDToOpenIDConnectProvider",
+    "RemoveClientIDFromOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint",
     "UpdateUser",
     "DeleteUser",
     "CreateAccessKey",
@@ -90,6 +96,8 @@ enum Res {
     PolicyArn,
     /// CreatePolicy: `policy/PATH/NAME` from PolicyName and Path.
     NewPolicy,
+    /// The OpenIDConnectProviderArn parameter (CreateOpenIDConnectProvider: built from Url).
+    OidcProvider,
     Star,
 }
 
@@ -106,6 +114,7 @@ fn resource_kind(action: &str) -> Option<Res> {
         | "ListOpenIDConnectProviders"
         | "GetAccountSummary" => Res::Star,
         "CreatePolicy" => Res::NewPolicy,
+        a if a.contains("OpenIDConnectProvider") => Res::OidcProvider,
         "GetPolicy"
         | "DeletePolicy"
         | "CreatePolicyVersion"
@@ -150,6 +159,16 @@ pub fn action_resource_for(
     let arn = match resource_kind(action)? {
         Res::Star => "*".to_string(),
         Res::PolicyArn => get(params, "PolicyArn").unwrap_or("*").to_string(),
+        Res::OidcProvider => match get(params, "OpenIDConnectProviderArn") {
+            Some(arn) => arn.to_string(),
+            None => format!(
+                "arn:aws:iam::{acct}:oidc-provider/{}",
+                get(params, "Url")
+                    .unwrap_or("")
+                    .trim_start_matches("https://")
+                    .trim_end_matches('/')
+            ),
+        },
         Res::NewPolicy => format!(
             "arn:aws:iam::{acct}:policy{path}{}",
             get(params, "PolicyName").unwrap_or("")

@@ -269,9 +269,9 @@ mod versions;
 pub use iam::{
     AWS_MANAGED_PREFIX, AccessKeyLastUsed, AttachedDoc, AwsManagedResolver, EntityKind, GroupAuthz,
     IamCounts, IamDbError, IamGroup, IamResult, IamRole, IamUser, MAX_ACCESS_KEYS,
-    MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS, MAX_TAGS, ManagedPolicy, Page,
-    PageReq, PolicyEntities, PolicyVersionRecord, PrincipalAuthz, RoleAuthz, RoleUpdate, TagTarget,
-    UserAuthz,
+    MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS, MAX_TAGS, ManagedPolicy,
+    OidcProvider, Page, PageReq, PolicyEntities, PolicyVersionRecord, PrincipalAuthz, RoleAuthz,
+    RoleUpdate, TagTarget, UserAuthz,
 };
 pub use lock::{COMPLIANCE, GOVERNANCE, retention_change_allowed};
 pub use server_keys::ServerKeyRecord;

@@ -78,6 +78,33 @@ pub fn assume_role(
     )
 }
 
+/// AssumeRoleWithWebIdentity's response body.
+#[allow(clippy::too_many_arguments)]
+pub fn assume_role_with_web_identity(
+    c: &TempCredentials,
+    assumed_role_arn: &str,
+    assumed_role_id: &str,
+    subject: &str,
+    audience: &str,
+    provider: &str,
+    packed_policy_percent: Option<u32>,
+    request_id: &str,
+) -> String {
+    format!(
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"{NAMESPACE}\"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken><Audience>{}</Audience><AssumedRoleUser><Arn>{}</Arn><AssumedRoleId>{}</AssumedRoleId></AssumedRoleUser>{}<Provider>{}</Provider>{}</AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
+        escape(subject),
+        escape(audience),
+        escape(assumed_role_arn),
+        escape(assumed_role_id),
+        credentials_xml(c),
+        escape(provider),
+        packed_policy_percent
+            .map(|p| format!("<PackedPolicySize>{p}</PackedPolicySize>"))
+            .unwrap_or_default(),
+        escape(request_id)
+    )
+}
+
 /// GetSessionToken's response body.
 pub fn get_session_token(c: &TempCredentials, request_id: &str) -> String {
     format!(

@@ -52,13 +52,14 @@ impl BucketLock {
 
 /// The lock configuration of `bucket` (`None`: Object Lock not enabled); NoSuchBucket if it does not exist.
 pub(crate) async fn bucket_lock(state: &AppState, bucket: &str) -> S3Result<Option<BucketLock>> {
-    let (_, value) = state
-        .meta
-        .get_bucket_with_setting(bucket, SETTING)
+    // From the bucket context (one cached read for everything a request needs of its bucket).
+    let ctx = state
+        .buckets
+        .get(&state.meta, bucket)
         .await
         .map_err(meta_err)?
         .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))?;
-    match value {
+    match ctx.settings.get(SETTING) {
         None => Ok(None),
         Some(v) => serde_json::from_str(&v).map(Some).map_err(|e| {
             tracing::error!(bucket, error = %e, "unreadable object-lock setting");

@@ -246,12 +246,15 @@ pub(crate) async fn bucket_default(
     state: &AppState,
     bucket: &str,
 ) -> S3Result<Option<BucketDefault>> {
-    let v = state
-        .meta
-        .get_bucket_setting(bucket, SETTING)
+    // From the bucket context (one cached read for everything a request needs of its bucket).
+    let ctx = state
+        .buckets
+        .get(&state.meta, bucket)
         .await
         .map_err(super::meta_err)?;
-    v.map(|s| serde_json::from_str(&s).map_err(|e| internal("bad bucket encryption setting", &e)))
+    ctx.as_ref()
+        .and_then(|c| c.settings.get(SETTING))
+        .map(|s| serde_json::from_str(s).map_err(|e| internal("bad bucket encryption setting", &e)))
         .transpose()
 }
 

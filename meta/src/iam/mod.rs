@@ -19,6 +19,7 @@ use crate::{Meta, MetaError};
 mod authz;
 mod groups;
 mod keys;
+mod oidc;
 mod policies;
 mod roles;
 mod tags;
@@ -29,6 +30,7 @@ pub use authz::{
 };
 pub use groups::MAX_GROUPS_PER_USER;
 pub use keys::AccessKeyLastUsed;
+pub use oidc::OidcProvider;
 pub use policies::{AWS_MANAGED_PREFIX, PolicyEntities};
 pub use roles::RoleUpdate;
 pub use tags::TagTarget;

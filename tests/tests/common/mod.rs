@@ -101,7 +101,7 @@ pub struct Server {
 }
 
 /// A throwaway CA and a leaf certificate for localhost signed by it; returns (ca, cert, key).
-fn make_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub fn make_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let run = |args: &[&str]| {
         let st = Command::new("openssl")
             .current_dir(dir)
