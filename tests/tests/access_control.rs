@@ -8,7 +8,6 @@
 
 mod common;
 
-use aws_credential_types::Credentials;
 use aws_sdk_s3::types::{
     BucketCannedAcl, Delete, ObjectCannedAcl, ObjectIdentifier, ObjectOwnership, OwnershipControls,
     OwnershipControlsRule, PublicAccessBlockConfiguration,
@@ -17,30 +16,11 @@ use aws_sdk_s3::types::{
 use common::{Db, Opts, Server, Store};
 
 fn iam(s: &Server, ak: &str, sk: &str) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_iam::config::Region::new("us-east-1"))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(ak, sk, None, None, "test"))
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
+    s.iam_with(ak, sk, None)
 }
 
 async fn account_of(s: &Server, ak: &str, sk: &str) -> String {
-    let conf = aws_sdk_sts::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(ak, sk, None, None, "test"))
-        .build();
-    aws_sdk_sts::Client::from_conf(conf)
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap()
-        .account()
-        .unwrap()
-        .to_owned()
+    s.account_of(ak, sk).await
 }
 
 /// Creates IAM user `name` in the account of (ak, sk) with an inline policy (if any); returns its keys.

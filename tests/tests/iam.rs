@@ -7,30 +7,17 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
 use aws_sdk_iam::error::ProvideErrorMetadata as _;
 use aws_sdk_iam::types::StatusType;
 
-use common::{Db, Opts, Server, Store};
+use common::Server;
 
 fn iam(s: &Server, ak: &str, sk: &str) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_iam::config::Region::new("us-east-1"))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(ak, sk, None, None, "test"))
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
+    s.iam_with(ak, sk, None)
 }
 
 fn sts(s: &Server, ak: &str, sk: &str) -> aws_sdk_sts::Client {
-    let conf = aws_sdk_sts::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(ak, sk, None, None, "test"))
-        .build();
-    aws_sdk_sts::Client::from_conf(conf)
+    s.sts_with(ak, sk, None)
 }
 
 const S3_ON_AB: &str = r#"{"Version":"2012-10-17","Statement":[
@@ -287,21 +274,7 @@ async fn changes_reach_another_gateway_within_a_second() {
     let Some(db) = common::fresh_pg_url() else {
         return;
     };
-    let keys = tempfile::tempdir().unwrap();
-    let key_file = keys.path().join("server.key");
-    let out = std::process::Command::new(common::bin())
-        .args([
-            "admin",
-            "server-key",
-            "generate",
-            key_file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let mut opts = Opts::new(Db::Postgres, Store::Std);
-    opts.extra = vec!["--server-key-file".into(), key_file.display().to_string()];
-    opts.extra_admin = opts.extra.clone();
+    let (_keys, opts) = common::shared_key_opts();
     let a = Server::start_on_db(opts.clone(), &db);
     let b = Server::start_on_db(opts, &db);
     let root = iam(&a, common::ROOT_AK, common::ROOT_SK);

@@ -7,59 +7,21 @@
 
 mod common;
 
-use aws_credential_types::Credentials;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_sts::error::ProvideErrorMetadata as _;
 
 use common::{Db, Opts, Server, Store};
 
 fn sts(s: &Server, ak: &str, sk: &str, token: Option<&str>) -> aws_sdk_sts::Client {
-    let conf = aws_sdk_sts::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(
-            ak,
-            sk,
-            token.map(str::to_owned),
-            None,
-            "test",
-        ))
-        .build();
-    aws_sdk_sts::Client::from_conf(conf)
+    s.sts_with(ak, sk, token)
 }
 
 fn iam(s: &Server, ak: &str, sk: &str, token: Option<&str>) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_iam::config::Region::new("us-east-1"))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(
-            ak,
-            sk,
-            token.map(str::to_owned),
-            None,
-            "test",
-        ))
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
+    s.iam_with(ak, sk, token)
 }
 
 fn s3(s: &Server, c: &Creds) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(
-            &c.ak,
-            &c.sk,
-            c.token.clone(),
-            None,
-            "test",
-        ))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    s.client_with_token(&c.ak, &c.sk, c.token.as_deref())
 }
 
 #[derive(Clone, Debug)]
@@ -456,21 +418,7 @@ async fn a_session_works_on_every_gateway_of_a_deployment() {
     let Some(db) = common::fresh_pg_url() else {
         return;
     };
-    let keys = tempfile::tempdir().unwrap();
-    let key_file = keys.path().join("server.key");
-    let out = std::process::Command::new(common::bin())
-        .args([
-            "admin",
-            "server-key",
-            "generate",
-            key_file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let mut opts = Opts::new(Db::Postgres, Store::Std);
-    opts.extra = vec!["--server-key-file".into(), key_file.display().to_string()];
-    opts.extra_admin = opts.extra.clone();
+    let (_keys, opts) = common::shared_key_opts();
     let a = Server::start_on_db(opts.clone(), &db);
     let b = Server::start_on_db(opts, &db);
     let (account, alice) = setup(&a).await;

@@ -8,7 +8,6 @@ mod common;
 
 use std::sync::Arc;
 
-use aws_credential_types::Credentials;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use aws_sdk_sts::error::ProvideErrorMetadata as _;
@@ -212,21 +211,7 @@ async fn web_identity_tokens_are_verified_and_decided_by_the_trust_policy() {
     let mut o = Opts::new(Db::Sqlite, Store::Std);
     o.extra = vec!["--oidc-ca-file".into(), issuer.ca.display().to_string()];
     let s = Server::start(o).unwrap();
-    let iam = {
-        let conf = aws_sdk_iam::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .endpoint_url(&s.endpoint)
-            .credentials_provider(Credentials::new(
-                common::ROOT_AK,
-                common::ROOT_SK,
-                None,
-                None,
-                "t",
-            ))
-            .build();
-        aws_sdk_iam::Client::from_conf(conf)
-    };
+    let iam = s.iam_with(common::ROOT_AK, common::ROOT_SK, None);
     // The provider, through IAM.
     let created = iam
         .create_open_id_connect_provider()
@@ -304,22 +289,11 @@ async fn web_identity_tokens_are_verified_and_decided_by_the_trust_policy() {
         .await
         .unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert!(c.access_key_id().starts_with("ASIA"));
-        let s3 = {
-            let conf = aws_sdk_s3::Config::builder()
-                .behavior_version_latest()
-                .region(aws_sdk_s3::config::Region::new("us-east-1"))
-                .endpoint_url(&s.endpoint)
-                .force_path_style(true)
-                .credentials_provider(Credentials::new(
-                    c.access_key_id(),
-                    c.secret_access_key(),
-                    Some(c.session_token().to_owned()),
-                    None,
-                    "t",
-                ))
-                .build();
-            aws_sdk_s3::Client::from_conf(conf)
-        };
+        let s3 = s.client_with_token(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token()),
+        );
         s3.get_object().bucket("web").key("k").send().await.unwrap();
         let e = s3
             .put_object()

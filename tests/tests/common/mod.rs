@@ -347,7 +347,58 @@ impl Server {
 
     /// An S3 client with the given keys.
     pub fn client_with(&self, ak: &str, sk: &str) -> aws_sdk_s3::Client {
-        let creds = Credentials::new(ak, sk, None, None, "test");
+        self.client_with_token(ak, sk, None)
+    }
+
+    /// An IAM client with the given keys (and session token).
+    pub fn iam_with(&self, ak: &str, sk: &str, token: Option<&str>) -> aws_sdk_iam::Client {
+        let conf = aws_sdk_iam::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new(
+                ak,
+                sk,
+                token.map(str::to_owned),
+                None,
+                "test",
+            ))
+            .build();
+        aws_sdk_iam::Client::from_conf(conf)
+    }
+
+    /// An STS client with the given keys (and session token).
+    pub fn sts_with(&self, ak: &str, sk: &str, token: Option<&str>) -> aws_sdk_sts::Client {
+        let conf = aws_sdk_sts::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new(
+                ak,
+                sk,
+                token.map(str::to_owned),
+                None,
+                "test",
+            ))
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+
+    /// The account id of the keys' account.
+    pub async fn account_of(&self, ak: &str, sk: &str) -> String {
+        self.sts_with(ak, sk, None)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .account()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// An S3 client with the given keys and session token.
+    pub fn client_with_token(&self, ak: &str, sk: &str, token: Option<&str>) -> aws_sdk_s3::Client {
+        let creds = Credentials::new(ak, sk, token.map(str::to_owned), None, "test");
         let mut b = aws_sdk_s3::Config::builder()
             .behavior_version_latest()
             .region(Region::new("us-east-1"))
@@ -376,6 +427,27 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Options for gateways of one deployment on Postgres: a fresh shared server key file (kept alive by the
+/// returned directory) for `serve` and the admin commands.
+pub fn shared_key_opts() -> (tempfile::TempDir, Opts) {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("server.key");
+    let out = Command::new(bin())
+        .args([
+            "admin",
+            "server-key",
+            "generate",
+            key_file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut opts = Opts::new(Db::Postgres, Store::Std);
+    opts.extra = vec!["--server-key-file".into(), key_file.display().to_string()];
+    opts.extra_admin = opts.extra.clone();
+    (keys, opts)
 }
 
 /// Random bytes.
