@@ -61,7 +61,7 @@ pub(crate) async fn bucket_lock(state: &AppState, bucket: &str) -> S3Result<Opti
         .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))?;
     match ctx.settings.get(SETTING) {
         None => Ok(None),
-        Some(v) => serde_json::from_str(&v).map(Some).map_err(|e| {
+        Some(v) => serde_json::from_str(v).map(Some).map_err(|e| {
             tracing::error!(bucket, error = %e, "unreadable object-lock setting");
             s3_error!(
                 InternalError,
