@@ -144,6 +144,12 @@ impl Caller {
         })
     }
 
+    /// Whether the caller has policies of its own (identity, boundary or session) that condition keys could
+    /// matter to.
+    pub fn has_policies(&self) -> bool {
+        self.policies.is_some() || self.session_policies.is_some()
+    }
+
     /// The caller's account, if it has one.
     pub fn account(&self) -> Option<&str> {
         self.principal.as_ref().map(|p| p.account_id.as_str())
@@ -703,12 +709,20 @@ impl S3Access for Access {
                 .map_err(|e| internal(e.into()))?
         };
         let resource_account = ctx.as_ref().map(|b| b.bucket.owner_account_id.clone());
-        let context = Arc::new(s3_context(
-            facts.as_ref(),
-            cx.headers(),
-            query.as_deref(),
-            resource_account.as_deref(),
-        ));
+        // Condition keys matter only where a policy could test them (the caller's or the bucket's): the
+        // root or an anonymous caller on a bucket without a policy is decided without them.
+        let context = Arc::new(
+            if caller.has_policies() || ctx.as_ref().is_some_and(|b| b.policy.is_some()) {
+                s3_context(
+                    facts.as_ref(),
+                    cx.headers(),
+                    query.as_deref(),
+                    resource_account.as_deref(),
+                )
+            } else {
+                Context::new()
+            },
+        );
         let mut deferred = Vec::new();
         if op == "CreateBucket" {
             // Any account may ask for a name; the handler answers BucketAlreadyExists if it is taken.
@@ -781,12 +795,18 @@ impl S3Access for Access {
                 } else {
                     "s3:GetObject"
                 };
-                let scontext = Arc::new(s3_context(
-                    facts.as_ref(),
-                    cx.headers(),
-                    None,
-                    sctx.as_ref().map(|b| b.bucket.owner_account_id.as_str()),
-                ));
+                let scontext = Arc::new(
+                    if caller.has_policies() || sctx.as_ref().is_some_and(|b| b.policy.is_some()) {
+                        s3_context(
+                            facts.as_ref(),
+                            cx.headers(),
+                            None,
+                            sctx.as_ref().map(|b| b.bucket.owner_account_id.as_str()),
+                        )
+                    } else {
+                        Context::new()
+                    },
+                );
                 match self
                     .check_bucket(
                         &caller,
