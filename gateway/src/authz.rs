@@ -242,6 +242,35 @@ pub fn decide(
     d
 }
 
+/// A trust-policy decision (`sts:AssumeRole*`, `sts:TagSession`, `sts:SetSourceIdentity` on a role): the
+/// role's trust policy as the resource layer, with the caller's identity policies, boundary and session
+/// policies (none for a web identity, whose principal is the provider).
+pub fn decide_trust(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    role_arn: &str,
+    role_account: &str,
+    trust: &gatehouse_policy::CompiledPolicy,
+    context: &Context,
+) -> gatehouse_policy::Decision {
+    let request = Request::new(&caller.engine, action, role_arn, role_account, context);
+    let (identity, boundary) = match &caller.policies {
+        Some(p) => (p.identity.as_slice(), p.boundary.as_deref()),
+        None => (&[][..], None),
+    };
+    let layers = Layers {
+        identity,
+        boundary,
+        session: caller.session_policies.as_deref().map(Vec::as_slice),
+        resource: Some(trust),
+        ..Default::default()
+    };
+    let d = gatehouse_policy::evaluate(&request, &layers);
+    state.audit.record(None, caller, action, role_arn, &d);
+    d
+}
+
 /// The resource ARN of a bucket or object.
 pub fn s3_arn(bucket: Option<&str>, key: Option<&str>) -> String {
     match (bucket, key) {
@@ -478,34 +507,6 @@ pub async fn key_allowed(
     decide(state, caller, &check, facts).is_allowed()
 }
 
-/// A per-object decision outside a request's own flow (for example s3:BypassGovernanceRetention): whether
-/// `principal` may `action` the object `key` of `bucket`, with the bucket's policy and ACL.
-pub async fn object_allowed(
-    state: &AppState,
-    principal: &Principal,
-    action: &str,
-    bucket: &gatehouse_meta::Bucket,
-    key: &str,
-) -> bool {
-    let Ok(caller) = Caller::resolve(state, Some(principal.clone())).await else {
-        return false;
-    };
-    let Ok(Some(ctx)) = state.buckets.get(&state.meta, &bucket.name).await else {
-        return false;
-    };
-    let resource = s3_arn(Some(&bucket.name), Some(key));
-    let context = Context::new();
-    let check = Check {
-        action,
-        resource: &resource,
-        resource_account: &bucket.owner_account_id,
-        bucket: Some(&ctx),
-        acl: None,
-        context: &context,
-    };
-    decide(state, &caller, &check, None).is_allowed()
-}
-
 /// s3s's access hook: resolves the caller and decides (see the module doc).
 pub struct Access {
     pub state: Arc<AppState>,
@@ -606,12 +607,17 @@ impl Access {
             }
             return Verdict::Allow;
         };
+        // Every policy in play counts: a session policy's Deny on an existing tag must be seen too.
         let uses_tags = phase_op
             && (b.compiled_policy().is_some_and(mentions_existing_tags)
                 || caller.policies.as_ref().is_some_and(|p| {
                     p.identity.iter().any(|i| mentions_existing_tags(i))
                         || p.boundary.as_deref().is_some_and(mentions_existing_tags)
-                }));
+                })
+                || caller
+                    .session_policies
+                    .as_ref()
+                    .is_some_and(|s| s.iter().any(|i| mentions_existing_tags(i))));
         let phased = phase_op && key.is_some() && (b.acls_enabled() || uses_tags);
         let mut verdict = Verdict::Allow;
         for a in actions {

@@ -37,8 +37,50 @@ pub enum LoadError {
     Policy(String, String),
 }
 
-type Entry = (Instant, Arc<UserPolicies>);
-type RoleEntry = (Instant, Arc<RolePolicies>);
+/// Compiled policies by (account, name), each trusted for `TTL`.
+struct Entries<V>(RwLock<HashMap<(String, String), Entry<V>>>);
+
+/// When an entry was read, and what.
+type Entry<V> = (Instant, Arc<V>);
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries(RwLock::default())
+    }
+}
+
+impl<V> Entries<V> {
+    fn fresh(&self, key: &(String, String)) -> Option<Arc<V>> {
+        let m = self.0.read().ok()?;
+        let (at, v) = m.get(key)?;
+        (at.elapsed() < TTL).then(|| Arc::clone(v))
+    }
+
+    /// Stores what a load begun at `generation` (and `read_at`) found, unless a change happened since.
+    fn store(
+        &self,
+        now: &AtomicU64,
+        generation: u64,
+        key: (String, String),
+        read_at: Instant,
+        v: &Arc<V>,
+    ) {
+        if let Ok(mut m) = self.0.write()
+            && now.load(Ordering::SeqCst) == generation
+        {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(key, (read_at, Arc::clone(v)));
+        }
+    }
+
+    fn forget_account(&self, account_id: &str) {
+        if let Ok(mut m) = self.0.write() {
+            m.retain(|(a, _), _| a != account_id);
+        }
+    }
+}
 
 /// A role's compiled policies (its trust policy is compiled by AssumeRole when needed).
 #[derive(Debug)]
@@ -51,8 +93,8 @@ pub struct RolePolicies {
 /// Cached compiled policies per (account, user name), per (account, role name), and per session.
 #[derive(Default)]
 pub struct IamCache {
-    users: RwLock<HashMap<(String, String), Entry>>,
-    roles: RwLock<HashMap<(String, String), RoleEntry>>,
+    users: Entries<UserPolicies>,
+    roles: Entries<RolePolicies>,
     /// Session policies by temporary access key (a session's policies never change).
     sessions: RwLock<HashMap<String, Arc<Vec<Arc<CompiledPolicy>>>>>,
     /// Bumped by every change: a load that saw an older generation is not stored.
@@ -63,12 +105,8 @@ impl IamCache {
     /// Drops every cached entry of the account (called after each IAM change made here).
     pub fn account_changed(&self, account_id: &str) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut m) = self.users.write() {
-            m.retain(|(a, _), _| a != account_id);
-        }
-        if let Ok(mut m) = self.roles.write() {
-            m.retain(|(a, _), _| a != account_id);
-        }
+        self.users.forget_account(account_id);
+        self.roles.forget_account(account_id);
     }
 
     /// A role's compiled policies, from the cache when fresh (same rules as `user`).
@@ -79,11 +117,8 @@ impl IamCache {
         role_name: &str,
     ) -> Result<Arc<RolePolicies>, LoadError> {
         let key = (account_id.to_owned(), role_name.to_ascii_lowercase());
-        if let Ok(m) = self.roles.read()
-            && let Some((at, p)) = m.get(&key)
-            && at.elapsed() < TTL
-        {
-            return Ok(Arc::clone(p));
+        if let Some(p) = self.roles.fresh(&key) {
+            return Ok(p);
         }
         let read_at = Instant::now();
         let generation = self.generation.load(Ordering::SeqCst);
@@ -93,43 +128,15 @@ impl IamCache {
             .await
             .map_err(|e| LoadError::Meta(e.to_string()))?
             .ok_or(LoadError::NoSuchUser)?;
-        let base = authz.role.arn();
         let mut identity = Vec::new();
-        for (name, doc) in &authz.policies.inline {
-            identity.push(compile_doc(
-                Some(doc),
-                PolicyKind::Identity,
-                &format!("{base}#{name}"),
-            )?);
-        }
-        for m in &authz.policies.managed {
-            identity.push(compile_doc(
-                m.document.as_deref(),
-                PolicyKind::Identity,
-                &m.arn,
-            )?);
-        }
-        let boundary = match &authz.boundary {
-            None => None,
-            Some(b) => Some(compile_doc(
-                b.document.as_deref(),
-                PolicyKind::Boundary,
-                &b.arn,
-            )?),
-        };
+        compile_own(&authz.policies, &authz.role.arn(), &mut identity)?;
         let compiled = Arc::new(RolePolicies {
+            boundary: compile_boundary(authz.boundary.as_ref())?,
             role: authz.role,
             identity,
-            boundary,
         });
-        if let Ok(mut m) = self.roles.write()
-            && self.generation.load(Ordering::SeqCst) == generation
-        {
-            if m.len() > 100_000 {
-                m.clear();
-            }
-            m.insert(key, (read_at, Arc::clone(&compiled)));
-        }
+        self.roles
+            .store(&self.generation, generation, key, read_at, &compiled);
         Ok(compiled)
     }
 
@@ -166,11 +173,8 @@ impl IamCache {
         canonical_id: &str,
     ) -> Result<Arc<UserPolicies>, LoadError> {
         let key = (account_id.to_owned(), user_name.to_owned());
-        if let Ok(m) = self.users.read()
-            && let Some((at, p)) = m.get(&key)
-            && at.elapsed() < TTL
-        {
-            return Ok(Arc::clone(p));
+        if let Some(p) = self.users.fresh(&key) {
+            return Ok(p);
         }
         let read_at = Instant::now();
         let generation = self.generation.load(Ordering::SeqCst);
@@ -181,14 +185,8 @@ impl IamCache {
             .map_err(|e| LoadError::Meta(e.to_string()))?
             .ok_or(LoadError::NoSuchUser)?;
         let compiled = Arc::new(compile(&authz, canonical_id)?);
-        if let Ok(mut m) = self.users.write()
-            && self.generation.load(Ordering::SeqCst) == generation
-        {
-            if m.len() > 100_000 {
-                m.clear();
-            }
-            m.insert(key, (read_at, Arc::clone(&compiled)));
-        }
+        self.users
+            .store(&self.generation, generation, key, read_at, &compiled);
         Ok(compiled)
     }
 }
@@ -205,39 +203,49 @@ fn compile_doc(
         .map_err(|e| LoadError::Policy(id.to_owned(), e.to_string()))
 }
 
+/// A principal's own inline and attached policies, compiled into `out` (inline ones named `OWNER#NAME`).
+fn compile_own(
+    p: &gatehouse_meta::PrincipalAuthz,
+    owner: &str,
+    out: &mut Vec<Arc<CompiledPolicy>>,
+) -> Result<(), LoadError> {
+    for (name, doc) in &p.inline {
+        out.push(compile_doc(
+            Some(doc),
+            PolicyKind::Identity,
+            &format!("{owner}#{name}"),
+        )?);
+    }
+    for m in &p.managed {
+        out.push(compile_doc(
+            m.document.as_deref(),
+            PolicyKind::Identity,
+            &m.arn,
+        )?);
+    }
+    Ok(())
+}
+
+/// A permissions boundary, compiled.
+fn compile_boundary(
+    b: Option<&gatehouse_meta::AttachedDoc>,
+) -> Result<Option<Arc<CompiledPolicy>>, LoadError> {
+    b.map(|b| compile_doc(b.document.as_deref(), PolicyKind::Boundary, &b.arn))
+        .transpose()
+}
+
 fn compile(a: &gatehouse_meta::UserAuthz, canonical_id: &str) -> Result<UserPolicies, LoadError> {
     let user = &a.user;
-    let base = user.arn();
     let mut identity = Vec::new();
-    let mut own = |p: &gatehouse_meta::PrincipalAuthz, owner: &str| -> Result<(), LoadError> {
-        for (name, doc) in &p.inline {
-            identity.push(compile_doc(
-                Some(doc),
-                PolicyKind::Identity,
-                &format!("{owner}#{name}"),
-            )?);
-        }
-        for m in &p.managed {
-            identity.push(compile_doc(
-                m.document.as_deref(),
-                PolicyKind::Identity,
-                &m.arn,
-            )?);
-        }
-        Ok(())
-    };
-    own(&a.policies, &base)?;
+    compile_own(&a.policies, &user.arn(), &mut identity)?;
     for g in &a.groups {
-        own(&g.policies, &format!("group/{}", g.group.name))?;
+        compile_own(
+            &g.policies,
+            &format!("group/{}", g.group.name),
+            &mut identity,
+        )?;
     }
-    let boundary = match &a.boundary {
-        None => None,
-        Some(b) => Some(compile_doc(
-            b.document.as_deref(),
-            PolicyKind::Boundary,
-            &b.arn,
-        )?),
-    };
+    let boundary = compile_boundary(a.boundary.as_ref())?;
     Ok(UserPolicies {
         principal: gatehouse_policy::Principal::user(
             &user.account_id,

@@ -3,7 +3,7 @@
 //! `evaluate` (trust mode); the credentials are an `ASIA…` key, a secret and a sealed session token
 //! (`session`). AssumeRoleWithWebIdentity and the rest answer NotImplemented.
 
-use gatehouse_policy::{CompiledPolicy, Context, Layers, PolicyKind, Request};
+use gatehouse_policy::{CompiledPolicy, Context, PolicyKind};
 use http::StatusCode;
 
 use crate::errors::{ApiError, Code};
@@ -377,21 +377,9 @@ async fn assume_role(
     if source_identity.is_some() {
         actions.push("sts:SetSourceIdentity");
     }
-    let (identity, boundary) = match &caller.policies {
-        Some(pol) => (pol.identity.as_slice(), pol.boundary.as_deref()),
-        None => (&[][..], None),
-    };
     for a in actions {
-        let request = Request::new(&caller.engine, a, role_arn, &role.account_id, &ctx);
-        let layers = Layers {
-            identity,
-            boundary,
-            session: caller.session_policies.as_deref().map(Vec::as_slice),
-            resource: Some(&trust),
-            ..Default::default()
-        };
-        let d = gatehouse_policy::evaluate(&request, &layers);
-        state.audit.record(None, &caller, a, role_arn, &d);
+        let d =
+            crate::authz::decide_trust(state, &caller, a, role_arn, &role.account_id, &trust, &ctx);
         if !d.is_allowed() {
             tracing::debug!(action = a, detail = d.detail, "AssumeRole denied");
             return Err(denied(p, a, role_arn));

@@ -4,7 +4,7 @@
 //! with the provider as the (federated) principal and the token's claims as `PROVIDER:sub`, `PROVIDER:aud`,
 //! `PROVIDER:amr` condition keys; session tags come from the `https://aws.amazon.com/tags` claim.
 
-use gatehouse_policy::{CompiledPolicy, Context, ContextValue, Layers, PolicyKind, Request};
+use gatehouse_policy::{CompiledPolicy, Context, ContextValue, PolicyKind};
 use http::StatusCode;
 
 use crate::errors::{ApiError, Code};
@@ -232,15 +232,16 @@ pub(crate) async fn assume_role_with_web_identity(
     if !tags.is_empty() {
         actions.push("sts:TagSession");
     }
+    // The caller is the provider itself (no identity policies of its own): only the trust policy decides.
+    let caller = crate::authz::Caller {
+        principal: None,
+        engine: principal,
+        policies: None,
+        session_policies: None,
+    };
     for a in actions {
-        let request = Request::new(&principal, a, role_arn, &role.account_id, &ctx);
-        let d = gatehouse_policy::evaluate(
-            &request,
-            &Layers {
-                resource: Some(&trust),
-                ..Default::default()
-            },
-        );
+        let d =
+            crate::authz::decide_trust(state, &caller, a, role_arn, &role.account_id, &trust, &ctx);
         if !d.is_allowed() {
             tracing::debug!(
                 action = a,

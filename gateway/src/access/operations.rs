@@ -152,18 +152,27 @@ pub fn carries_acl(headers: &http::HeaderMap) -> bool {
     .any(|h| headers.contains_key(*h))
 }
 
-/// Actions a request needs beyond its operation's own, on the same resource: tags on a write need the
-/// tagging action; an ACL on CreateBucket needs s3:PutBucketAcl, an ownership header the ownership action.
+/// Actions a request needs beyond its operation's own, on the same resource: tags, a retention or a legal hold
+/// on a write need the tagging, retention or legal-hold action; an ACL on CreateBucket needs s3:PutBucketAcl,
+/// an ownership header the ownership action.
 pub fn extra_actions(op: &str, headers: &http::HeaderMap) -> Vec<&'static str> {
     let mut v = Vec::new();
     match op {
         // An ACL on a write is decided with s3:PutObject alone (the usual cross-account upload policy allows
         // s3:PutObject on condition of s3:x-amz-acl = bucket-owner-full-control); tags need
-        // s3:PutObjectTagging as well.
-        "PutObject" | "CopyObject" | "CreateMultipartUpload" | "PostObject"
-            if headers.contains_key("x-amz-tagging") =>
-        {
-            v.push("s3:PutObjectTagging");
+        // s3:PutObjectTagging, a retention s3:PutObjectRetention, a legal hold s3:PutObjectLegalHold.
+        "PutObject" | "CopyObject" | "CreateMultipartUpload" | "PostObject" => {
+            if headers.contains_key("x-amz-tagging") {
+                v.push("s3:PutObjectTagging");
+            }
+            if headers.contains_key("x-amz-object-lock-mode")
+                || headers.contains_key("x-amz-object-lock-retain-until-date")
+            {
+                v.push("s3:PutObjectRetention");
+            }
+            if headers.contains_key("x-amz-object-lock-legal-hold") {
+                v.push("s3:PutObjectLegalHold");
+            }
         }
         "CreateBucket" => {
             if carries_acl(headers) {

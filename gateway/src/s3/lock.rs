@@ -11,7 +11,7 @@ use gatehouse_meta::{COMPLIANCE, GOVERNANCE, ObjectLock, ObjectRecord};
 
 use super::versioning::{self, Versioning};
 use super::{Gatehouse, custom_error, meta_err, ms_of, ts};
-use crate::state::{AppState, Principal};
+use crate::state::AppState;
 
 /// The bucket setting holding the lock configuration (JSON `BucketLock`); absent: Object Lock is off.
 pub(crate) const SETTING: &str = "object-lock";
@@ -147,13 +147,12 @@ impl LockHeaders<'_> {
 
 /// The Object Lock state a new version of `key` gets: what its headers name, else the bucket's default
 /// retention. Validates the headers as S3 does; `digest_required` for requests with a body (PutObject).
-/// IAM users need s3:PutObjectRetention / s3:PutObjectLegalHold to name a retention / legal hold.
+/// Naming a retention or legal hold needs s3:PutObjectRetention / s3:PutObjectLegalHold, which the
+/// authoriser checks with the write (`access::operations::extra_actions`).
 pub(crate) async fn for_new_version(
     state: &AppState,
     req_headers: &http::HeaderMap,
-    p: &Principal,
     loaded: &crate::authz::LoadedBucket,
-    key: &str,
     h: &LockHeaders<'_>,
     digest_required: bool,
 ) -> S3Result<ObjectLock> {
@@ -203,11 +202,6 @@ pub(crate) async fn for_new_version(
                     "The retain until date must be in the future!"
                 ));
             }
-            if !crate::authz::object_allowed(state, p, "s3:PutObjectRetention", &loaded.bucket, key)
-                .await
-            {
-                return Err(s3_error!(AccessDenied, "Access Denied"));
-            }
             lock.mode = Some(m.as_str().to_owned());
             lock.retain_until_ms = Some(until);
         }
@@ -229,11 +223,6 @@ pub(crate) async fn for_new_version(
                 ));
             }
         });
-        if !crate::authz::object_allowed(state, p, "s3:PutObjectLegalHold", &loaded.bucket, key)
-            .await
-        {
-            return Err(s3_error!(AccessDenied, "Access Denied"));
-        }
     }
     Ok(lock)
 }

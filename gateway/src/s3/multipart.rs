@@ -75,16 +75,8 @@ pub(crate) async fn create(
         until: i.object_lock_retain_until_date.as_ref(),
         legal_hold: i.object_lock_legal_hold_status.as_ref(),
     };
-    let lock = super::lock::for_new_version(
-        &g.state,
-        &req.headers,
-        &p,
-        &loaded,
-        &i.key,
-        &lock_headers,
-        false,
-    )
-    .await?;
+    let lock =
+        super::lock::for_new_version(&g.state, &req.headers, &loaded, &lock_headers, false).await?;
     let sealing = sse::for_write(
         &g.state,
         &req.extensions,

@@ -16,12 +16,7 @@ use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, sse, tagging,
 const MAX_USER_METADATA: usize = 2048;
 
 /// Refuses request features that are not built yet, instead of ignoring them.
-pub(crate) fn refuse_unbuilt(
-    acl: Option<&str>,
-    grants: bool,
-    storage_class: Option<&StorageClass>,
-) -> S3Result<()> {
-    let _ = (acl, grants); // ACLs are applied by the handlers (`acl::write_acl`)
+pub(crate) fn refuse_unbuilt(storage_class: Option<&StorageClass>) -> S3Result<()> {
     if let Some(sc) = storage_class
         && sc.as_str() != "STANDARD"
     {
@@ -37,14 +32,7 @@ pub(crate) fn refuse_unbuilt(
 /// these field names.
 macro_rules! refuse_unbuilt_write {
     ($i:expr) => {
-        $crate::s3::object::refuse_unbuilt(
-            $i.acl.as_ref().map(ObjectCannedACL::as_str),
-            $i.grant_full_control.is_some()
-                || $i.grant_read.is_some()
-                || $i.grant_read_acp.is_some()
-                || $i.grant_write_acp.is_some(),
-            $i.storage_class.as_ref(),
-        )
+        $crate::s3::object::refuse_unbuilt($i.storage_class.as_ref())
     };
 }
 pub(crate) use refuse_unbuilt_write;
@@ -208,16 +196,8 @@ pub(crate) async fn put_object(
         until: i.object_lock_retain_until_date.as_ref(),
         legal_hold: i.object_lock_legal_hold_status.as_ref(),
     };
-    let lock = super::lock::for_new_version(
-        &g.state,
-        &req.headers,
-        &p,
-        &loaded,
-        &i.key,
-        &lock_headers,
-        true,
-    )
-    .await?;
+    let lock =
+        super::lock::for_new_version(&g.state, &req.headers, &loaded, &lock_headers, true).await?;
     let cond = write_condition(
         g,
         &i.bucket,
@@ -550,16 +530,8 @@ pub(crate) async fn copy_object(
         until: i.object_lock_retain_until_date.as_ref(),
         legal_hold: i.object_lock_legal_hold_status.as_ref(),
     };
-    let lock = super::lock::for_new_version(
-        &g.state,
-        &req.headers,
-        &p,
-        &loaded,
-        &i.key,
-        &lock_headers,
-        false,
-    )
-    .await?;
+    let lock =
+        super::lock::for_new_version(&g.state, &req.headers, &loaded, &lock_headers, false).await?;
     let wanted = write_sse!(i);
     let replace = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
         None | Some("COPY") => false,
