@@ -27,9 +27,16 @@ pub async fn create_account(
         !new.name.is_empty() && new.name.len() <= 64,
         "account name must be 1-64 characters"
     );
+    let account_id = new
+        .account_id
+        .unwrap_or_else(gatehouse_core::new_account_id);
+    anyhow::ensure!(
+        account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()),
+        "account id must be 12 digits"
+    );
     let ak = new
         .access_key
-        .unwrap_or_else(gatehouse_core::new_access_key_id);
+        .unwrap_or_else(|| gatehouse_core::new_access_key_id(&account_id));
     let sk = new
         .secret_key
         .unwrap_or_else(gatehouse_core::new_secret_key);
@@ -42,13 +49,6 @@ pub async fn create_account(
         "access key must be alphanumeric"
     );
     anyhow::ensure!(sk.len() >= 8, "secret key must be at least 8 characters");
-    let account_id = new
-        .account_id
-        .unwrap_or_else(gatehouse_core::new_account_id);
-    anyhow::ensure!(
-        account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()),
-        "account id must be 12 digits"
-    );
     let account = Account {
         id: account_id,
         display_name: new.display_name.unwrap_or_else(|| new.name.clone()),

@@ -72,10 +72,14 @@ impl Caller {
             ..Default::default()
         });
         let session_policies = match &session {
-            Some(s) => state.iam.session_policies(s).map_err(|e| {
-                tracing::warn!(error = %e, "cannot compile the session policy: denied");
-                "the session policy could not be loaded"
-            })?,
+            Some(s) => state
+                .iam
+                .session_policies(&state.meta, s)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "cannot load the session policies: denied");
+                    "the session policies could not be loaded"
+                })?,
             None => None,
         };
         if let Some(s) = &session
@@ -105,6 +109,33 @@ impl Caller {
                     identity: pol.identity.clone(),
                     boundary: pol.boundary.clone(),
                 })),
+                session_policies,
+            });
+        }
+        if let Some(s) = &session
+            && let crate::session::SessionKind::Federated { user, path } = &s.kind
+        {
+            // The parent user's policies, capped by the session policies (none: no identity permissions).
+            let pol = state
+                .iam
+                .user(&state.meta, &s.account, user, &p.canonical_id)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, user, "cannot load the parent user's policies: denied");
+                    "the parent user's policies could not be loaded"
+                })?;
+            let engine = gatehouse_policy::Principal::federated_user(
+                &s.account,
+                path,
+                user,
+                s.session_name.as_deref().unwrap_or_default(),
+                Some(&p.canonical_id),
+            )
+            .with_session(session_data.unwrap_or_default());
+            return Ok(Caller {
+                engine,
+                principal: Some(p),
+                policies: Some(pol),
                 session_policies,
             });
         }

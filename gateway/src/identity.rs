@@ -97,6 +97,8 @@ pub struct IamCache {
     roles: Entries<RolePolicies>,
     /// Session policies by temporary access key (a session's policies never change).
     sessions: RwLock<HashMap<String, Arc<Vec<Arc<CompiledPolicy>>>>>,
+    /// Session policies of sessions with managed session policies, by (account, access key), for `TTL`.
+    managed_sessions: Entries<Vec<Arc<CompiledPolicy>>>,
     /// Bumped by every change: a load that saw an older generation is not stored.
     generation: AtomicU64,
 }
@@ -107,6 +109,7 @@ impl IamCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.users.forget_account(account_id);
         self.roles.forget_account(account_id);
+        self.managed_sessions.forget_account(account_id);
     }
 
     /// A role's compiled policies, from the cache when fresh (same rules as `user`).
@@ -140,26 +143,50 @@ impl IamCache {
         Ok(compiled)
     }
 
-    /// A session's compiled session policies (`None`: the session has none).
-    pub fn session_policies(
+    /// A session's compiled session policies (`None`: the session has none): its inline policy and the
+    /// managed policies passed as `PolicyArns`. A session with managed ones is re-read like a user's
+    /// policies (they can change: a new default version applies to running sessions, as on AWS); one with
+    /// only an inline policy never changes and is kept by access key.
+    pub async fn session_policies(
         &self,
+        meta: &gatehouse_meta::Meta,
         s: &crate::session::Session,
     ) -> Result<Option<Arc<Vec<Arc<CompiledPolicy>>>>, LoadError> {
-        let Some(doc) = &s.policy else {
+        if s.policy.is_none() && s.policy_arns.is_empty() {
             return Ok(None);
-        };
-        if let Ok(m) = self.sessions.read()
-            && let Some(p) = m.get(&s.access_key_id)
-        {
-            return Ok(Some(Arc::clone(p)));
         }
-        let id = format!("session-policy:{}", s.access_key_id);
-        let compiled = Arc::new(vec![compile_doc(Some(doc), PolicyKind::Session, &id)?]);
-        if let Ok(mut m) = self.sessions.write() {
-            if m.len() > 100_000 {
-                m.clear();
+        let key = (s.account.clone(), s.access_key_id.clone());
+        if s.policy_arns.is_empty() {
+            if let Ok(m) = self.sessions.read()
+                && let Some(p) = m.get(&s.access_key_id)
+            {
+                return Ok(Some(Arc::clone(p)));
             }
-            m.insert(s.access_key_id.clone(), Arc::clone(&compiled));
+        } else if let Some(p) = self.managed_sessions.fresh(&key) {
+            return Ok(Some(p));
+        }
+        let read_at = Instant::now();
+        let generation = self.generation.load(Ordering::SeqCst);
+        let id = format!("session-policy:{}", s.access_key_id);
+        let mut compiled = Vec::new();
+        if let Some(doc) = &s.policy {
+            compiled.push(compile_doc(Some(doc), PolicyKind::Session, &id)?);
+        }
+        for arn in &s.policy_arns {
+            let doc = managed_document(meta, &s.account, arn).await?;
+            compiled.push(compile_doc(doc.as_deref(), PolicyKind::Session, arn)?);
+        }
+        let compiled = Arc::new(compiled);
+        if s.policy_arns.is_empty() {
+            if let Ok(mut m) = self.sessions.write() {
+                if m.len() > 100_000 {
+                    m.clear();
+                }
+                m.insert(s.access_key_id.clone(), Arc::clone(&compiled));
+            }
+        } else {
+            self.managed_sessions
+                .store(&self.generation, generation, key, read_at, &compiled);
         }
         Ok(Some(compiled))
     }
@@ -224,6 +251,30 @@ fn compile_own(
         )?);
     }
     Ok(())
+}
+
+/// The current document of a managed policy of `account` (or an AWS-managed one) by ARN; `None` when it no
+/// longer exists (the caller then fails closed).
+pub async fn managed_document(
+    meta: &gatehouse_meta::Meta,
+    account: &str,
+    arn: &str,
+) -> Result<Option<String>, LoadError> {
+    if let Some((_, doc)) = gatehouse_iam::resolve_aws_managed(arn) {
+        return Ok(Some(doc));
+    }
+    let Some(p) = meta
+        .get_managed_policy(account, arn)
+        .await
+        .map_err(|e| LoadError::Meta(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let v = meta
+        .get_policy_version(account, arn, p.default_version)
+        .await
+        .map_err(|e| LoadError::Meta(e.to_string()))?;
+    Ok(Some(v.document))
 }
 
 /// A permissions boundary, compiled.

@@ -33,6 +33,8 @@ pub enum SessionKind {
     User { name: String },
     /// GetSessionToken of the account root.
     Root,
+    /// GetFederationToken of IAM user `user` (at `path`): the federated user `session_name`.
+    Federated { user: String, path: String },
 }
 
 /// A session, as sealed in its token.
@@ -43,7 +45,7 @@ pub struct Session {
     pub account: String,
     #[serde(flatten)]
     pub kind: SessionKind,
-    /// RoleSessionName (roles only).
+    /// RoleSessionName (roles), or the federated user's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
     pub issued_ms: i64,
@@ -73,6 +75,18 @@ impl Session {
         match &self.kind {
             SessionKind::Role { name, .. } => Some(format!(
                 "arn:aws:sts::{}:assumed-role/{name}/{}",
+                self.account,
+                self.session_name.as_deref().unwrap_or_default()
+            )),
+            _ => None,
+        }
+    }
+
+    /// The federated user's ARN (`arn:aws:sts::ACCOUNT:federated-user/NAME`).
+    pub fn federated_user_arn(&self) -> Option<String> {
+        match &self.kind {
+            SessionKind::Federated { .. } => Some(format!(
+                "arn:aws:sts::{}:federated-user/{}",
                 self.account,
                 self.session_name.as_deref().unwrap_or_default()
             )),
@@ -121,10 +135,10 @@ pub fn open(keys: &crate::server_key::Keys, token: &str) -> Result<Session, Toke
     serde_json::from_slice(&json).map_err(|_| TokenError::Invalid)
 }
 
-/// A new `ASIA…` key id and secret.
-pub fn new_credentials() -> (String, String) {
+/// A new `ASIA…` key id (naming `account`) and secret.
+pub fn new_credentials(account: &str) -> (String, String) {
     (
-        gatehouse_core::new_temp_access_key_id(),
+        gatehouse_core::new_temp_access_key_id(account),
         gatehouse_core::new_secret_key(),
     )
 }
@@ -296,6 +310,16 @@ async fn session_principal(state: &AppState, s: &Session) -> Option<Principal> {
             p.arn = s.role_session_arn()?;
             p.user_id = format!("{id}:{}", s.session_name.as_deref().unwrap_or_default());
         }
+        SessionKind::Federated { user, .. } => {
+            // The parent user must still exist; the caller is the federated user, not the user.
+            state.meta.get_iam_user(&s.account, user).await.ok()??;
+            p.arn = s.federated_user_arn()?;
+            p.user_id = format!(
+                "{}:{}",
+                s.account,
+                s.session_name.as_deref().unwrap_or_default()
+            );
+        }
     }
     p.session = Some(Arc::new(s.clone()));
     Some(p)
@@ -369,10 +393,10 @@ mod tests {
 
     #[test]
     fn credentials_look_like_aws_ones() {
-        let (ak, sk) = new_credentials();
+        let (ak, sk) = new_credentials("111122223333");
         assert!(ak.starts_with("ASIA") && ak.len() == 20, "{ak}");
         assert_eq!(sk.len(), 40);
-        assert_ne!(new_credentials().0, ak);
+        assert_ne!(new_credentials("111122223333").0, ak);
         assert!(is_temporary(&ak));
         assert!(!is_temporary("AKIAIOSFODNN7EXAMPLE"));
     }

@@ -20,6 +20,19 @@ const CHAINED_MAX: i64 = 3600;
 /// Plain-text limit of a session policy, and the packed limit of policy plus tags.
 pub(crate) const SESSION_POLICY_MAX: usize = 2048;
 const MAX_SESSION_TAGS: usize = 50;
+/// At most this many managed session policies (`PolicyArns`).
+const MAX_POLICY_ARNS: usize = 10;
+/// The actions STS has (an unknown one is InvalidAction, whoever calls).
+const KNOWN: &[&str] = &[
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "DecodeAuthorizationMessage",
+    "GetAccessKeyInfo",
+    "GetCallerIdentity",
+    "GetFederationToken",
+    "GetSessionToken",
+];
 
 pub(crate) fn validation(msg: impl Into<String>) -> ApiError {
     ApiError::new(Code::ValidationError, msg)
@@ -110,6 +123,28 @@ pub(crate) async fn handle(
     params: &[(String, String)],
     rid: &str,
 ) -> Result<String, ApiError> {
+    // What temporary credentials other than role sessions may call (AWS): federated users only
+    // GetCallerIdentity; GetSessionToken credentials also AssumeRole (GetSessionToken answers its own error).
+    if let Caller::Signed(p) = caller
+        && let Some(s) = p.session.as_ref().filter(|s| !s.is_role())
+    {
+        let allowed = match s.kind {
+            SessionKind::Federated { .. } => action == "GetCallerIdentity",
+            _ => matches!(
+                action,
+                "GetCallerIdentity" | "AssumeRole" | "GetSessionToken"
+            ),
+        };
+        if !allowed && KNOWN.contains(&action) {
+            return Err(ApiError::new(
+                Code::AccessDenied,
+                format!(
+                    "User: {} is not authorized to perform: sts:{action} with these temporary credentials",
+                    p.arn
+                ),
+            ));
+        }
+    }
     match (action, caller) {
         ("GetCallerIdentity", Caller::Signed(p)) => Ok(gatehouse_sts::get_caller_identity(
             &gatehouse_sts::CallerIdentity {
@@ -124,13 +159,11 @@ pub(crate) async fn handle(
         ("AssumeRoleWithWebIdentity", _) => {
             crate::web_identity::assume_role_with_web_identity(state, params, rid).await
         }
-        (
-            "AssumeRoleWithSAML"
-            | "GetFederationToken"
-            | "GetAccessKeyInfo"
-            | "DecodeAuthorizationMessage",
-            _,
-        ) => Err(ApiError::new(
+        ("GetFederationToken", Caller::Signed(p)) => {
+            get_federation_token(state, p, params, rid).await
+        }
+        ("GetAccessKeyInfo", Caller::Signed(p)) => get_access_key_info(state, p, params, rid).await,
+        ("AssumeRoleWithSAML" | "DecodeAuthorizationMessage", _) => Err(ApiError::new(
             Code::NotImplemented,
             format!("STS {action} is not implemented yet."),
         )),
@@ -162,7 +195,7 @@ fn get_session_token(
         ),
     };
     let secs = duration(params, default, max)?.min(max);
-    let (ak, sk) = crate::session::new_credentials();
+    let (ak, sk) = crate::session::new_credentials(&p.account_id);
     let now = gatehouse_core::now_ms();
     let s = Session {
         access_key_id: ak,
@@ -218,12 +251,6 @@ async fn assume_role(
             "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
         )));
     }
-    if !members(params, "PolicyArns", Some("arn")).is_empty() {
-        return Err(ApiError::new(
-            Code::NotImplemented,
-            "Managed session policies (PolicyArns) are not implemented yet.",
-        ));
-    }
     // The role: arn:aws:iam::ACCOUNT:role/PATH/NAME.
     let parts = gatehouse_policy::pattern::split_arn(role_arn)
         .filter(|a| a[2] == "iam" && a[5].starts_with("role/"))
@@ -245,38 +272,9 @@ async fn assume_role(
             ));
         }
     };
-    // Session policy, tags, source identity.
-    let policy = param(params, "Policy").map(str::to_owned);
-    if let Some(doc) = &policy {
-        if doc.len() > SESSION_POLICY_MAX {
-            return Err(validation(format!(
-                "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
-            )));
-        }
-        CompiledPolicy::parse(doc, PolicyKind::Session, "session").map_err(|e| {
-            ApiError::custom(
-                "MalformedPolicyDocument",
-                StatusCode::BAD_REQUEST,
-                true,
-                e.to_string(),
-            )
-        })?;
-    }
-    let keys = members(params, "Tags", Some("Key"));
-    let values = members(params, "Tags", Some("Value"));
-    if keys.len() != values.len() || keys.iter().zip(&values).any(|(k, v)| k.0 != v.0) {
-        return Err(validation("Each session tag needs a Key and a Value"));
-    }
-    let mut tags: Vec<(String, String)> = keys
-        .into_iter()
-        .zip(values)
-        .map(|((_, k), (_, v))| (k, v))
-        .collect();
-    if tags.len() > MAX_SESSION_TAGS {
-        return Err(validation(format!(
-            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_SESSION_TAGS}"
-        )));
-    }
+    // Session policies, tags, source identity.
+    let policies = session_policies(state, params, &role.account_id).await?;
+    let mut tags = session_tags(params)?;
     let transitive: Vec<String> = members(params, "TransitiveTagKeys", None)
         .into_iter()
         .map(|(_, k)| k)
@@ -301,19 +299,7 @@ async fn assume_role(
             }
         }
     }
-    let packed = policy
-        .as_deref()
-        .map_or(0, |d| d.chars().filter(|c| !c.is_whitespace()).count())
-        + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-    let packed_percent = u32::try_from(packed * 100 / SESSION_POLICY_MAX).unwrap_or(u32::MAX);
-    if packed_percent > 100 {
-        return Err(ApiError::new(
-            Code::PackedPolicyTooLarge,
-            format!(
-                "Packed policy consumes {packed_percent}% of allotted space, please use smaller policy."
-            ),
-        ));
-    }
+    let (packed, packed_percent) = packed_size(&policies, &tags)?;
     let max = if chained {
         CHAINED_MAX
     } else {
@@ -386,7 +372,7 @@ async fn assume_role(
         }
     }
 
-    let (ak, sk) = crate::session::new_credentials();
+    let (ak, sk) = crate::session::new_credentials(&role.account_id);
     let now_ms = gatehouse_core::now_ms();
     let s = Session {
         access_key_id: ak,
@@ -400,8 +386,8 @@ async fn assume_role(
         session_name: Some(session_name.to_owned()),
         issued_ms: now_ms,
         expires_ms: now_ms + secs * 1000,
-        policy,
-        policy_arns: Vec::new(),
+        policy: policies.policy,
+        policy_arns: policies.arns,
         source_identity: source_identity.clone(),
         tags,
         transitive_tag_keys: transitive_keys,
@@ -415,6 +401,245 @@ async fn assume_role(
         &format!("{}:{session_name}", role.role_id),
         (packed > 0).then_some(packed_percent),
         source_identity.as_deref(),
+        rid,
+    ))
+}
+
+/// The session policies of a request: the inline `Policy` and the managed `PolicyArns` (of `account`, or
+/// AWS-managed), validated.
+pub(crate) struct SessionPolicies {
+    pub policy: Option<String>,
+    pub arns: Vec<String>,
+}
+
+fn malformed(msg: impl Into<String>) -> ApiError {
+    ApiError::custom(
+        "MalformedPolicyDocument",
+        StatusCode::BAD_REQUEST,
+        true,
+        msg.into(),
+    )
+}
+
+/// Reads and validates `Policy` and `PolicyArns.member.N.arn`; a managed policy must exist in `account` (the
+/// role's, or the federating user's) or be AWS-managed.
+pub(crate) async fn session_policies(
+    state: &AppState,
+    params: &[(String, String)],
+    account: &str,
+) -> Result<SessionPolicies, ApiError> {
+    let policy = param(params, "Policy").map(str::to_owned);
+    if let Some(doc) = &policy {
+        if doc.len() > SESSION_POLICY_MAX {
+            return Err(validation(format!(
+                "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
+            )));
+        }
+        CompiledPolicy::parse(doc, PolicyKind::Session, "session")
+            .map_err(|e| malformed(e.to_string()))?;
+    }
+    let arns: Vec<String> = members(params, "PolicyArns", Some("arn"))
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    if arns.len() > MAX_POLICY_ARNS {
+        return Err(validation(format!(
+            "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
+        )));
+    }
+    for arn in &arns {
+        if !(20..=2048).contains(&arn.len()) {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{arn}' at 'policyArns.arn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+            )));
+        }
+        let owner = gatehouse_policy::pattern::split_arn(arn)
+            .filter(|a| a[2] == "iam" && a[5].starts_with("policy/"))
+            .map(|a| a[4].to_owned())
+            .ok_or_else(|| malformed(format!("Invalid policy ARN: {arn}")))?;
+        let missing = || malformed(format!("Policy {arn} does not exist or is not attachable."));
+        if owner != account && owner != "aws" {
+            return Err(missing());
+        }
+        match crate::identity::managed_document(&state.meta, account, arn).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(missing()),
+            Err(e) => {
+                tracing::error!(error = %e, arn, "managed session policy lookup failed");
+                return Err(ApiError::new(
+                    Code::InternalFailure,
+                    "An internal error occurred.",
+                ));
+            }
+        }
+    }
+    Ok(SessionPolicies { policy, arns })
+}
+
+/// `Tags.member.N.Key` / `.Value`, at most 50.
+pub(crate) fn session_tags(params: &[(String, String)]) -> Result<Vec<(String, String)>, ApiError> {
+    let keys = members(params, "Tags", Some("Key"));
+    let values = members(params, "Tags", Some("Value"));
+    if keys.len() != values.len() || keys.iter().zip(&values).any(|(k, v)| k.0 != v.0) {
+        return Err(validation("Each session tag needs a Key and a Value"));
+    }
+    let tags: Vec<(String, String)> = keys
+        .into_iter()
+        .zip(values)
+        .map(|((_, k), (_, v))| (k, v))
+        .collect();
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(validation(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_SESSION_TAGS}"
+        )));
+    }
+    Ok(tags)
+}
+
+/// The packed size of session policies and tags (the policy without white space, the policy ARNs, the
+/// tags' keys and values) and its percentage of the allowance; PackedPolicyTooLarge over 100%.
+pub(crate) fn packed_size(
+    p: &SessionPolicies,
+    tags: &[(String, String)],
+) -> Result<(usize, u32), ApiError> {
+    let packed = p
+        .policy
+        .as_deref()
+        .map_or(0, |d| d.chars().filter(|c| !c.is_whitespace()).count())
+        + p.arns.iter().map(String::len).sum::<usize>()
+        + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    let percent = u32::try_from(packed * 100 / SESSION_POLICY_MAX).unwrap_or(u32::MAX);
+    if percent > 100 {
+        return Err(ApiError::new(
+            Code::PackedPolicyTooLarge,
+            format!(
+                "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+            ),
+        ));
+    }
+    Ok((packed, percent))
+}
+
+/// GetAccessKeyInfo: the account of an access key id: the stored key's account when this deployment knows
+/// the key, else the account the id itself carries (AWS's encoding, which Gatehouse's key ids follow).
+async fn get_access_key_info(
+    state: &AppState,
+    p: &Principal,
+    params: &[(String, String)],
+    rid: &str,
+) -> Result<String, ApiError> {
+    let id = param(params, "AccessKeyId").ok_or_else(|| {
+        validation("1 validation error detected: Value null at 'accessKeyId' failed to satisfy constraint: Member must not be null")
+    })?;
+    if !(16..=128).contains(&id.len())
+        || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{id}' at 'accessKeyId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]*"
+        )));
+    }
+    if !p.is_root()
+        && crate::authz::identity_decision(state, p, "sts:GetAccessKeyInfo", "*", &p.account_id)
+            .await
+            != crate::authz::Decision::Allow
+    {
+        return Err(denied(p, "sts:GetAccessKeyInfo", "*"));
+    }
+    let account = match state.resolve_key(id).await {
+        Ok(Some(k)) => Some(k.principal.account_id),
+        Ok(None) | Err(crate::state::KeyError::Unopenable) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "access key lookup failed");
+            return Err(ApiError::new(
+                Code::InternalFailure,
+                "An internal error occurred.",
+            ));
+        }
+    }
+    .or_else(|| gatehouse_core::account_of_access_key_id(id))
+    .ok_or_else(|| validation(format!("The access key id {id} is not valid.")))?;
+    Ok(gatehouse_sts::get_access_key_info(&account, rid))
+}
+
+/// A federated user's name: 2-32 of `[\w+=,.@-]`.
+fn valid_federated_name(s: &str) -> bool {
+    (2..=32).contains(&s.len()) && valid_session_name(s)
+}
+
+/// GetFederationToken for an IAM user: a federated-user session whose permissions are the user's policies
+/// within the session policies (none passed: no identity-based permissions, as AWS).
+async fn get_federation_token(
+    state: &AppState,
+    p: &Principal,
+    params: &[(String, String)],
+    rid: &str,
+) -> Result<String, ApiError> {
+    if p.session.is_some() {
+        return Err(ApiError::new(
+            Code::AccessDenied,
+            "Cannot call GetFederationToken with session credentials",
+        ));
+    }
+    let Some((_, user)) = crate::identity::user_of(p) else {
+        return Err(ApiError::new(
+            Code::NotImplemented,
+            "GetFederationToken with the account root's credentials is not implemented; call it as an IAM user.",
+        ));
+    };
+    let name = param(params, "Name").ok_or_else(|| {
+        validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
+    })?;
+    if !valid_federated_name(name) {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 32"
+        )));
+    }
+    let secs = duration(params, USER_SESSION_DEFAULT, USER_SESSION_MAX)?;
+    if secs > USER_SESSION_MAX {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{secs}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {USER_SESSION_MAX}"
+        )));
+    }
+    let policies = session_policies(state, params, &p.account_id).await?;
+    let tags = session_tags(params)?;
+    let (packed, packed_percent) = packed_size(&policies, &tags)?;
+    let arn = format!("arn:aws:sts::{}:federated-user/{name}", p.account_id);
+    let mut actions = vec!["sts:GetFederationToken"];
+    if !tags.is_empty() {
+        actions.push("sts:TagSession");
+    }
+    for a in actions {
+        if crate::authz::identity_decision(state, p, a, &arn, &p.account_id).await
+            != crate::authz::Decision::Allow
+        {
+            return Err(denied(p, a, &arn));
+        }
+    }
+    let (ak, sk) = crate::session::new_credentials(&p.account_id);
+    let now = gatehouse_core::now_ms();
+    let s = Session {
+        access_key_id: ak,
+        secret: sk,
+        account: p.account_id.clone(),
+        kind: SessionKind::Federated {
+            user: user.to_owned(),
+            path: p.user_path.clone().unwrap_or_else(|| "/".to_owned()),
+        },
+        session_name: Some(name.to_owned()),
+        issued_ms: now,
+        expires_ms: now + secs * 1000,
+        policy: policies.policy,
+        policy_arns: policies.arns,
+        source_identity: None,
+        tags,
+        transitive_tag_keys: Vec::new(),
+        chained: false,
+    };
+    Ok(gatehouse_sts::get_federation_token(
+        &credentials(state, &s)?,
+        &arn,
+        &format!("{}:{name}", p.account_id),
+        (packed > 0).then_some(packed_percent),
         rid,
     ))
 }

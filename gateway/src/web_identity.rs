@@ -10,9 +10,7 @@ use http::StatusCode;
 use crate::errors::{ApiError, Code};
 use crate::session::{Session, SessionKind};
 use crate::state::AppState;
-use crate::sts::{
-    SESSION_POLICY_MAX, credentials, duration, param, valid_session_name, validation,
-};
+use crate::sts::{credentials, duration, param, valid_session_name, validation};
 
 /// The longest token AWS takes.
 const MAX_TOKEN: usize = 20_000;
@@ -94,29 +92,11 @@ pub(crate) async fn assume_role_with_web_identity(
             "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000",
         ));
     }
-    if param(params, "ProviderId").is_some()
-        || params.iter().any(|(k, _)| k.starts_with("PolicyArns."))
-    {
+    if param(params, "ProviderId").is_some() {
         return Err(ApiError::new(
             Code::NotImplemented,
-            "ProviderId (OAuth 2.0) and PolicyArns are not implemented yet.",
+            "ProviderId (OAuth 2.0 access tokens) is not implemented yet.",
         ));
-    }
-    let policy = param(params, "Policy").map(str::to_owned);
-    if let Some(doc) = &policy {
-        if doc.len() > SESSION_POLICY_MAX {
-            return Err(validation(
-                "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048",
-            ));
-        }
-        CompiledPolicy::parse(doc, PolicyKind::Session, "session").map_err(|e| {
-            ApiError::custom(
-                "MalformedPolicyDocument",
-                StatusCode::BAD_REQUEST,
-                true,
-                e.to_string(),
-            )
-        })?;
     }
     // The role.
     let parts = gatehouse_policy::pattern::split_arn(role_arn)
@@ -138,6 +118,7 @@ pub(crate) async fn assume_role_with_web_identity(
             ));
         }
     };
+    let policies = crate::sts::session_policies(state, params, &role.account_id).await?;
     // The provider, then the token.
     let iss = unverified_issuer(token)
         .ok_or_else(|| invalid("The web identity token is not a valid JWT."))?;
@@ -196,6 +177,7 @@ pub(crate) async fn assume_role_with_web_identity(
     };
     let sub = claims.str("sub").unwrap_or_default().to_owned();
     let (tags, transitive) = session_tags(&claims);
+    let (packed, packed_percent) = crate::sts::packed_size(&policies, &tags)?;
     // The trust policy decides, with the provider as principal and the claims as keys.
     let trust = CompiledPolicy::parse(&role.trust_policy, PolicyKind::Trust, &role.arn())
         .map_err(|_| denied())?;
@@ -257,7 +239,7 @@ pub(crate) async fn assume_role_with_web_identity(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
     }
-    let (ak, sk) = crate::session::new_credentials();
+    let (ak, sk) = crate::session::new_credentials(&role.account_id);
     let s = Session {
         access_key_id: ak,
         secret: sk,
@@ -270,17 +252,14 @@ pub(crate) async fn assume_role_with_web_identity(
         session_name: Some(session_name.to_owned()),
         issued_ms: now,
         expires_ms: now + secs * 1000,
-        policy: policy.clone(),
-        policy_arns: Vec::new(),
+        policy: policies.policy,
+        policy_arns: policies.arns,
         source_identity: None,
         tags,
         transitive_tag_keys: transitive,
         chained: false,
     };
     let c = credentials(state, &s)?;
-    let packed = policy
-        .as_deref()
-        .map_or(0, |d| d.chars().filter(|c| !c.is_whitespace()).count());
     Ok(gatehouse_sts::assume_role_with_web_identity(
         &c,
         &s.role_session_arn().unwrap_or_default(),
@@ -288,7 +267,7 @@ pub(crate) async fn assume_role_with_web_identity(
         &sub,
         &audience,
         &provider.arn(),
-        (packed > 0).then(|| u32::try_from(packed * 100 / SESSION_POLICY_MAX).unwrap_or(100)),
+        (packed > 0).then_some(packed_percent),
         rid,
     ))
 }

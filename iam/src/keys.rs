@@ -27,7 +27,7 @@ fn key_id<'a>(cx: &Cx<'a>) -> Result<&'a str, IamError> {
 
 pub(crate) async fn create_access_key(cx: &Cx<'_>) -> Out {
     let user = key_user(cx)?;
-    let id = gatehouse_core::new_access_key_id();
+    let id = gatehouse_core::new_access_key_id(&cx.caller.account_id);
     let secret = gatehouse_core::new_secret_key();
     let context = format!("gatehouse:access-key:{id}");
     let sealed = cx

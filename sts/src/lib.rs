@@ -105,6 +105,35 @@ pub fn assume_role_with_web_identity(
     )
 }
 
+/// GetFederationToken's response body.
+pub fn get_federation_token(
+    c: &TempCredentials,
+    federated_user_arn: &str,
+    federated_user_id: &str,
+    packed_policy_percent: Option<u32>,
+    request_id: &str,
+) -> String {
+    format!(
+        "<GetFederationTokenResponse xmlns=\"{NAMESPACE}\"><GetFederationTokenResult>{}<FederatedUser><Arn>{}</Arn><FederatedUserId>{}</FederatedUserId></FederatedUser>{}</GetFederationTokenResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></GetFederationTokenResponse>",
+        credentials_xml(c),
+        escape(federated_user_arn),
+        escape(federated_user_id),
+        packed_policy_percent
+            .map(|p| format!("<PackedPolicySize>{p}</PackedPolicySize>"))
+            .unwrap_or_default(),
+        escape(request_id)
+    )
+}
+
+/// GetAccessKeyInfo's response body.
+pub fn get_access_key_info(account: &str, request_id: &str) -> String {
+    format!(
+        "<GetAccessKeyInfoResponse xmlns=\"{NAMESPACE}\"><GetAccessKeyInfoResult><Account>{}</Account></GetAccessKeyInfoResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></GetAccessKeyInfoResponse>",
+        escape(account),
+        escape(request_id)
+    )
+}
+
 /// GetSessionToken's response body.
 pub fn get_session_token(c: &TempCredentials, request_id: &str) -> String {
     format!(

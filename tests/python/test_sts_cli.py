@@ -44,3 +44,42 @@ if echo x | aws $E s3 cp - s3://$BUCKET/new.txt 2>/dev/null; then echo "WRITE al
     assert "hello.txt" in lines["LS"]
     assert lines["GET"] == "hello"
     assert lines["WRITE"] == "denied", out.stdout
+
+
+def test_cli_federation_token_and_access_key_info(server, cli_env):
+    """`aws sts get-federation-token` with a managed session policy by ARN, the federated user on S3, and
+    `aws sts get-access-key-info` on the user's key and on the session's."""
+    bucket = "fed-" + uuid.uuid4().hex[:8]
+    script = r'''
+set -euo pipefail
+E=--endpoint-url=$ENDPOINT
+ACCOUNT=$(aws $E sts get-caller-identity --query Account --output text)
+aws $E s3 mb s3://$BUCKET >/dev/null
+echo hello | aws $E s3 cp - s3://$BUCKET/hello.txt >/dev/null
+aws $E iam create-user --user-name fed-$SUFFIX >/dev/null
+aws $E iam attach-user-policy --user-name fed-$SUFFIX --policy-arn arn:aws:iam::aws:policy/AmazonS3FullAccess
+aws $E iam put-user-policy --user-name fed-$SUFFIX --policy-name federate --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:GetFederationToken","sts:GetAccessKeyInfo"],"Resource":"*"}]}'
+read -r FED_AK FED_SK < <(aws $E iam create-access-key --user-name fed-$SUFFIX \
+    --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text)
+export AWS_ACCESS_KEY_ID=$FED_AK AWS_SECRET_ACCESS_KEY=$FED_SK
+echo "INFO $(aws $E sts get-access-key-info --access-key-id $FED_AK --query Account --output text) $ACCOUNT"
+read -r AK SK TOKEN < <(aws $E sts get-federation-token --name carol \
+    --policy-arns arn=arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
+echo "TEMPINFO $(aws $E sts get-access-key-info --access-key-id $AK --query Account --output text)"
+export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_SESSION_TOKEN=$TOKEN
+echo "WHO $(aws $E sts get-caller-identity --query Arn --output text)"
+echo "GET $(aws $E s3 cp s3://$BUCKET/hello.txt -)"
+if echo x | aws $E s3 cp - s3://$BUCKET/new.txt 2>/dev/null; then echo "WRITE allowed"; else echo "WRITE denied"; fi
+'''
+    env = dict(cli_env, ENDPOINT=server["endpoint"], BUCKET=bucket, SUFFIX=uuid.uuid4().hex[:6])
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = dict(l.split(" ", 1) for l in out.stdout.splitlines() if " " in l)
+    got, account = lines["INFO"].split()
+    assert got == account, out.stdout
+    assert lines["TEMPINFO"] == account, out.stdout
+    assert lines["WHO"] == "arn:aws:sts::" + account + ":federated-user/carol", out.stdout
+    assert lines["GET"] == "hello"
+    assert lines["WRITE"] == "denied", out.stdout
