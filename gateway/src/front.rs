@@ -28,6 +28,8 @@ const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The negotiated TLS version (`1.2`, `1.3`) for s3:TlsVersion.
+    pub tls_version: Option<&'static str>,
 }
 
 /// Simple counters for /metrics.
@@ -301,12 +303,20 @@ impl Front {
                         req.headers(),
                         &self.state.config.trusted_proxies,
                     );
+                    sigv4_date_from_date_header(req.headers_mut());
+                    let signed_ms = crate::access::context::signing_time_ms(
+                        &creds,
+                        req.headers(),
+                        req.uri().query(),
+                    );
                     req.extensions_mut()
                         .insert(crate::access::context::RequestFacts {
                             request_id: rid.clone(),
                             source_ip,
                             tls: conn.tls,
+                            tls_version: conn.tls_version,
                             auth: crate::access::context::AuthKind::of(&creds),
+                            signed_ms,
                         });
                     req.extensions_mut().insert(conn);
                     if self.state.config.sigv2
@@ -315,7 +325,6 @@ impl Front {
                     {
                         *req.uri_mut() = uri;
                     }
-                    sigv4_date_from_date_header(req.headers_mut());
                     let check_digest = parsed_body_with_digest(&req);
                     let (parts, body) = req.into_parts();
                     let body = if check_digest {

@@ -96,7 +96,7 @@ fn form_pairs(text: &str) -> Result<Vec<(String, String)>, ApiError> {
 }
 
 /// The request time of a SigV4 request (`x-amz-date` header or `X-Amz-Date` parameter, `YYYYMMDDTHHMMSSZ`).
-fn request_time(text: &str) -> Option<SystemTime> {
+pub(crate) fn request_time(text: &str) -> Option<SystemTime> {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     let t = time::PrimitiveDateTime::parse(text, &format)
         .ok()?

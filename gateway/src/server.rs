@@ -279,25 +279,31 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let svc = |is_tls: bool| {
+            let svc = |tls_version: Option<&'static str>| {
                 let front = Arc::clone(&front);
+                let conn = ConnInfo {
+                    peer,
+                    tls: tls_version.is_some(),
+                    tls_version,
+                };
                 hyper::service::service_fn(move |req| {
                     let front = Arc::clone(&front);
-                    async move {
-                        Ok::<_, std::convert::Infallible>(
-                            front.handle(req, ConnInfo { peer, tls: is_tls }).await,
-                        )
-                    }
+                    async move { Ok::<_, std::convert::Infallible>(front.handle(req, conn).await) }
                 })
             };
             let result = match tls {
                 None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), svc(false));
+                    let conn = builder.serve_connection(TokioIo::new(stream), svc(None));
                     watcher.watch(conn.into_owned()).await
                 }
                 Some(acc) => match acc.accept(stream).await {
                     Ok(s) => {
-                        let conn = builder.serve_connection(TokioIo::new(s), svc(true));
+                        let version = match s.get_ref().1.protocol_version() {
+                            Some(rustls::ProtocolVersion::TLSv1_3) => "1.3",
+                            Some(rustls::ProtocolVersion::TLSv1_2) => "1.2",
+                            _ => "unknown",
+                        };
+                        let conn = builder.serve_connection(TokioIo::new(s), svc(Some(version)));
                         watcher.watch(conn.into_owned()).await
                     }
                     Err(e) => {

@@ -293,14 +293,17 @@ fn value_matches(
             _ => false,
         },
         Cmp::NumEq | Cmp::NumLt | Cmp::NumLe | Cmp::NumGt | Cmp::NumGe => {
-            let Some(n) = v.as_number() else { return false };
-            match parse_number(policy_value) {
-                Some(PolicyNumber::Int(p)) => ord_matches(cmp, n.cmp(&p)),
-                Some(PolicyNumber::Float(p)) => (n as f64)
-                    .partial_cmp(&p)
-                    .is_some_and(|o| ord_matches(cmp, o)),
-                None => false,
-            }
+            let order = match (v.as_number(), parse_number(policy_value)) {
+                (Some(n), Some(PolicyNumber::Int(p))) => Some(n.cmp(&p)),
+                (Some(n), Some(PolicyNumber::Float(p))) => (n as f64).partial_cmp(&p),
+                // A decimal value (s3:TlsVersion) compares with decimal policy values only: integer
+                // policy values are compared natively, with integers.
+                (None, Some(PolicyNumber::Float(p))) => {
+                    v.as_decimal().and_then(|d| d.partial_cmp(&p))
+                }
+                _ => None,
+            };
+            order.is_some_and(|o| ord_matches(cmp, o))
         }
         Cmp::DateEq | Cmp::DateLt | Cmp::DateLe | Cmp::DateGt | Cmp::DateGe => {
             match (v.as_date_ms(), parse_date_ms(policy_value)) {
@@ -445,7 +448,21 @@ mod tests {
             .with("aws:SourceIp", "10.1.2.3".parse::<IpAddr>().expect("ip"))
             .with("aws:SecureTransport", false)
             .with("s3:max-keys", 50)
+            .with("s3:TlsVersion", "1.3")
             .with("aws:CurrentTime", "2024-05-01T00:00:00Z");
+        // A decimal value compares with decimal policy values (AWS's s3:TlsVersion examples).
+        assert!(eval(
+            &cond("NumericLessThan", "s3:TlsVersion", &["1.4"]),
+            &ctx
+        ));
+        assert!(!eval(
+            &cond("NumericLessThan", "s3:TlsVersion", &["1.2"]),
+            &ctx
+        ));
+        assert!(eval(
+            &cond("NumericEquals", "s3:TlsVersion", &["1.3"]),
+            &ctx
+        ));
         assert!(eval(
             &cond("IpAddress", "aws:SourceIp", &["10.0.0.0/8"]),
             &ctx

@@ -326,6 +326,23 @@ fn number_order(n: i64, policy: &str) -> Option<Ordering> {
     (n as f64).partial_cmp(&f)
 }
 
+/// A decimal value (s3:TlsVersion is `1.2`) against a decimal policy value; integer policy values
+/// compare with integer values only.
+fn decimal_order(v: &ContextValue, policy: &str) -> Option<Ordering> {
+    if policy.parse::<i64>().is_ok() {
+        return None;
+    }
+    let ContextValue::String(s) = v else {
+        return None;
+    };
+    let d: f64 = s.parse().ok()?;
+    let f: f64 = policy.parse().ok()?;
+    if !d.is_finite() || !f.is_finite() {
+        return None;
+    }
+    d.partial_cmp(&f)
+}
+
 fn order_holds(cmp: Cmp, o: Option<Ordering>) -> bool {
     let Some(o) = o else { return false };
     match cmp {
@@ -353,7 +370,11 @@ fn one_matches(cmp: Cmp, v: &ContextValue, raw: &str, pat: &Pat) -> bool {
             _ => false,
         },
         Cmp::NumEq | Cmp::NumLt | Cmp::NumLe | Cmp::NumGt | Cmp::NumGe => {
-            order_holds(cmp, value_number(v).and_then(|n| number_order(n, raw)))
+            let order = match value_number(v) {
+                Some(n) => number_order(n, raw),
+                None => decimal_order(v, raw),
+            };
+            order_holds(cmp, order)
         }
         Cmp::DateEq | Cmp::DateLt | Cmp::DateLe | Cmp::DateGt | Cmp::DateGe => order_holds(
             cmp,

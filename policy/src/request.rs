@@ -330,6 +330,15 @@ impl ContextValue {
         }
     }
 
+    /// The value as a finite decimal number (`1.2`), if it is one.
+    pub fn as_decimal(&self) -> Option<f64> {
+        match self {
+            ContextValue::Number(n) => Some(*n as f64),
+            ContextValue::String(s) => s.parse::<f64>().ok().filter(|f| f.is_finite()),
+            _ => None,
+        }
+    }
+
     /// The value as epoch milliseconds, if it is a date (or epoch seconds).
     pub fn as_date_ms(&self) -> Option<i64> {
         match self {

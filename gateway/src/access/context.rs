@@ -43,7 +43,41 @@ pub struct RequestFacts {
     /// The caller's address as policies see it (aws:SourceIp).
     pub source_ip: IpAddr,
     pub tls: bool,
+    /// The negotiated TLS version (s3:TlsVersion).
+    pub tls_version: Option<&'static str>,
     pub auth: AuthKind,
+    /// When a SigV4 request was signed (ms since the epoch: `x-amz-date` / `X-Amz-Date`), for s3:signatureAge.
+    pub signed_ms: Option<i64>,
+}
+
+/// s3:object-lock-remaining-retention-days of a retain-until date (ms): whole days from now, a part day
+/// counting as a day.
+pub fn remaining_days(until_ms: i64) -> i64 {
+    let left = until_ms - gatehouse_core::now_ms();
+    if left <= 0 {
+        0
+    } else {
+        (left + 86_399_999) / 86_400_000
+    }
+}
+
+/// The signing time of a SigV4 request (header or presigned), in ms since the epoch.
+pub fn signing_time_ms(
+    creds: &Credentials,
+    headers: &http::HeaderMap,
+    query: Option<&str>,
+) -> Option<i64> {
+    let Credentials::SigV4(v) = creds else {
+        return None;
+    };
+    let text = if v.presigned {
+        query_param(query, "X-Amz-Date")?
+    } else {
+        headers.get("x-amz-date")?.to_str().ok()?.to_owned()
+    };
+    let t = crate::query::request_time(&text)?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_millis()).ok()
 }
 
 /// An IP network (`10.0.0.0/8`, or one address).
@@ -158,6 +192,12 @@ pub fn s3_context(
     if let Some(f) = facts {
         c.insert("aws:SourceIp", f.source_ip);
         c.insert("aws:SecureTransport", f.tls);
+        if let Some(v) = f.tls_version {
+            c.insert("s3:TlsVersion", v);
+        }
+        if let Some(at) = f.signed_ms {
+            c.insert("s3:signatureAge", (gatehouse_core::now_ms() - at).max(0));
+        }
         match f.auth {
             AuthKind::Anonymous => {}
             AuthKind::Header { v4 } => {
@@ -215,6 +255,10 @@ pub fn s3_context(
             time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
     {
         c.insert("s3:object-lock-retain-until-date", t);
+        c.insert(
+            "s3:object-lock-remaining-retention-days",
+            remaining_days((t.unix_timestamp_nanos() / 1_000_000) as i64),
+        );
     }
     for (key, name) in [
         ("s3:prefix", "prefix"),
