@@ -115,25 +115,50 @@ impl Caller {
         if let Some(s) = &session
             && let crate::session::SessionKind::Federated { user, path } = &s.kind
         {
-            // The parent user's policies, capped by the session policies (none: no identity permissions).
-            let pol = state
-                .iam
-                .user(&state.meta, &s.account, user, &p.canonical_id)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, user, "cannot load the parent user's policies: denied");
-                    "the parent user's policies could not be loaded"
-                })?;
-            let engine = gatehouse_policy::Principal::federated_user(
-                &s.account,
-                path,
-                user,
-                s.session_name.as_deref().unwrap_or_default(),
-                Some(&p.canonical_id),
-            )
-            .with_session(session_data.unwrap_or_default());
+            // The parent's permissions capped by the session policies (none: no identity permissions): an
+            // IAM user's policies, or everything for the account root.
+            let name = s.session_name.as_deref().unwrap_or_default();
+            let (engine, pol) = match user {
+                Some(user) => {
+                    let pol = state
+                        .iam
+                        .user(&state.meta, &s.account, user, &p.canonical_id)
+                        .await
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, user, "cannot load the parent user's policies: denied");
+                            "the parent user's policies could not be loaded"
+                        })?;
+                    let engine = gatehouse_policy::Principal::federated_user(
+                        &s.account,
+                        path,
+                        user,
+                        name,
+                        Some(&p.canonical_id),
+                    );
+                    (engine, pol)
+                }
+                None => {
+                    let mut engine = gatehouse_policy::Principal::federated_user(
+                        &s.account,
+                        "/",
+                        "root",
+                        name,
+                        Some(&p.canonical_id),
+                    );
+                    engine.parent_arn = Some(format!("arn:aws:iam::{}:root", s.account));
+                    let pol = Arc::new(crate::identity::UserPolicies {
+                        principal: engine.clone(),
+                        identity: vec![crate::identity::root_identity().map_err(|e| {
+                            tracing::error!(error = %e, "the root's identity policy: denied");
+                            "the root's identity policy could not be compiled"
+                        })?],
+                        boundary: None,
+                    });
+                    (engine, pol)
+                }
+            };
             return Ok(Caller {
-                engine,
+                engine: engine.with_session(session_data.unwrap_or_default()),
                 principal: Some(p),
                 policies: Some(pol),
                 session_policies,

@@ -253,6 +253,22 @@ fn compile_own(
     Ok(())
 }
 
+/// The account root's permissions as an identity policy (everything), for sessions the root federates.
+pub fn root_identity() -> Result<Arc<CompiledPolicy>, LoadError> {
+    static ROOT: std::sync::OnceLock<Result<Arc<CompiledPolicy>, String>> =
+        std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        compile_doc(
+            Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+            PolicyKind::Identity,
+            "account-root",
+        )
+        .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(|e| LoadError::Policy("account-root".into(), e))
+}
+
 /// The current document of a managed policy of `account` (or an AWS-managed one) by ARN; `None` when it no
 /// longer exists (the caller then fails closed).
 pub async fn managed_document(

@@ -33,8 +33,9 @@ pub enum SessionKind {
     User { name: String },
     /// GetSessionToken of the account root.
     Root,
-    /// GetFederationToken of IAM user `user` (at `path`): the federated user `session_name`.
-    Federated { user: String, path: String },
+    /// GetFederationToken of IAM user `user` (at `path`), or of the account root (`None`): the federated
+    /// user `session_name`.
+    Federated { user: Option<String>, path: String },
 }
 
 /// A session, as sealed in its token.
@@ -312,7 +313,9 @@ async fn session_principal(state: &AppState, s: &Session) -> Option<Principal> {
         }
         SessionKind::Federated { user, .. } => {
             // The parent user must still exist; the caller is the federated user, not the user.
-            state.meta.get_iam_user(&s.account, user).await.ok()??;
+            if let Some(user) = user {
+                state.meta.get_iam_user(&s.account, user).await.ok()??;
+            }
             p.arn = s.federated_user_arn()?;
             p.user_id = format!(
                 "{}:{}",

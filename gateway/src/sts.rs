@@ -566,8 +566,9 @@ fn valid_federated_name(s: &str) -> bool {
     (2..=32).contains(&s.len()) && valid_session_name(s)
 }
 
-/// GetFederationToken for an IAM user: a federated-user session whose permissions are the user's policies
-/// within the session policies (none passed: no identity-based permissions, as AWS).
+/// GetFederationToken for an IAM user or the account root: a federated-user session whose permissions are the
+/// user's policies (the root's: everything) within the session policies (none passed: no identity-based
+/// permissions, as AWS).
 async fn get_federation_token(
     state: &AppState,
     p: &Principal,
@@ -580,11 +581,12 @@ async fn get_federation_token(
             "Cannot call GetFederationToken with session credentials",
         ));
     }
-    let Some((_, user)) = crate::identity::user_of(p) else {
-        return Err(ApiError::new(
-            Code::NotImplemented,
-            "GetFederationToken with the account root's credentials is not implemented; call it as an IAM user.",
-        ));
+    // An IAM user, or the account root (AWS allows it, for at most an hour).
+    let user = crate::identity::user_of(p).map(|(_, u)| u.to_owned());
+    let max = if user.is_some() {
+        USER_SESSION_MAX
+    } else {
+        ROOT_SESSION_MAX
     };
     let name = param(params, "Name").ok_or_else(|| {
         validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
@@ -594,12 +596,14 @@ async fn get_federation_token(
             "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 32"
         )));
     }
-    let secs = duration(params, USER_SESSION_DEFAULT, USER_SESSION_MAX)?;
+    let secs = duration(params, USER_SESSION_DEFAULT, max)?;
     if secs > USER_SESSION_MAX {
         return Err(validation(format!(
             "1 validation error detected: Value '{secs}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {USER_SESSION_MAX}"
         )));
     }
+    // The root's sessions last at most an hour, whatever is asked (as AWS).
+    let secs = secs.min(max);
     let policies = session_policies(state, params, &p.account_id).await?;
     let tags = session_tags(params)?;
     let (packed, packed_percent) = packed_size(&policies, &tags)?;
@@ -608,7 +612,7 @@ async fn get_federation_token(
     if !tags.is_empty() {
         actions.push("sts:TagSession");
     }
-    for a in actions {
+    for a in actions.into_iter().filter(|_| !p.is_root()) {
         if crate::authz::identity_decision(state, p, a, &arn, &p.account_id).await
             != crate::authz::Decision::Allow
         {
@@ -622,7 +626,7 @@ async fn get_federation_token(
         secret: sk,
         account: p.account_id.clone(),
         kind: SessionKind::Federated {
-            user: user.to_owned(),
+            user,
             path: p.user_path.clone().unwrap_or_else(|| "/".to_owned()),
         },
         session_name: Some(name.to_owned()),

@@ -206,7 +206,7 @@ async fn federation_tokens_are_the_users_policies_within_the_session_policies() 
         Err("AccessDenied".into())
     );
 
-    // Refusals: no permission, bad names and durations, the root (not built), session credentials.
+    // Refusals: no permission, bad names and durations.
     let root = s.iam_with(common::ROOT_AK, common::ROOT_SK, None);
     root.delete_user_policy()
         .user_name("fed")
@@ -238,14 +238,33 @@ async fn federation_tokens_are_the_users_policies_within_the_session_policies() 
             .unwrap_err();
         assert_eq!(e.code(), Some("ValidationError"), "{name} {secs}");
     }
-    let e = s
+    // The account root may federate too (everything it may do, within the session policy), for at most
+    // an hour whatever it asks.
+    let out = s
         .sts_with(common::ROOT_AK, common::ROOT_SK, None)
         .get_federation_token()
         .name("rootfed")
+        .policy(allow(r#""s3:GetObject""#, r#""arn:aws:s3:::other/*""#))
+        .duration_seconds(7200)
         .send()
         .await
-        .unwrap_err();
-    assert_eq!(e.code(), Some("NotImplemented"));
+        .unwrap();
+    let exp = out.credentials().unwrap().expiration().secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(exp <= now + 3600 + 5, "root federation capped at an hour");
+    let rootfed = Creds::from_sts(out.credentials().unwrap());
+    get(&rootfed.s3(&s), "other", "k").await.unwrap();
+    assert_eq!(
+        get(&rootfed.s3(&s), "data", "k").await,
+        Err("AccessDenied".into())
+    );
+    assert_eq!(
+        put(&rootfed.s3(&s), "other", "no").await,
+        Err("AccessDenied".into())
+    );
 
     // The parent user's policies bound its federated sessions at once.
     root.delete_user_policy()
