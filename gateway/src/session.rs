@@ -71,6 +71,32 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session of `account` lasting `secs`, with fresh `ASIA…` credentials and nothing else set.
+    pub fn issue(
+        account: &str,
+        kind: SessionKind,
+        session_name: Option<&str>,
+        secs: i64,
+    ) -> Session {
+        let (access_key_id, secret) = new_credentials(account);
+        let now = gatehouse_core::now_ms();
+        Session {
+            access_key_id,
+            secret,
+            account: account.to_owned(),
+            kind,
+            session_name: session_name.map(str::to_owned),
+            issued_ms: now,
+            expires_ms: now + secs * 1000,
+            policy: None,
+            policy_arns: Vec::new(),
+            source_identity: None,
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+            chained: false,
+        }
+    }
+
     /// The session's ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` for roles).
     pub fn role_session_arn(&self) -> Option<String> {
         match &self.kind {

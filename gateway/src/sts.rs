@@ -195,23 +195,7 @@ fn get_session_token(
         ),
     };
     let secs = duration(params, default, max)?.min(max);
-    let (ak, sk) = crate::session::new_credentials(&p.account_id);
-    let now = gatehouse_core::now_ms();
-    let s = Session {
-        access_key_id: ak,
-        secret: sk,
-        account: p.account_id.clone(),
-        kind,
-        session_name: None,
-        issued_ms: now,
-        expires_ms: now + secs * 1000,
-        policy: None,
-        policy_arns: Vec::new(),
-        source_identity: None,
-        tags: Vec::new(),
-        transitive_tag_keys: Vec::new(),
-        chained: false,
-    };
+    let s = Session::issue(&p.account_id, kind, None, secs);
     Ok(gatehouse_sts::get_session_token(
         &credentials(state, &s)?,
         rid,
@@ -372,26 +356,19 @@ async fn assume_role(
         }
     }
 
-    let (ak, sk) = crate::session::new_credentials(&role.account_id);
-    let now_ms = gatehouse_core::now_ms();
+    let kind = SessionKind::Role {
+        name: role.name.clone(),
+        path: role.path.clone(),
+        id: role.role_id.clone(),
+    };
     let s = Session {
-        access_key_id: ak,
-        secret: sk,
-        account: role.account_id.clone(),
-        kind: SessionKind::Role {
-            name: role.name.clone(),
-            path: role.path.clone(),
-            id: role.role_id.clone(),
-        },
-        session_name: Some(session_name.to_owned()),
-        issued_ms: now_ms,
-        expires_ms: now_ms + secs * 1000,
         policy: policies.policy,
         policy_arns: policies.arns,
         source_identity: source_identity.clone(),
         tags,
         transitive_tag_keys: transitive_keys,
         chained,
+        ..Session::issue(&role.account_id, kind, Some(session_name), secs)
     };
     let c = credentials(state, &s)?;
     let arn = s.role_session_arn().unwrap_or_default();
@@ -619,25 +596,15 @@ async fn get_federation_token(
             return Err(denied(p, a, &arn));
         }
     }
-    let (ak, sk) = crate::session::new_credentials(&p.account_id);
-    let now = gatehouse_core::now_ms();
+    let kind = SessionKind::Federated {
+        user,
+        path: p.user_path.clone().unwrap_or_else(|| "/".to_owned()),
+    };
     let s = Session {
-        access_key_id: ak,
-        secret: sk,
-        account: p.account_id.clone(),
-        kind: SessionKind::Federated {
-            user,
-            path: p.user_path.clone().unwrap_or_else(|| "/".to_owned()),
-        },
-        session_name: Some(name.to_owned()),
-        issued_ms: now,
-        expires_ms: now + secs * 1000,
         policy: policies.policy,
         policy_arns: policies.arns,
-        source_identity: None,
         tags,
-        transitive_tag_keys: Vec::new(),
-        chained: false,
+        ..Session::issue(&p.account_id, kind, Some(name), secs)
     };
     Ok(gatehouse_sts::get_federation_token(
         &credentials(state, &s)?,

@@ -239,25 +239,17 @@ pub(crate) async fn assume_role_with_web_identity(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
     }
-    let (ak, sk) = crate::session::new_credentials(&role.account_id);
+    let kind = SessionKind::Role {
+        name: role.name.clone(),
+        path: role.path.clone(),
+        id: role.role_id.clone(),
+    };
     let s = Session {
-        access_key_id: ak,
-        secret: sk,
-        account: role.account_id.clone(),
-        kind: SessionKind::Role {
-            name: role.name.clone(),
-            path: role.path.clone(),
-            id: role.role_id.clone(),
-        },
-        session_name: Some(session_name.to_owned()),
-        issued_ms: now,
-        expires_ms: now + secs * 1000,
         policy: policies.policy,
         policy_arns: policies.arns,
-        source_identity: None,
         tags,
         transitive_tag_keys: transitive,
-        chained: false,
+        ..Session::issue(&role.account_id, kind, Some(session_name), secs)
     };
     let c = credentials(state, &s)?;
     Ok(gatehouse_sts::assume_role_with_web_identity(

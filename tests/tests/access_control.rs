@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
     OwnershipControlsRule, PublicAccessBlockConfiguration,
 };
 
-use common::{Db, Opts, Server, Store};
+use common::{Db, Opts, Server, Store, get, put};
 
 fn iam(s: &Server, ak: &str, sk: &str) -> aws_sdk_iam::Client {
     s.iam_with(ak, sk, None)
@@ -53,24 +53,6 @@ async fn user(
         k.access_key_id().to_owned(),
         k.secret_access_key().to_owned(),
     )
-}
-
-async fn put(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<(), String> {
-    c.put_object()
-        .bucket(b)
-        .key(k)
-        .body(bytes::Bytes::from_static(b"data").into())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| common::code(&e))
-}
-
-async fn get(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<Vec<u8>, String> {
-    match c.get_object().bucket(b).key(k).send().await {
-        Ok(o) => Ok(o.body.collect().await.unwrap().into_bytes().to_vec()),
-        Err(e) => Err(common::code(&e)),
-    }
 }
 
 async fn keys(c: &aws_sdk_s3::Client, b: &str) -> Vec<String> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_iam::error::ProvideErrorMetadata as _;
 use aws_sdk_iam::types::StatusType;
 
-use common::Server;
+use common::{Server, put};
 
 fn iam(s: &Server, ak: &str, sk: &str) -> aws_sdk_iam::Client {
     s.iam_with(ak, sk, None)
@@ -23,17 +23,6 @@ fn sts(s: &Server, ak: &str, sk: &str) -> aws_sdk_sts::Client {
 const S3_ON_AB: &str = r#"{"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::team-ab","arn:aws:s3:::team-ab/*"]},
   {"Effect":"Deny","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::team-ab/secret/*"}]}"#;
-
-async fn put(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<(), String> {
-    c.put_object()
-        .bucket(b)
-        .key(k)
-        .body(bytes::Bytes::from_static(b"x").into())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| common::code(&e))
-}
 
 async fn users_and_policies(s: &Server) {
     let root = iam(s, common::ROOT_AK, common::ROOT_SK);

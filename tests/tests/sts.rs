@@ -10,7 +10,7 @@ mod common;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_sts::error::ProvideErrorMetadata as _;
 
-use common::{Db, Opts, Server, Store};
+use common::{Db, Opts, Server, Store, get, put};
 
 fn sts(s: &Server, ak: &str, sk: &str, token: Option<&str>) -> aws_sdk_sts::Client {
     s.sts_with(ak, sk, token)
@@ -29,27 +29,6 @@ struct Creds {
     ak: String,
     sk: String,
     token: Option<String>,
-}
-
-async fn put(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<(), String> {
-    c.put_object()
-        .bucket(b)
-        .key(k)
-        .body(bytes::Bytes::from_static(b"data").into())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| common::code(&e))
-}
-
-async fn get(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<(), String> {
-    c.get_object()
-        .bucket(b)
-        .key(k)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| common::code(&e))
 }
 
 const ROLE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:ListBucket"],"Resource":["arn:aws:s3:::data","arn:aws:s3:::data/*"]}]}"#;

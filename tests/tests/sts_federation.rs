@@ -10,7 +10,7 @@ mod common;
 use aws_sdk_sts::error::ProvideErrorMetadata as _;
 use aws_sdk_sts::types::PolicyDescriptorType;
 
-use common::{Db, Opts, Server, Store};
+use common::{Db, Opts, Server, Store, get, put};
 
 struct Creds {
     ak: String,
@@ -32,27 +32,6 @@ impl Creds {
     fn sts(&self, s: &Server) -> aws_sdk_sts::Client {
         s.sts_with(&self.ak, &self.sk, self.token.as_deref())
     }
-}
-
-async fn put(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<(), String> {
-    c.put_object()
-        .bucket(b)
-        .key(k)
-        .body(bytes::Bytes::from_static(b"data").into())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| common::code(&e))
-}
-
-async fn get(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<(), String> {
-    c.get_object()
-        .bucket(b)
-        .key(k)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| common::code(&e))
 }
 
 fn allow(actions: &str, resources: &str) -> String {

@@ -511,3 +511,31 @@ macro_rules! matrix {
         }
     };
 }
+
+/// PUTs `b"data"` at `b`/`k`: `Ok`, or the error code.
+#[allow(dead_code)]
+pub async fn put(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<(), String> {
+    c.put_object()
+        .bucket(b)
+        .key(k)
+        .body(bytes::Bytes::from_static(b"data").into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| code(&e))
+}
+
+/// GETs `b`/`k`: its bytes, or the error code.
+#[allow(dead_code)]
+pub async fn get(c: &aws_sdk_s3::Client, b: &str, k: &str) -> Result<Vec<u8>, String> {
+    match c.get_object().bucket(b).key(k).send().await {
+        Ok(o) => Ok(o
+            .body
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_bytes()
+            .to_vec()),
+        Err(e) => Err(code(&e)),
+    }
+}
