@@ -13,8 +13,11 @@ mod keys;
 mod oidc;
 mod params;
 mod policies;
+mod positions;
 mod resource;
 mod roles;
+mod sim_input;
+mod simulate;
 mod tags;
 mod users;
 mod xml;
@@ -197,6 +200,8 @@ pub async fn handle(
         "ListUserTags" => tags::list(&cx, gatehouse_meta::TagTarget::User).await,
         "ListRoleTags" => tags::list(&cx, gatehouse_meta::TagTarget::Role).await,
         "ListPolicyTags" => tags::list(&cx, gatehouse_meta::TagTarget::Policy).await,
+        "SimulatePrincipalPolicy" => simulate::simulate_principal(&cx).await,
+        "SimulateCustomPolicy" => simulate::simulate_custom(&cx).await,
         _ => Err(IamError::new(
             IamErrorCode::InvalidAction,
             format!("Could not find operation {action} for version 2010-05-08"),
