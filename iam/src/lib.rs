@@ -6,6 +6,7 @@
 //! parameters, and every store call names it. Policy documents are validated by `gatehouse-policy` before
 //! they are stored and returned URL-encoded, as IAM does.
 
+mod authorization_details;
 mod aws_managed;
 mod error;
 mod groups;
@@ -202,6 +203,9 @@ pub async fn handle(
         "ListPolicyTags" => tags::list(&cx, gatehouse_meta::TagTarget::Policy).await,
         "SimulatePrincipalPolicy" => simulate::simulate_principal(&cx).await,
         "SimulateCustomPolicy" => simulate::simulate_custom(&cx).await,
+        "GetAccountAuthorizationDetails" => {
+            authorization_details::get_account_authorization_details(&cx).await
+        }
         _ => Err(IamError::new(
             IamErrorCode::InvalidAction,
             format!("Could not find operation {action} for version 2010-05-08"),

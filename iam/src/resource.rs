@@ -86,6 +86,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "ListPolicyTags",
     "SimulatePrincipalPolicy",
     "SimulateCustomPolicy",
+    "GetAccountAuthorizationDetails",
 ];
 
 /// What an action's resource is.
@@ -117,7 +118,8 @@ fn resource_kind(action: &str) -> Option<Res> {
         | "GetAccessKeyLastUsed"
         | "ListOpenIDConnectProviders"
         | "GetAccountSummary"
-        | "SimulateCustomPolicy" => Res::Star,
+        | "SimulateCustomPolicy"
+        | "GetAccountAuthorizationDetails" => Res::Star,
         "SimulatePrincipalPolicy" => Res::PolicySource,
         "CreatePolicy" => Res::NewPolicy,
         a if a.contains("OpenIDConnectProvider") => Res::OidcProvider,

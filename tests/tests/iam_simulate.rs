@@ -1,4 +1,4 @@
-//! SimulatePrincipalPolicy and SimulateCustomPolicy through `aws-sdk-iam`
+//! SimulatePrincipalPolicy, SimulateCustomPolicy and GetAccountAuthorizationDetails through `aws-sdk-iam`
 //! against the real server: decisions from the policy engine with the deciding statements, boundaries,
 //! resource policies across accounts, context entries, paging, errors, authorisation of the calls
 //! themselves, and account isolation.
@@ -7,7 +7,7 @@
 mod common;
 
 use aws_sdk_iam::error::ProvideErrorMetadata as _;
-use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, EvaluationResult};
+use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, EntityType, EvaluationResult};
 
 use common::Server;
 
@@ -444,3 +444,235 @@ async fn custom(s: &Server) {
     assert_eq!(e.code(), Some("InvalidInput"));
 }
 matrix!(custom);
+
+/// `%XX` decoding of the URL-encoded documents IAM returns.
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 1 {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+async fn authorization_details(s: &Server) {
+    let root = iam(s, common::ROOT_AK, common::ROOT_SK);
+    let account = s.account_of(common::ROOT_AK, common::ROOT_SK).await;
+    alice(&root, &account).await;
+    root.tag_user()
+        .user_name("alice")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("blue")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    root.create_user().user_name("zed").send().await.unwrap();
+    root.create_role()
+        .role_name("worker")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    root.attach_role_policy()
+        .role_name("worker")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    root.create_policy_version()
+        .policy_arn(format!("arn:aws:iam::{account}:policy/Put"))
+        .policy_document(CAP)
+        .send()
+        .await
+        .unwrap();
+
+    let all = root
+        .get_account_authorization_details()
+        .send()
+        .await
+        .unwrap();
+    assert!(!all.is_truncated());
+    let users = all.user_detail_list();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.user_name().unwrap())
+            .collect::<Vec<_>>(),
+        ["alice", "zed"]
+    );
+    let a = &users[0];
+    assert_eq!(a.path(), Some("/team/"));
+    assert_eq!(
+        a.arn(),
+        Some(format!("arn:aws:iam::{account}:user/team/alice").as_str())
+    );
+    assert!(a.user_id().unwrap().starts_with("AIDA"));
+    assert_eq!(a.group_list(), ["devs"]);
+    assert_eq!(a.user_policy_list().len(), 1);
+    assert_eq!(a.user_policy_list()[0].policy_name(), Some("own"));
+    let doc = a.user_policy_list()[0].policy_document().unwrap();
+    assert!(doc.contains("%22"), "URL-encoded as IAM returns it: {doc}");
+    assert_eq!(url_decode(doc), OWN);
+    assert_eq!(a.attached_managed_policies()[0].policy_name(), Some("Put"));
+    assert_eq!(
+        a.permissions_boundary().unwrap().permissions_boundary_arn(),
+        Some(format!("arn:aws:iam::{account}:policy/Cap").as_str())
+    );
+    assert_eq!(a.tags()[0].key(), "team");
+    let groups = all.group_detail_list();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].group_name(), Some("devs"));
+    assert_eq!(
+        url_decode(groups[0].group_policy_list()[0].policy_document().unwrap()),
+        GROUP_DENY
+    );
+    let roles = all.role_detail_list();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(
+        url_decode(roles[0].assume_role_policy_document().unwrap()),
+        TRUST
+    );
+    assert!(roles[0].instance_profile_list().is_empty());
+    assert_eq!(
+        roles[0].attached_managed_policies()[0].policy_arn(),
+        Some("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    );
+    // Customer policies (attached or not) and the AWS managed policies attached in the account.
+    let policies = all.policies();
+    let names: Vec<_> = policies.iter().map(|p| p.policy_name().unwrap()).collect();
+    assert_eq!(names, ["Cap", "Put", "AmazonS3ReadOnlyAccess"]);
+    let put = &policies[1];
+    assert_eq!(put.default_version_id(), Some("v1"));
+    assert_eq!(put.attachment_count(), Some(1));
+    assert_eq!(policies[0].permissions_boundary_usage_count(), Some(1));
+    let versions = put.policy_version_list();
+    assert_eq!(versions.len(), 2);
+    assert!(versions.iter().any(|v| v.version_id() == Some("v1")
+        && v.is_default_version()
+        && url_decode(v.document().unwrap()) == PUT));
+    assert_eq!(policies[2].attachment_count(), Some(1));
+
+    // Filters.
+    let only = |f: EntityType| root.get_account_authorization_details().filter(f).send();
+    let u = only(EntityType::User).await.unwrap();
+    assert_eq!(u.user_detail_list().len(), 2);
+    assert!(u.group_detail_list().is_empty() && u.role_detail_list().is_empty());
+    assert!(u.policies().is_empty());
+    let g = only(EntityType::Group).await.unwrap();
+    assert_eq!(g.group_detail_list().len(), 1);
+    assert!(g.user_detail_list().is_empty());
+    let r = only(EntityType::Role).await.unwrap();
+    assert_eq!(r.role_detail_list().len(), 1);
+    assert!(r.policies().is_empty());
+    let l = only(EntityType::LocalManagedPolicy).await.unwrap();
+    assert_eq!(
+        l.policies()
+            .iter()
+            .map(|p| p.policy_name().unwrap())
+            .collect::<Vec<_>>(),
+        ["Cap", "Put"]
+    );
+    let w = only(EntityType::AwsManagedPolicy).await.unwrap();
+    assert_eq!(
+        w.policies()
+            .iter()
+            .map(|p| p.policy_name().unwrap())
+            .collect::<Vec<_>>(),
+        ["AmazonS3ReadOnlyAccess"]
+    );
+    let two = root
+        .get_account_authorization_details()
+        .filter(EntityType::User)
+        .filter(EntityType::Role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (two.user_detail_list().len(), two.role_detail_list().len()),
+        (2, 1)
+    );
+
+    // Paging over everything, two items a page: 2 users, 1 group, 1 role, 3 policies.
+    let (mut marker, mut pages, mut seen) = (None::<String>, 0, Vec::new());
+    loop {
+        let p = root
+            .get_account_authorization_details()
+            .max_items(2)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .unwrap();
+        pages += 1;
+        seen.extend(
+            p.user_detail_list()
+                .iter()
+                .map(|x| x.user_name().unwrap().to_owned()),
+        );
+        seen.extend(
+            p.group_detail_list()
+                .iter()
+                .map(|x| x.group_name().unwrap().to_owned()),
+        );
+        seen.extend(
+            p.role_detail_list()
+                .iter()
+                .map(|x| x.role_name().unwrap().to_owned()),
+        );
+        seen.extend(
+            p.policies()
+                .iter()
+                .map(|x| x.policy_name().unwrap().to_owned()),
+        );
+        if !p.is_truncated() {
+            break;
+        }
+        marker = p.marker().map(str::to_owned);
+        assert!(marker.is_some());
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(
+        seen,
+        [
+            "alice",
+            "zed",
+            "devs",
+            "worker",
+            "Cap",
+            "Put",
+            "AmazonS3ReadOnlyAccess"
+        ]
+    );
+
+    let e = root
+        .get_account_authorization_details()
+        .filter(EntityType::from("Bucket"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationError"));
+
+    // Account B sees none of it.
+    let (bak, bsk) = s.new_account("tenant-b");
+    let b = iam(s, &bak, &bsk)
+        .get_account_authorization_details()
+        .send()
+        .await
+        .unwrap();
+    assert!(b.user_detail_list().is_empty());
+    assert!(b.group_detail_list().is_empty());
+    assert!(b.role_detail_list().is_empty());
+    assert!(b.policies().is_empty());
+}
+matrix!(authorization_details);
