@@ -663,6 +663,44 @@ async fn authorization_details(s: &Server) {
         .unwrap_err();
     assert_eq!(e.code(), Some("ValidationError"));
 
+    // The call is authorised as iam:GetAccountAuthorizationDetails on `*`: zed's policy allows it; alice's
+    // too, but her boundary (Cap) does not.
+    for user in ["alice", "zed"] {
+        root.put_user_policy()
+            .user_name(user)
+            .policy_name("details")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetAccountAuthorizationDetails","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    for (user, allowed) in [("alice", false), ("zed", true)] {
+        let k = root
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        let k = k.access_key().unwrap();
+        let r = iam(s, k.access_key_id(), k.secret_access_key())
+            .get_account_authorization_details()
+            .filter(EntityType::Group)
+            .send()
+            .await;
+        match r {
+            Ok(out) => {
+                assert!(allowed, "{user}");
+                assert_eq!(out.group_detail_list().len(), 1);
+            }
+            Err(e) => {
+                assert!(!allowed, "{user}: {e:?}");
+                assert_eq!(e.code(), Some("AccessDenied"));
+            }
+        }
+    }
+
     // Account B sees none of it.
     let (bak, bsk) = s.new_account("tenant-b");
     let b = iam(s, &bak, &bsk)
