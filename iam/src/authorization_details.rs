@@ -2,8 +2,8 @@
 //! their relationships, in one paged list (Filter picks entity types; Marker / MaxItems page over all of
 //! them together, users first, then groups, roles and policies, each by name).
 //!
-//! AWS managed policies appear only when attached to an entity of the account (what IAM lists; it has
-//! hundreds of them), customer managed ones always. Documents are URL-encoded as IAM returns them.
+//! AWS managed policies appear only when attached to an entity of the account or used as a permissions
+//! boundary there (what IAM lists; it has hundreds of them), customer managed ones always. Documents are URL-encoded as IAM returns them.
 //! The entity lists are read one after another, not in one snapshot: a change made meanwhile may show
 //! in one list and not yet in another.
 
@@ -29,7 +29,8 @@ enum Item {
     Group(IamGroup),
     Role(IamRole),
     Local(ManagedPolicy),
-    Aws(&'static AwsManagedPolicy, i64),
+    /// With its attachment and permissions-boundary counts in the account.
+    Aws(&'static AwsManagedPolicy, i64, i64),
 }
 
 impl Item {
@@ -40,7 +41,7 @@ impl Item {
             Item::Group(g) => format!("2|{}", g.name.to_ascii_lowercase()),
             Item::Role(r) => format!("3|{}", r.name.to_ascii_lowercase()),
             Item::Local(p) => format!("4|{}", p.arn),
-            Item::Aws(p, _) => format!("4|{}", p.arn()),
+            Item::Aws(p, _, _) => format!("4|{}", p.arn()),
         }
     }
 }
@@ -81,31 +82,50 @@ pub(crate) async fn get_account_authorization_details(cx: &Cx<'_>) -> Out {
     let page = cx.p.page()?;
     let acct = cx.account();
     let mut items: Vec<Item> = Vec::new();
+    let aws = wants("AWSManagedPolicy");
+    // Users and roles are read for their own entries, and for the boundaries AWS managed policies serve as.
+    let all_users: Vec<IamUser> = if wants("User") || aws {
+        all_pages!(|r| cx.meta.list_iam_users(acct, "/", r))
+    } else {
+        Vec::new()
+    };
+    let all_roles: Vec<IamRole> = if wants("Role") || aws {
+        all_pages!(|r| cx.meta.list_iam_roles(acct, "/", r))
+    } else {
+        Vec::new()
+    };
+    if aws {
+        for p in aws_managed_policies() {
+            let arn = p.arn();
+            let e = cx.meta.list_entities_for_policy(acct, &arn).await?;
+            let attached = (e.users.len() + e.groups.len() + e.roles.len()) as i64;
+            let bounds = all_users
+                .iter()
+                .filter(|u| u.boundary_arn.as_deref() == Some(arn.as_str()))
+                .count()
+                + all_roles
+                    .iter()
+                    .filter(|r| r.boundary_arn.as_deref() == Some(arn.as_str()))
+                    .count();
+            if attached > 0 || bounds > 0 {
+                items.push(Item::Aws(p, attached, bounds as i64));
+            }
+        }
+    }
     if wants("User") {
-        let all: Vec<IamUser> = all_pages!(|r| cx.meta.list_iam_users(acct, "/", r));
-        items.extend(all.into_iter().map(Item::User));
+        items.extend(all_users.into_iter().map(Item::User));
     }
     if wants("Group") {
         let all: Vec<IamGroup> = all_pages!(|r| cx.meta.list_iam_groups(acct, "/", r));
         items.extend(all.into_iter().map(Item::Group));
     }
     if wants("Role") {
-        let all: Vec<IamRole> = all_pages!(|r| cx.meta.list_iam_roles(acct, "/", r));
-        items.extend(all.into_iter().map(Item::Role));
+        items.extend(all_roles.into_iter().map(Item::Role));
     }
     if wants("LocalManagedPolicy") {
         let all: Vec<ManagedPolicy> =
             all_pages!(|r| cx.meta.list_managed_policies(acct, "/", false, r));
         items.extend(all.into_iter().map(Item::Local));
-    }
-    if wants("AWSManagedPolicy") {
-        for p in aws_managed_policies() {
-            let e = cx.meta.list_entities_for_policy(acct, &p.arn()).await?;
-            let n = (e.users.len() + e.groups.len() + e.roles.len()) as i64;
-            if n > 0 {
-                items.push(Item::Aws(p, n));
-            }
-        }
     }
     items.sort_by_key(Item::key);
     let Page { items, next_marker } = Page::of_sorted(items, page, Item::key);
@@ -118,7 +138,7 @@ pub(crate) async fn get_account_authorization_details(cx: &Cx<'_>) -> Out {
             Item::Group(g) => group_detail(cx, &mut groups, g).await?,
             Item::Role(r) => role_detail(cx, &mut roles, r).await?,
             Item::Local(p) => local_policy_detail(cx, &mut policies, p).await?,
-            Item::Aws(p, n) => aws_policy_detail(&mut policies, p, *n),
+            Item::Aws(p, n, b) => aws_policy_detail(&mut policies, p, *n, *b),
         }
     }
     let mut x = Xml::new();
@@ -270,7 +290,7 @@ async fn local_policy_detail(cx: &Cx<'_>, x: &mut Xml, p: &ManagedPolicy) -> Res
     Ok(())
 }
 
-fn aws_policy_detail(x: &mut Xml, p: &AwsManagedPolicy, attachments: i64) {
+fn aws_policy_detail(x: &mut Xml, p: &AwsManagedPolicy, attachments: i64, boundaries: i64) {
     x.open("member")
         .el("PolicyName", p.name)
         .el("PolicyId", p.policy_id)
@@ -278,7 +298,7 @@ fn aws_policy_detail(x: &mut Xml, p: &AwsManagedPolicy, attachments: i64) {
         .el("Path", "/")
         .el("DefaultVersionId", p.version)
         .el("AttachmentCount", &attachments.to_string())
-        .el("PermissionsBoundaryUsageCount", "0")
+        .el("PermissionsBoundaryUsageCount", &boundaries.to_string())
         .bool("IsAttachable", true)
         .el("Description", p.description)
         .el("CreateDate", p.created)

@@ -479,6 +479,13 @@ async fn authorization_details(s: &Server) {
         .await
         .unwrap();
     root.create_user().user_name("zed").send().await.unwrap();
+    // An AWS managed policy used only as a boundary is listed too.
+    root.put_user_permissions_boundary()
+        .user_name("zed")
+        .permissions_boundary("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
     root.create_role()
         .role_name("worker")
         .assume_role_policy_document(TRUST)
@@ -552,7 +559,15 @@ async fn authorization_details(s: &Server) {
     // Customer policies (attached or not) and the AWS managed policies attached in the account.
     let policies = all.policies();
     let names: Vec<_> = policies.iter().map(|p| p.policy_name().unwrap()).collect();
-    assert_eq!(names, ["Cap", "Put", "AmazonS3ReadOnlyAccess"]);
+    assert_eq!(
+        names,
+        [
+            "Cap",
+            "Put",
+            "AdministratorAccess",
+            "AmazonS3ReadOnlyAccess"
+        ]
+    );
     let put = &policies[1];
     assert_eq!(put.default_version_id(), Some("v1"));
     assert_eq!(put.attachment_count(), Some(1));
@@ -562,7 +577,10 @@ async fn authorization_details(s: &Server) {
     assert!(versions.iter().any(|v| v.version_id() == Some("v1")
         && v.is_default_version()
         && url_decode(v.document().unwrap()) == PUT));
-    assert_eq!(policies[2].attachment_count(), Some(1));
+    assert_eq!(policies[2].attachment_count(), Some(0));
+    assert_eq!(policies[2].permissions_boundary_usage_count(), Some(1));
+    assert_eq!(policies[3].attachment_count(), Some(1));
+    assert_eq!(policies[3].permissions_boundary_usage_count(), Some(0));
 
     // Filters.
     let only = |f: EntityType| root.get_account_authorization_details().filter(f).send();
@@ -590,7 +608,7 @@ async fn authorization_details(s: &Server) {
             .iter()
             .map(|p| p.policy_name().unwrap())
             .collect::<Vec<_>>(),
-        ["AmazonS3ReadOnlyAccess"]
+        ["AdministratorAccess", "AmazonS3ReadOnlyAccess"]
     );
     let two = root
         .get_account_authorization_details()
@@ -604,7 +622,7 @@ async fn authorization_details(s: &Server) {
         (2, 1)
     );
 
-    // Paging over everything, two items a page: 2 users, 1 group, 1 role, 3 policies.
+    // Paging over everything, two items a page: 2 users, 1 group, 1 role, 4 policies.
     let (mut marker, mut pages, mut seen) = (None::<String>, 0, Vec::new());
     loop {
         let p = root
@@ -651,6 +669,7 @@ async fn authorization_details(s: &Server) {
             "worker",
             "Cap",
             "Put",
+            "AdministratorAccess",
             "AmazonS3ReadOnlyAccess"
         ]
     );
