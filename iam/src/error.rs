@@ -17,6 +17,8 @@ pub enum IamErrorCode {
     ServiceFailure,
     InvalidAction,
     UnmodifiableEntity,
+    /// A policy could not be evaluated (SimulatePrincipalPolicy / SimulateCustomPolicy).
+    PolicyEvaluation,
 }
 
 impl IamErrorCode {
@@ -34,6 +36,7 @@ impl IamErrorCode {
             IamErrorCode::ServiceFailure => ("ServiceFailure", 500, false),
             IamErrorCode::InvalidAction => ("InvalidAction", 400, true),
             IamErrorCode::UnmodifiableEntity => ("UnmodifiableEntity", 400, true),
+            IamErrorCode::PolicyEvaluation => ("PolicyEvaluation", 500, false),
         }
     }
 

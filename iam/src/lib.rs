@@ -6,6 +6,7 @@
 //! parameters, and every store call names it. Policy documents are validated by `gatehouse-policy` before
 //! they are stored and returned URL-encoded, as IAM does.
 
+mod authorization_details;
 mod aws_managed;
 mod error;
 mod groups;
@@ -13,8 +14,11 @@ mod keys;
 mod oidc;
 mod params;
 mod policies;
+mod positions;
 mod resource;
 mod roles;
+mod sim_input;
+mod simulate;
 mod tags;
 mod users;
 mod xml;
@@ -197,6 +201,11 @@ pub async fn handle(
         "ListUserTags" => tags::list(&cx, gatehouse_meta::TagTarget::User).await,
         "ListRoleTags" => tags::list(&cx, gatehouse_meta::TagTarget::Role).await,
         "ListPolicyTags" => tags::list(&cx, gatehouse_meta::TagTarget::Policy).await,
+        "SimulatePrincipalPolicy" => simulate::simulate_principal(&cx).await,
+        "SimulateCustomPolicy" => simulate::simulate_custom(&cx).await,
+        "GetAccountAuthorizationDetails" => {
+            authorization_details::get_account_authorization_details(&cx).await
+        }
         _ => Err(IamError::new(
             IamErrorCode::InvalidAction,
             format!("Could not find operation {action} for version 2010-05-08"),

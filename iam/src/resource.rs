@@ -84,6 +84,9 @@ pub(crate) const ACTIONS: &[&str] = &[
     "ListUserTags",
     "ListRoleTags",
     "ListPolicyTags",
+    "SimulatePrincipalPolicy",
+    "SimulateCustomPolicy",
+    "GetAccountAuthorizationDetails",
 ];
 
 /// What an action's resource is.
@@ -96,6 +99,8 @@ enum Res {
     PolicyArn,
     /// CreatePolicy: `policy/PATH/NAME` from PolicyName and Path.
     NewPolicy,
+    /// The PolicySourceArn parameter (the user, group or role whose policies are simulated).
+    PolicySource,
     /// The OpenIDConnectProviderArn parameter (CreateOpenIDConnectProvider: built from Url).
     OidcProvider,
     Star,
@@ -112,7 +117,10 @@ fn resource_kind(action: &str) -> Option<Res> {
         | "ListPolicies"
         | "GetAccessKeyLastUsed"
         | "ListOpenIDConnectProviders"
-        | "GetAccountSummary" => Res::Star,
+        | "GetAccountSummary"
+        | "SimulateCustomPolicy"
+        | "GetAccountAuthorizationDetails" => Res::Star,
+        "SimulatePrincipalPolicy" => Res::PolicySource,
         "CreatePolicy" => Res::NewPolicy,
         a if a.contains("OpenIDConnectProvider") => Res::OidcProvider,
         "GetPolicy"
@@ -159,6 +167,7 @@ pub fn action_resource_for(
     let arn = match resource_kind(action)? {
         Res::Star => "*".to_string(),
         Res::PolicyArn => get(params, "PolicyArn").unwrap_or("*").to_string(),
+        Res::PolicySource => get(params, "PolicySourceArn").unwrap_or("*").to_string(),
         Res::OidcProvider => match get(params, "OpenIDConnectProviderArn") {
             Some(arn) => arn.to_string(),
             None => format!(
@@ -286,6 +295,21 @@ mod tests {
         assert_eq!(
             action_resource(a, "ListUsers", &[]).map(|x| x.1),
             Some("*".into())
+        );
+        assert_eq!(
+            action_resource(
+                a,
+                "SimulatePrincipalPolicy",
+                &p(&[("PolicySourceArn", &format!("arn:aws:iam::{a}:group/g"))])
+            ),
+            Some((
+                "iam:SimulatePrincipalPolicy".into(),
+                format!("arn:aws:iam::{a}:group/g")
+            ))
+        );
+        assert_eq!(
+            action_resource(a, "SimulateCustomPolicy", &[]),
+            Some(("iam:SimulateCustomPolicy".into(), "*".into()))
         );
         assert_eq!(action_resource(a, "Nope", &[]), None);
         for act in ACTIONS {

@@ -658,6 +658,15 @@ async fn groups_roles_tags(m: Meta) {
     let az = m.user_authz(A, "u", None).await.unwrap().unwrap();
     assert_eq!(az.groups[0].policies.managed[0].document, None);
     assert!(m.user_authz(B, "u", None).await.unwrap().is_none());
+    let gz = m
+        .group_authz(A, "dEVS", Some(&resolver))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gz.group.name, "Devs", "found case-insensitively");
+    assert_eq!(gz.policies.inline, az.groups[0].policies.inline);
+    assert_eq!(gz.policies.managed[0].document.as_deref(), Some("{ro}"));
+    assert!(m.group_authz(B, "devs", None).await.unwrap().is_none());
     let rz = m.role_authz(A, "runner", None).await.unwrap().unwrap();
     assert_eq!(rz.policies.inline.len(), 1);
     assert!(rz.boundary.is_none());

@@ -364,6 +364,29 @@ pub fn evaluate(request: &Request<'_>, layers: &Layers<'_>) -> Decision {
     )
 }
 
+impl CompiledPolicy {
+    /// The condition keys (as written, first spelling, in document order) of the statements whose
+    /// actions include `action` (a catalogue name; none for an unknown action): what a policy
+    /// simulator reports as missing when the request's context does not supply them.
+    pub fn condition_keys_for(&self, action: &str) -> Vec<&str> {
+        let Some(aid) = catalogue().lookup(action) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&str> = Vec::new();
+        for st in self.statements.iter().filter(|s| s.actions.contains(aid)) {
+            let Some(doc) = self.document().statements.get(st.index) else {
+                continue;
+            };
+            for c in &doc.conditions {
+                if !out.iter().any(|k| k.eq_ignore_ascii_case(&c.key)) {
+                    out.push(&c.key);
+                }
+            }
+        }
+        out
+    }
+}
+
 fn push_candidates<'a>(
     cands: &mut Vec<Candidate<'a>>,
     layer: Layer,
@@ -449,5 +472,28 @@ mod tests {
         assert_eq!(d.outcome, Outcome::ExplicitDeny, "{d:?}");
         assert_eq!(d.reasons.len(), 1);
         assert_eq!(d.reasons[0].statement, 0);
+    }
+
+    #[test]
+    fn condition_keys_of_the_statements_of_an_action() {
+        let p = CompiledPolicy::parse(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:Get*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Bool":{"aws:SecureTransport":"true"}}},
+              {"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":{"StringEquals":{"s3:x-amz-acl":"public-read"}}},
+              {"Effect":"Deny","Action":"s3:GetObject","Resource":"*","Condition":{"IpAddress":{"AWS:SourceIP":"10.1.0.0/16"}}}]}"#,
+            PolicyKind::Identity,
+            "k",
+        )
+        .expect("valid");
+        let mut get = p.condition_keys_for("s3:GetObject");
+        get.sort();
+        assert_eq!(
+            get,
+            ["aws:SecureTransport", "aws:SourceIp"],
+            "one spelling per key"
+        );
+        assert_eq!(p.condition_keys_for("s3:PutObject"), ["s3:x-amz-acl"]);
+        assert!(p.condition_keys_for("s3:DeleteObject").is_empty());
+        assert!(p.condition_keys_for("nope:Nope").is_empty());
     }
 }

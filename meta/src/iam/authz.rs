@@ -160,6 +160,32 @@ impl Meta {
     }
 }
 
+impl Meta {
+    /// The policies of group `group_name` (`None` if no such group in the account), read in one snapshot.
+    pub async fn group_authz(
+        &self,
+        account_id: &str,
+        group_name: &str,
+        aws_managed: Option<AwsManagedResolver<'_>>,
+    ) -> IamResult<Option<GroupAuthz>> {
+        let mut tx = self.iam_snapshot().await?;
+        let row = sqlx::query(
+            "SELECT group_id, account_id, name, path, created_ms FROM iam_groups \
+             WHERE account_id = $1 AND name_lower = $2",
+        )
+        .bind(account_id)
+        .bind(lower(group_name))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let group = group_row(&row)?;
+        let policies =
+            principal_docs(&mut tx, EntityKind::Group, &group.group_id, aws_managed).await?;
+        tx.rollback().await?;
+        Ok(Some(GroupAuthz { group, policies }))
+    }
+}
+
 async fn version_in(conn: &mut AnyConnection, account_id: &str) -> IamResult<i64> {
     let row = sqlx::query("SELECT version FROM iam_versions WHERE account_id = $1")
         .bind(account_id)
