@@ -16,9 +16,9 @@ if [ -z "$BIN" ]; then
     if [ -x target/release/gatehouse ]; then BIN=target/release/gatehouse; else BIN=target/debug/gatehouse-under-test; fi
 fi
 DATA=$(mktemp -d /tmp/gatehouse-s3tests.XXXXXX)
-mk() { # name ak sk canonical display email; prints the account id
+mk() { # name ak sk canonical display email [account id]; prints the account id
     "$BIN" admin account create "$1" --access-key "$2" --secret-key "$3" --canonical-id "$4" \
-        --display-name "$5" --email "$6" --data-dir "$DATA" | sed -n 's/^account_id=//p'
+        --display-name "$5" --email "$6" ${7:+--account-id "$7"} --data-dir "$DATA" | sed -n 's/^account_id=//p'
 }
 MAIN_ACCOUNT=$(mk main 0555b35654ad1656d804 'h7GhxuBLTrlhVUyxSPUKUV8r/2EI4ngqJxD7iBdBYLhwluN30JaT3Q==' testid 'M. Tester' tester@ceph.com)
 mk alt NOPQRSTUVWXYZABCDEFG nopqrstuvwxyzabcdefghijklmnabcdefghijklm \
@@ -27,8 +27,11 @@ mk tenant HIJKLMNOPQRSTUVWXYZA opqrstuvwxyzabcdefghijklmnopqrstuvwxyzab \
     'testx$9876543210abcdef0123456789abcdef0123456789abcdef0123456789abcdef' 'testx$tenanteduser' tenanteduser@example.com >/dev/null
 mk iam ABCDEFGHIJKLMNOPQRST abcdefghijklmnopqrstuvwxyzabcdefghijklmn \
     0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef youruseridhere s3@example.com >/dev/null
-mk iamroot AAAAAAAAAAAAAAAAAAaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa RGW11111111111111111 RGW11111111111111111 account1@ceph.com >/dev/null
-mk iamaltroot BBBBBBBBBBBBBBBBBBbb bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb RGW22222222222222222 RGW22222222222222222 account2@ceph.com >/dev/null
+# The suite's account roots: its `user_id` stands both for the account id (GetCallerIdentity) and for the id
+# ACL grants name, so these two accounts get 12-digit ids that are also their canonical ids.
+mk iamroot AAAAAAAAAAAAAAAAAAaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 111111111111 111111111111 account1@ceph.com 111111111111 >/dev/null
+mk iamaltroot BBBBBBBBBBBBBBBBBBbb bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb 222222222222 222222222222 account2@ceph.com 222222222222 >/dev/null
+export S3_IAM_ROOT_USER_ID=111111111111 S3_IAM_ALT_ROOT_USER_ID=222222222222
 # The suite's SSE-KMS keys testkey-1 and testkey-2, owned by the main user's account. The suite compares the
 # x-amz-server-side-encryption-aws-kms-key-id it gets back with its configured key id, and S3 answers with
 # the key's ARN (as AWS does), so the suite is given the ARNs (S3_KMS_KEYID / S3_KMS_KEYID2), as on AWS.
