@@ -26,9 +26,11 @@ pub enum Credentials {
     /// No credentials at all.
     Anonymous,
     SigV4(SigV4),
-    /// SigV2 header (`AWS AK:sig`) or presigned (`AWSAccessKeyId=`).
+    /// SigV2 header (`AWS AK:sig`) or presigned (`AWSAccessKeyId=`); `access_key` is `None` for a header
+    /// that is not `AWS AccessKeyId:Signature`.
     SigV2 {
         presigned: bool,
+        access_key: Option<String>,
     },
     /// An `Authorization` header or X-Amz-* query that claims SigV4 but cannot be read (missing parts).
     MalformedSigV4(&'static str),
@@ -46,8 +48,15 @@ impl Credentials {
             if let Some(rest) = v.strip_prefix("AWS4-HMAC-SHA256") {
                 return parse_header_v4(rest);
             }
-            if v.starts_with("AWS ") {
-                return Credentials::SigV2 { presigned: false };
+            if let Some(rest) = v.strip_prefix("AWS ") {
+                let access_key = rest
+                    .split_once(':')
+                    .filter(|(ak, sig)| !ak.is_empty() && !sig.is_empty() && !sig.contains(':'))
+                    .map(|(ak, _)| ak.to_owned());
+                return Credentials::SigV2 {
+                    presigned: false,
+                    access_key,
+                };
             }
             return Credentials::Unknown;
         }
@@ -60,8 +69,11 @@ impl Credentials {
                 (k == name).then(|| urlencoding::decode(v).map(|c| c.into_owned()).ok())?
             })
         };
-        if param("AWSAccessKeyId").is_some() {
-            return Credentials::SigV2 { presigned: true };
+        if let Some(ak) = param("AWSAccessKeyId") {
+            return Credentials::SigV2 {
+                presigned: true,
+                access_key: Some(ak),
+            };
         }
         let Some(algorithm) = param("X-Amz-Algorithm") else {
             if param("X-Amz-Credential").is_some() || param("X-Amz-Signature").is_some() {
@@ -85,6 +97,11 @@ impl Credentials {
             );
         };
         build(&cred, &signed, &sig, true)
+    }
+
+    /// Whether the request is SigV4-signed in the `Authorization` header.
+    pub fn is_header_sigv4(&self) -> bool {
+        matches!(self, Credentials::SigV4(v) if !v.presigned)
     }
 
     /// The SigV4 part, if the request is SigV4-signed.
@@ -192,7 +209,27 @@ mod tests {
         );
         assert_eq!(
             Credentials::parse(&h("AWS AK:sig"), None),
-            Credentials::SigV2 { presigned: false }
+            Credentials::SigV2 {
+                presigned: false,
+                access_key: Some("AK".into())
+            }
+        );
+        for bad in ["AWS AK", "AWS :sig", "AWS AK:", "AWS AK:s:ig"] {
+            assert_eq!(
+                Credentials::parse(&h(bad), None),
+                Credentials::SigV2 {
+                    presigned: false,
+                    access_key: None
+                },
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Credentials::parse(&HeaderMap::new(), Some("AWSAccessKeyId=AK%2B1&Signature=x")),
+            Credentials::SigV2 {
+                presigned: true,
+                access_key: Some("AK+1".into())
+            }
         );
         assert_eq!(
             Credentials::parse(&h("Bearer x"), None),

@@ -175,7 +175,7 @@ impl Front {
             return Some(ApiError::new(Code::InvalidRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.").s3_response(rid));
         }
         if self.state.config.sigv2
-            && let Some(e) = crate::sigv2::precheck(req.headers(), gatehouse_core::now_ms())
+            && let Some(e) = crate::sigv2::precheck(creds, req.headers(), gatehouse_core::now_ms())
         {
             return Some(e.s3_response(rid));
         }
@@ -303,7 +303,7 @@ impl Front {
                         req.headers(),
                         &self.state.config.trusted_proxies,
                     );
-                    sigv4_date_from_date_header(req.headers_mut());
+                    sigv4_date_from_date_header(&creds, req.headers_mut());
                     let signed_ms = crate::access::context::signing_time_ms(
                         &creds,
                         req.headers(),
@@ -380,11 +380,8 @@ impl Front {
 /// request time is copied there in SigV4's format. The string to sign contains that time, so a `Date` that
 /// is not the one signed fails the signature as before; `x-amz-date` itself is not a signed header here, so
 /// the canonical request is unchanged.
-fn sigv4_date_from_date_header(headers: &mut http::HeaderMap) {
-    let sigv4 = headers
-        .get(http::header::AUTHORIZATION)
-        .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-HMAC-SHA256 "));
-    if !sigv4 || headers.contains_key("x-amz-date") {
+fn sigv4_date_from_date_header(creds: &Credentials, headers: &mut http::HeaderMap) {
+    if !creds.is_header_sigv4() || headers.contains_key("x-amz-date") {
         return;
     }
     let Some(date) = headers
@@ -470,7 +467,8 @@ mod tests {
                 HeaderValue::from_str(v).unwrap(),
             );
         }
-        sigv4_date_from_date_header(&mut h);
+        let creds = Credentials::parse(&h, None);
+        sigv4_date_from_date_header(&creds, &mut h);
         h
     }
 

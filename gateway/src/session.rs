@@ -263,23 +263,11 @@ pub fn request_token<'a>(headers: &'a http::HeaderMap, query: Option<&'a str>) -
 }
 
 /// The access key a request is signed with, if it can be read before verification.
-fn request_access_key(
-    creds: &crate::authorization::Credentials,
-    headers: &http::HeaderMap,
-    query: Option<&str>,
-) -> Option<String> {
+fn request_access_key(creds: &crate::authorization::Credentials) -> Option<String> {
     use crate::authorization::Credentials;
     match creds {
         Credentials::SigV4(v) => Some(v.access_key.clone()),
-        Credentials::SigV2 { presigned: false } => headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("AWS "))
-            .and_then(|v| v.split_once(':'))
-            .map(|(ak, _)| ak.to_owned()),
-        Credentials::SigV2 { presigned: true } => {
-            crate::access::context::query_param(query, "AWSAccessKeyId")
-        }
+        Credentials::SigV2 { access_key, .. } => access_key.clone(),
         _ => None,
     }
 }
@@ -293,7 +281,7 @@ pub async fn check_request<B>(
 ) -> Result<(), crate::errors::ApiError> {
     use crate::errors::{ApiError, Code};
     let token = request_token(req.headers(), req.uri().query());
-    let Some(ak) = request_access_key(creds, req.headers(), req.uri().query()) else {
+    let Some(ak) = request_access_key(creds) else {
         return match token {
             // A token without credentials to go with it.
             Some(_) => Err(ApiError::new(

@@ -9,19 +9,20 @@ use crate::errors::{ApiError, Code};
 /// How far the request's date may be from the server's clock.
 const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
 
-fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-}
-
-/// Checks a header-signed SigV2 request's header shape and date against `now_ms`.
-pub(crate) fn precheck(headers: &HeaderMap, now_ms: i64) -> Option<ApiError> {
-    let auth = authorization(headers)?.strip_prefix("AWS ")?;
-    let well_formed = auth
-        .split_once(':')
-        .is_some_and(|(ak, sig)| !ak.is_empty() && !sig.is_empty() && !sig.contains(':'));
-    if !well_formed {
+/// Checks a header-signed SigV2 request's header shape (as parsed once, `creds`) and date against `now_ms`.
+pub(crate) fn precheck(
+    creds: &crate::authorization::Credentials,
+    headers: &HeaderMap,
+    now_ms: i64,
+) -> Option<ApiError> {
+    let crate::authorization::Credentials::SigV2 {
+        presigned: false,
+        access_key,
+    } = creds
+    else {
+        return None;
+    };
+    if access_key.is_none() {
         return Some(ApiError::new(
             Code::InvalidArgument,
             "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
@@ -95,7 +96,9 @@ mod tests {
     const NOW: i64 = 1_278_539_584_000; // Wed, 07 Jul 2010 21:53:04 GMT
 
     fn code(h: &[(&str, &str)]) -> Option<&'static str> {
-        precheck(&headers(h), NOW).map(|r| match r.code {
+        let h = headers(h);
+        let creds = crate::authorization::Credentials::parse(&h, None);
+        precheck(&creds, &h, NOW).map(|r| match r.code {
             std::borrow::Cow::Borrowed(c) => c,
             std::borrow::Cow::Owned(_) => "(not from the table)",
         })

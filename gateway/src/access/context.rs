@@ -29,8 +29,12 @@ impl AuthKind {
         match creds {
             Credentials::SigV4(s) if s.presigned => AuthKind::Query { v4: true },
             Credentials::SigV4(_) => AuthKind::Header { v4: true },
-            Credentials::SigV2 { presigned: true } => AuthKind::Query { v4: false },
-            Credentials::SigV2 { presigned: false } => AuthKind::Header { v4: false },
+            Credentials::SigV2 {
+                presigned: true, ..
+            } => AuthKind::Query { v4: false },
+            Credentials::SigV2 {
+                presigned: false, ..
+            } => AuthKind::Header { v4: false },
             _ => AuthKind::Anonymous,
         }
     }
