@@ -365,19 +365,19 @@ pub(crate) async fn identity_decision(
     action: &str,
     resource: &str,
     resource_account: &str,
+    context: &Context,
 ) -> Decision {
     let caller = match Caller::resolve(state, Some(principal.clone())).await {
         Ok(c) => c,
         Err(why) => return Decision::Deny(why),
     };
-    let ctx = Context::new();
     let check = Check {
         action,
         resource,
         resource_account,
         bucket: None,
         acl: None,
-        context: &ctx,
+        context,
     };
     if decide(state, &caller, &check, None).is_allowed() {
         Decision::Allow

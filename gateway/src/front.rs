@@ -239,6 +239,32 @@ impl Front {
         None
     }
 
+    /// What policies may learn about the request from its connection and signature.
+    fn facts(
+        &self,
+        req: &Request<Incoming>,
+        conn: ConnInfo,
+        creds: &Credentials,
+        rid: &str,
+    ) -> crate::access::context::RequestFacts {
+        crate::access::context::RequestFacts {
+            request_id: rid.to_owned(),
+            source_ip: crate::access::context::source_ip(
+                conn.peer.ip(),
+                req.headers(),
+                &self.state.config.trusted_proxies,
+            ),
+            tls: conn.tls,
+            tls_version: conn.tls_version,
+            auth: crate::access::context::AuthKind::of(creds),
+            signed_ms: crate::access::context::signing_time_ms(
+                creds,
+                req.headers(),
+                req.uri().query(),
+            ),
+        }
+    }
+
     fn local_route(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
         let unauthenticated =
             !req.headers().contains_key(http::header::AUTHORIZATION) && req.uri().query().is_none();
@@ -282,8 +308,9 @@ impl Front {
             .and_then(|h| crate::server::split_virtual_host(h, &self.state.config.domains))
             .is_some_and(|(_, bucket)| bucket.is_some());
         let mut resp = if let Some(service) = crate::query::route(&req, &creds, names_bucket) {
+            let facts = self.facts(&req, conn, &creds, &rid);
             tracing::Instrument::instrument(
-                crate::query::handle(&self.state, req, creds, service, &rid),
+                crate::query::handle(&self.state, req, creds, service, &facts),
                 span,
             )
             .await
@@ -298,26 +325,9 @@ impl Front {
             match precheck {
                 Some(r) => r,
                 None => {
-                    let source_ip = crate::access::context::source_ip(
-                        conn.peer.ip(),
-                        req.headers(),
-                        &self.state.config.trusted_proxies,
-                    );
                     sigv4_date_from_date_header(&creds, req.headers_mut());
-                    let signed_ms = crate::access::context::signing_time_ms(
-                        &creds,
-                        req.headers(),
-                        req.uri().query(),
-                    );
-                    req.extensions_mut()
-                        .insert(crate::access::context::RequestFacts {
-                            request_id: rid.clone(),
-                            source_ip,
-                            tls: conn.tls,
-                            tls_version: conn.tls_version,
-                            auth: crate::access::context::AuthKind::of(&creds),
-                            signed_ms,
-                        });
+                    let facts = self.facts(&req, conn, &creds, &rid);
+                    req.extensions_mut().insert(facts);
                     req.extensions_mut().insert(conn);
                     if self.state.config.sigv2
                         && matches!(creds, Credentials::SigV2 { .. })

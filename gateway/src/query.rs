@@ -294,9 +294,10 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     creds: Credentials,
     service: Service,
-    rid: &str,
+    facts: &crate::access::context::RequestFacts,
 ) -> Response<Body> {
-    match answer(state, req, creds, service, rid).await {
+    let rid = facts.request_id.as_str();
+    match answer(state, req, creds, service, facts).await {
         Ok(xml) => {
             let mut resp = Response::new(Body::from(xml));
             resp.headers_mut().insert(
@@ -314,10 +315,13 @@ async fn answer(
     req: Request<Incoming>,
     creds: Credentials,
     service: Service,
-    rid: &str,
+    facts: &crate::access::context::RequestFacts,
 ) -> Result<String, ApiError> {
     use http_body_util::BodyExt as _;
+    let rid = facts.request_id.as_str();
     let (parts, body) = req.into_parts();
+    // The keys every policy of IAM and STS may read (trust policies included).
+    let context = crate::access::context::global_context(Some(facts), &parts.headers);
     let body = http_body_util::Limited::new(body, MAX_BODY)
         .collect()
         .await
@@ -441,8 +445,8 @@ async fn answer(
         }
     };
     match service {
-        Service::Sts => crate::sts::handle(state, &action, &caller, &params, rid).await,
-        Service::Iam => iam(state, &action, &caller, &params, rid).await,
+        Service::Sts => crate::sts::handle(state, &action, &caller, &params, rid, &context).await,
+        Service::Iam => iam(state, &action, &caller, &params, rid, &context).await,
     }
 }
 
@@ -468,6 +472,7 @@ async fn iam(
     caller: &Caller,
     params: &[(String, String)],
     rid: &str,
+    context: &gatehouse_policy::Context,
 ) -> Result<String, ApiError> {
     let Caller::Signed(p) = caller else {
         return Err(ApiError::new(
@@ -503,9 +508,10 @@ async fn iam(
                 format!("Could not find operation {action} for version 2010-05-08"),
             ));
         };
-        let allowed = crate::authz::identity_decision(state, p, &iam_action, &resource, account)
-            .await
-            == crate::authz::Decision::Allow;
+        let allowed =
+            crate::authz::identity_decision(state, p, &iam_action, &resource, account, context)
+                .await
+                == crate::authz::Decision::Allow;
         if !allowed {
             return Err(ApiError::new(
                 Code::AccessDenied,

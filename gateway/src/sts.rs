@@ -122,6 +122,7 @@ pub(crate) async fn handle(
     caller: &Caller,
     params: &[(String, String)],
     rid: &str,
+    context: &Context,
 ) -> Result<String, ApiError> {
     // What temporary credentials other than role sessions may call (AWS): federated users only
     // GetCallerIdentity; GetSessionToken credentials also AssumeRole (GetSessionToken answers its own error).
@@ -155,14 +156,16 @@ pub(crate) async fn handle(
             rid,
         )),
         ("GetSessionToken", Caller::Signed(p)) => get_session_token(state, p, params, rid),
-        ("AssumeRole", Caller::Signed(p)) => assume_role(state, p, params, rid).await,
+        ("AssumeRole", Caller::Signed(p)) => assume_role(state, p, params, rid, context).await,
         ("AssumeRoleWithWebIdentity", _) => {
-            crate::web_identity::assume_role_with_web_identity(state, params, rid).await
+            crate::web_identity::assume_role_with_web_identity(state, params, rid, context).await
         }
         ("GetFederationToken", Caller::Signed(p)) => {
-            get_federation_token(state, p, params, rid).await
+            get_federation_token(state, p, params, rid, context).await
         }
-        ("GetAccessKeyInfo", Caller::Signed(p)) => get_access_key_info(state, p, params, rid).await,
+        ("GetAccessKeyInfo", Caller::Signed(p)) => {
+            get_access_key_info(state, p, params, rid, context).await
+        }
         ("AssumeRoleWithSAML" | "DecodeAuthorizationMessage", _) => Err(ApiError::new(
             Code::NotImplemented,
             format!("STS {action} is not implemented yet."),
@@ -224,6 +227,7 @@ async fn assume_role(
     p: &Principal,
     params: &[(String, String)],
     rid: &str,
+    context: &Context,
 ) -> Result<String, ApiError> {
     let role_arn = param(params, "RoleArn")
         .ok_or_else(|| validation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"))?;
@@ -305,10 +309,7 @@ async fn assume_role(
             tracing::error!(error = %e, role = %role.arn(), "stored trust policy unreadable: denied");
             denied(p, "sts:AssumeRole", role_arn)
         })?;
-    let mut ctx = Context::new();
-    let now = time::OffsetDateTime::now_utc();
-    ctx.insert("aws:CurrentTime", now);
-    ctx.insert("aws:EpochTime", now.unix_timestamp());
+    let mut ctx = context.clone();
     ctx.insert("sts:RoleSessionName", session_name);
     if let Some(x) = param(params, "ExternalId") {
         ctx.insert("sts:ExternalId", x);
@@ -504,6 +505,7 @@ async fn get_access_key_info(
     p: &Principal,
     params: &[(String, String)],
     rid: &str,
+    context: &Context,
 ) -> Result<String, ApiError> {
     let id = param(params, "AccessKeyId").ok_or_else(|| {
         validation("1 validation error detected: Value null at 'accessKeyId' failed to satisfy constraint: Member must not be null")
@@ -516,8 +518,15 @@ async fn get_access_key_info(
         )));
     }
     if !p.is_root()
-        && crate::authz::identity_decision(state, p, "sts:GetAccessKeyInfo", "*", &p.account_id)
-            .await
+        && crate::authz::identity_decision(
+            state,
+            p,
+            "sts:GetAccessKeyInfo",
+            "*",
+            &p.account_id,
+            context,
+        )
+        .await
             != crate::authz::Decision::Allow
     {
         return Err(denied(p, "sts:GetAccessKeyInfo", "*"));
@@ -551,6 +560,7 @@ async fn get_federation_token(
     p: &Principal,
     params: &[(String, String)],
     rid: &str,
+    context: &Context,
 ) -> Result<String, ApiError> {
     if p.session.is_some() {
         return Err(ApiError::new(
@@ -590,7 +600,7 @@ async fn get_federation_token(
         actions.push("sts:TagSession");
     }
     for a in actions.into_iter().filter(|_| !p.is_root()) {
-        if crate::authz::identity_decision(state, p, a, &arn, &p.account_id).await
+        if crate::authz::identity_decision(state, p, a, &arn, &p.account_id, context).await
             != crate::authz::Decision::Allow
         {
             return Err(denied(p, a, &arn));

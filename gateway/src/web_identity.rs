@@ -78,6 +78,7 @@ pub(crate) async fn assume_role_with_web_identity(
     state: &AppState,
     params: &[(String, String)],
     rid: &str,
+    context: &Context,
 ) -> Result<String, ApiError> {
     let role_arn = param(params, "RoleArn").ok_or_else(|| validation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"))?;
     let session_name = param(params, "RoleSessionName").ok_or_else(|| validation("1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null"))?;
@@ -182,10 +183,7 @@ pub(crate) async fn assume_role_with_web_identity(
     let trust = CompiledPolicy::parse(&role.trust_policy, PolicyKind::Trust, &role.arn())
         .map_err(|_| denied())?;
     let principal = gatehouse_policy::Principal::federated(&provider.arn());
-    let mut ctx = Context::new();
-    let t = time::OffsetDateTime::now_utc();
-    ctx.insert("aws:CurrentTime", t);
-    ctx.insert("aws:EpochTime", t.unix_timestamp());
+    let mut ctx = context.clone();
     ctx.insert("sts:RoleSessionName", session_name);
     ctx.insert("aws:FederatedProvider", provider.arn());
     ctx.insert(&format!("{url}:sub"), sub.as_str());

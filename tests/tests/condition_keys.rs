@@ -152,3 +152,63 @@ async fn remaining_retention_days_cap_retention() {
     assert_eq!(common::code(&retain(30).await.unwrap_err()), "AccessDenied");
     retain(8).await.unwrap();
 }
+
+/// IAM and STS decide with the connection's keys too: a trust policy and an IAM user's policy conditioned on
+/// aws:SourceIp and aws:SecureTransport.
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_and_sts_policies_see_the_connection() {
+    use aws_sdk_iam::error::ProvideErrorMetadata as _;
+    let s = Server::start(Opts::new(Db::Sqlite, Store::Std)).unwrap();
+    let root = s.iam_with(common::ROOT_AK, common::ROOT_SK, None);
+    let account = s.account_of(common::ROOT_AK, common::ROOT_SK).await;
+    root.create_user().user_name("u").send().await.unwrap();
+    root.put_user_policy()
+        .user_name("u")
+        .policy_name("p")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"},
+              {"Effect":"Allow","Action":"iam:ListUsers","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}},
+              {"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    for (role, net) in [("near", "127.0.0.0/8"), ("far", "10.0.0.0/8")] {
+        root.create_role()
+            .role_name(role)
+            .assume_role_policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole","Condition":{{"IpAddress":{{"aws:SourceIp":"{net}"}}}}}}]}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    let k = root
+        .create_access_key()
+        .user_name("u")
+        .send()
+        .await
+        .unwrap();
+    let k = k.access_key().unwrap();
+    let (ak, sk) = (k.access_key_id(), k.secret_access_key());
+    let iam = s.iam_with(ak, sk, None);
+    iam.list_users().send().await.unwrap();
+    // Plain HTTP: aws:SecureTransport is false.
+    assert_eq!(
+        iam.list_roles().send().await.unwrap_err().code(),
+        Some("AccessDenied")
+    );
+    let sts = s.sts_with(ak, sk, None);
+    let assume = |role: &'static str| {
+        sts.assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/{role}"))
+            .role_session_name("ip")
+            .send()
+    };
+    assume("near").await.unwrap();
+    assert_eq!(
+        aws_sdk_sts::error::ProvideErrorMetadata::code(&assume("far").await.unwrap_err()),
+        Some("AccessDenied")
+    );
+}

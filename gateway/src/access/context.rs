@@ -182,6 +182,31 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     })
 }
 
+/// The keys every service has, from the connection and the request (aws:CurrentTime, aws:EpochTime,
+/// aws:SourceIp, aws:SecureTransport, aws:UserAgent, aws:Referer): the base of S3's context and of IAM's and
+/// STS's (trust policies included).
+pub fn global_context(facts: Option<&RequestFacts>, headers: &HeaderMap) -> Context {
+    let mut c = Context::new();
+    let now = time::OffsetDateTime::now_utc();
+    c.insert("aws:CurrentTime", now);
+    c.insert("aws:EpochTime", now.unix_timestamp());
+    match facts {
+        Some(f) => {
+            c.insert("aws:SourceIp", f.source_ip);
+            c.insert("aws:SecureTransport", f.tls);
+        }
+        None => {
+            c.insert("aws:SecureTransport", false);
+        }
+    }
+    for (key, name) in [("aws:UserAgent", "user-agent"), ("aws:Referer", "referer")] {
+        if let Some(v) = header(headers, name) {
+            c.insert(key, v);
+        }
+    }
+    c
+}
+
 /// The condition keys of an S3 request.
 pub fn s3_context(
     facts: Option<&RequestFacts>,
@@ -189,13 +214,8 @@ pub fn s3_context(
     query: Option<&str>,
     resource_account: Option<&str>,
 ) -> Context {
-    let mut c = Context::new();
-    let now = time::OffsetDateTime::now_utc();
-    c.insert("aws:CurrentTime", now);
-    c.insert("aws:EpochTime", now.unix_timestamp());
+    let mut c = global_context(facts, headers);
     if let Some(f) = facts {
-        c.insert("aws:SourceIp", f.source_ip);
-        c.insert("aws:SecureTransport", f.tls);
         if let Some(v) = f.tls_version {
             c.insert("s3:TlsVersion", v);
         }
@@ -219,12 +239,8 @@ pub fn s3_context(
                 );
             }
         }
-    } else {
-        c.insert("aws:SecureTransport", false);
     }
     for (key, name) in [
-        ("aws:UserAgent", "user-agent"),
-        ("aws:Referer", "referer"),
         ("s3:x-amz-acl", "x-amz-acl"),
         ("s3:x-amz-grant-read", "x-amz-grant-read"),
         ("s3:x-amz-grant-write", "x-amz-grant-write"),
