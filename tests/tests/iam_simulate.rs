@@ -185,18 +185,7 @@ async fn simulate(s: &Server) {
         (decision(&r[0]), decision(&r[1])),
         ("allowed", "implicitDeny")
     );
-    root.create_role()
-        .role_name("worker")
-        .assume_role_policy_document(TRUST)
-        .send()
-        .await
-        .unwrap();
-    root.attach_role_policy()
-        .role_name("worker")
-        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
-        .send()
-        .await
-        .unwrap();
+    worker(&root).await;
     let out = root
         .simulate_principal_policy()
         .policy_source_arn(format!("arn:aws:iam::{account}:role/worker"))
@@ -445,6 +434,22 @@ async fn custom(s: &Server) {
 }
 matrix!(custom);
 
+/// Role `worker` (trusting TRUST) with AmazonS3ReadOnlyAccess attached.
+async fn worker(root: &aws_sdk_iam::Client) {
+    root.create_role()
+        .role_name("worker")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    root.attach_role_policy()
+        .role_name("worker")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+}
+
 /// `%XX` decoding of the URL-encoded documents IAM returns.
 fn url_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -486,18 +491,7 @@ async fn authorization_details(s: &Server) {
         .send()
         .await
         .unwrap();
-    root.create_role()
-        .role_name("worker")
-        .assume_role_policy_document(TRUST)
-        .send()
-        .await
-        .unwrap();
-    root.attach_role_policy()
-        .role_name("worker")
-        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
-        .send()
-        .await
-        .unwrap();
+    worker(&root).await;
     root.create_policy_version()
         .policy_arn(format!("arn:aws:iam::{account}:policy/Put"))
         .policy_document(CAP)
