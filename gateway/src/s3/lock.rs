@@ -249,6 +249,31 @@ pub(crate) fn report(
     )
 }
 
+/// The lock fields GET and HEAD report to this request's caller: the retention only to who may
+/// s3:GetObjectRetention, the legal hold only to who may s3:GetObjectLegalHold (as AWS).
+pub(crate) async fn report_to(
+    state: &crate::state::AppState,
+    ext: &http::Extensions,
+    rec: &ObjectRecord,
+) -> (
+    Option<ObjectLockMode>,
+    Option<Timestamp>,
+    Option<ObjectLockLegalHoldStatus>,
+) {
+    let (mut mode, mut until, mut hold) = report(rec);
+    if (mode.is_some() || until.is_some())
+        && !crate::authz::key_allowed(state, ext, "s3:GetObjectRetention", &rec.key).await
+    {
+        (mode, until) = (None, None);
+    }
+    if hold.is_some()
+        && !crate::authz::key_allowed(state, ext, "s3:GetObjectLegalHold", &rec.key).await
+    {
+        hold = None;
+    }
+    (mode, until, hold)
+}
+
 /// PutObjectLockConfiguration: on a bucket created with Object Lock, or (as AWS now allows) on any bucket
 /// whose versioning is enabled, which turns Object Lock on for good.
 pub(crate) async fn put_object_lock_configuration(

@@ -319,7 +319,8 @@ pub(crate) async fn get_object(
     let body = StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream));
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
     let h = &rec.headers;
-    let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
+    let (lock_mode, lock_until, legal_hold) =
+        super::lock::report_to(&g.state, &req.extensions, &rec).await;
     let output = GetObjectOutput {
         body: Some(body),
         accept_ranges: Some("bytes".into()),
@@ -395,7 +396,8 @@ pub(crate) async fn head_object(
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
     let h = &rec.headers;
     let partial = sel.content_range.is_some();
-    let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
+    let (lock_mode, lock_until, legal_hold) =
+        super::lock::report_to(&g.state, &req.extensions, &rec).await;
     let output = HeadObjectOutput {
         accept_ranges: Some("bytes".into()),
         content_length: i64::try_from(len).ok(),
