@@ -166,7 +166,10 @@ pub(crate) async fn handle(
         ("GetAccessKeyInfo", Caller::Signed(p)) => {
             get_access_key_info(state, p, params, rid, context).await
         }
-        ("AssumeRoleWithSAML" | "DecodeAuthorizationMessage", _) => Err(ApiError::new(
+        ("DecodeAuthorizationMessage", Caller::Signed(p)) => {
+            decode_authorization_message(state, p, params, context).await
+        }
+        ("AssumeRoleWithSAML", _) => Err(ApiError::new(
             Code::NotImplemented,
             format!("STS {action} is not implemented yet."),
         )),
@@ -545,6 +548,47 @@ async fn get_access_key_info(
     .or_else(|| gatehouse_core::account_of_access_key_id(id))
     .ok_or_else(|| validation(format!("The access key id {id} is not valid.")))?;
     Ok(gatehouse_sts::get_access_key_info(&account, rid))
+}
+
+/// DecodeAuthorizationMessage: Gatehouse never encodes the reason of a denial (S3 and IAM answer plain
+/// AccessDenied, as on AWS), so no message can be one of its own: every one is refused as AWS refuses a message
+/// it did not issue, after the caller's permission is checked.
+async fn decode_authorization_message(
+    state: &AppState,
+    p: &Principal,
+    params: &[(String, String)],
+    context: &Context,
+) -> Result<String, ApiError> {
+    let Some(msg) = param(params, "EncodedMessage") else {
+        return Err(validation(
+            "1 validation error detected: Value null at 'encodedMessage' failed to satisfy constraint: Member must not be null",
+        ));
+    };
+    if msg.is_empty() || msg.len() > 10_240 {
+        return Err(validation(
+            "1 validation error detected: Value at 'encodedMessage' failed to satisfy constraint: Member must have length between 1 and 10240",
+        ));
+    }
+    if !p.is_root()
+        && crate::authz::identity_decision(
+            state,
+            p,
+            "sts:DecodeAuthorizationMessage",
+            "*",
+            &p.account_id,
+            context,
+        )
+        .await
+            != crate::authz::Decision::Allow
+    {
+        return Err(denied(p, "sts:DecodeAuthorizationMessage", "*"));
+    }
+    Err(ApiError::custom(
+        "InvalidAuthorizationMessageException",
+        StatusCode::BAD_REQUEST,
+        true,
+        "The encoded authorization message is not valid.",
+    ))
 }
 
 /// A federated user's name: 2-32 of `[\w+=,.@-]`.

@@ -446,6 +446,27 @@ async fn get_access_key_info_names_the_keys_account() {
         info(fed.sts(&s), "short".into()).await,
         Err("ValidationError".into())
     );
+    // DecodeAuthorizationMessage: Gatehouse never encodes a denial, so no message is one of its own.
+    let e = s
+        .sts_with(common::ROOT_AK, common::ROOT_SK, None)
+        .decode_authorization_message()
+        .encoded_message("not-a-message-of-ours")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidAuthorizationMessageException"));
+    let e = fed
+        .sts(&s)
+        .decode_authorization_message()
+        .encoded_message("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some("AccessDenied"),
+        "a user needs the permission"
+    );
     // A user needs sts:GetAccessKeyInfo.
     let root = s.iam_with(common::ROOT_AK, common::ROOT_SK, None);
     root.delete_user_policy()
