@@ -77,7 +77,7 @@ pub async fn pass(g: &Gatehouse, owner: &str) -> anyhow::Result<()> {
 }
 
 /// When an action `days` days after `t` is due.
-fn due(t: i64, days: i32, day_ms: i64) -> i64 {
+pub(crate) fn due(t: i64, days: i32, day_ms: i64) -> i64 {
     let at = t.saturating_add(i64::from(days).saturating_mul(day_ms));
     if day_ms == REAL_DAY_MS {
         at.saturating_add(REAL_DAY_MS - 1).div_euclid(REAL_DAY_MS) * REAL_DAY_MS

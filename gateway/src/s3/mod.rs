@@ -6,6 +6,7 @@ mod body;
 mod bucket;
 mod bucket_encryption;
 mod conditions;
+mod expiration;
 mod lifecycle;
 pub mod lifecycle_worker;
 mod list;

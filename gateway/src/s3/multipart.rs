@@ -621,6 +621,8 @@ pub(crate) async fn complete(
     delete_blobs(&g.state, garbage);
     let mut out = complete_output(&i, &etag, &checksums, rec.sse.as_ref());
     out.version_id = mode.header(&rec.version_id);
+    let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    out.expiration = super::expiration::header(&g.state, &ctx, &rec);
     Ok(S3Response::new(out))
 }
 

@@ -282,6 +282,7 @@ pub(crate) async fn put_object(
         sealing.as_ref().and_then(|s| s.customer_md5.as_deref()),
     );
     let mut out = PutObjectOutput {
+        expiration: super::expiration::header(&g.state, &loaded, &rec),
         e_tag: Some(etag_of(&etag)),
         version_id: mode.header(&rec.version_id),
         checksum_crc32: c.checksum_crc32,
@@ -663,6 +664,7 @@ pub(crate) async fn copy_object(
         }),
         version_id: mode.header(&rec.version_id),
         copy_source_version_id: versioning::read_header(&src),
+        expiration: super::expiration::header(&g.state, &loaded, &rec),
         ssekms_encryption_context: echo.context.clone(),
         ..Default::default()
     };

@@ -320,7 +320,9 @@ pub(crate) async fn get_object(
     let c = sel.checksums.as_ref().map(checksum_dto).unwrap_or_default();
     let h = &rec.headers;
     let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
+    let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let output = GetObjectOutput {
+        expiration: super::expiration::header(&g.state, &ctx, &rec),
         body: Some(body),
         accept_ranges: Some("bytes".into()),
         content_length: i64::try_from(len).ok(),
@@ -396,7 +398,9 @@ pub(crate) async fn head_object(
     let h = &rec.headers;
     let partial = sel.content_range.is_some();
     let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
+    let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let output = HeadObjectOutput {
+        expiration: super::expiration::header(&g.state, &ctx, &rec),
         accept_ranges: Some("bytes".into()),
         content_length: i64::try_from(len).ok(),
         content_range: sel.content_range,
