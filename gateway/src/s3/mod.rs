@@ -17,6 +17,7 @@ mod policy;
 mod read;
 pub(crate) mod sse;
 mod sse_stream;
+mod storage_class;
 mod tagging;
 mod uploads;
 mod versioning;

@@ -15,27 +15,14 @@ use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, sse, tagging,
 /// AWS's limit on user-defined metadata (keys and values, UTF-8 bytes).
 const MAX_USER_METADATA: usize = 2048;
 
-/// Refuses request features that are not built yet, instead of ignoring them.
-pub(crate) fn refuse_unbuilt(storage_class: Option<&StorageClass>) -> S3Result<()> {
-    if let Some(sc) = storage_class
-        && sc.as_str() != "STANDARD"
-    {
-        return Err(s3_error!(
-            NotImplemented,
-            "Storage classes other than STANDARD are not implemented yet"
-        ));
-    }
-    Ok(())
-}
-
-/// `refuse_unbuilt` for the write requests (PutObject, CopyObject, CreateMultipartUpload), whose inputs share
-/// these field names.
-macro_rules! refuse_unbuilt_write {
-    ($i:expr) => {
-        $crate::s3::object::refuse_unbuilt($i.storage_class.as_ref())
+/// The storage class a write request asks for (PutObject, CopyObject, CreateMultipartUpload share the
+/// field name), validated against the configured classes.
+macro_rules! write_class {
+    ($state:expr, $i:expr) => {
+        $crate::s3::storage_class::requested(&$state, $i.storage_class.as_ref())
     };
 }
-pub(crate) use refuse_unbuilt_write;
+pub(crate) use write_class;
 
 /// The encryption a write request asks for (PutObject, CopyObject, CreateMultipartUpload share the names).
 macro_rules! write_sse {
@@ -181,7 +168,7 @@ pub(crate) async fn put_object(
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i)?;
+    let class = write_class!(g.state, i)?;
     let tags = tagging::from_header(i.tagging.as_deref())?;
     if i.write_offset_bytes.is_some() {
         return Err(s3_error!(
@@ -238,6 +225,7 @@ pub(crate) async fn put_object(
         req.trailing_headers.as_ref(),
         INLINE_WRITES,
         sealing.as_ref().map(|s| (&s.key, 0)),
+        &class,
     )
     .await?;
     let stored_sse = sealing.as_ref().map(|s| s.sse.clone());
@@ -265,7 +253,7 @@ pub(crate) async fn put_object(
         user_meta: meta,
         checksums: ing.checksums.clone(),
         segments: ing.segments(),
-        storage_class: "STANDARD".to_owned(),
+        storage_class: class.clone(),
         owner_canonical_id: owner,
         inline_data: ing.inline_data(),
         tags,
@@ -501,7 +489,7 @@ pub(crate) async fn copy_object(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i)?;
+    let class = write_class!(g.state, i)?;
     let new_tags = match i.tagging_directive.as_ref().map(TaggingDirective::as_str) {
         None | Some("COPY") => None,
         Some("REPLACE") => Some(tagging::from_header(i.tagging.as_deref())?),
@@ -542,6 +530,7 @@ pub(crate) async fn copy_object(
     if sb == i.bucket
         && sk == i.key
         && sv.is_none()
+        && i.storage_class.is_none()
         && !replace
         && i.website_redirect_location.is_none()
         && i.checksum_algorithm.is_none()
@@ -607,6 +596,7 @@ pub(crate) async fn copy_object(
         None,
         INLINE_WRITES,
         sealing.as_ref().map(|s| (&s.key, 0)),
+        &class,
     )
     .await
     .map_err(|e| copy_read_error(e, src.sse.is_some()))?;
@@ -635,7 +625,7 @@ pub(crate) async fn copy_object(
         user_meta: meta,
         checksums: ing.checksums.clone(),
         segments: ing.segments(),
-        storage_class: "STANDARD".to_owned(),
+        storage_class: class.clone(),
         owner_canonical_id: owner,
         inline_data: ing.inline_data(),
         tags: new_tags.unwrap_or_else(|| src.tags.clone()),

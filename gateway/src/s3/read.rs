@@ -346,8 +346,7 @@ pub(crate) async fn get_object(
             .and_then(|v| Timestamp::parse(TimestampFormat::HttpDate, &v).ok())
             .or_else(|| parse_expires(&h.expires)),
         website_redirect_location: h.website_redirect_location.clone(),
-        storage_class: (rec.storage_class != "STANDARD")
-            .then(|| StorageClass::from(rec.storage_class.clone())),
+        storage_class: super::storage_class::header(&rec.storage_class),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
         checksum_crc64nvme: c.checksum_crc64nvme,
@@ -418,8 +417,7 @@ pub(crate) async fn head_object(
             .or_else(|| Some(DEFAULT_CONTENT_TYPE.to_owned())),
         expires: parse_expires(&h.expires),
         website_redirect_location: h.website_redirect_location.clone(),
-        storage_class: (rec.storage_class != "STANDARD")
-            .then(|| StorageClass::from(rec.storage_class.clone())),
+        storage_class: super::storage_class::header(&rec.storage_class),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
         checksum_crc64nvme: c.checksum_crc64nvme,
