@@ -369,3 +369,284 @@ async fn unconfigured_classes_are_refused() {
         .await
         .unwrap();
 }
+
+async fn put_rules(c: &aws_sdk_s3::Client, b: &str, rules: Vec<aws_sdk_s3::types::LifecycleRule>) {
+    c.put_bucket_lifecycle_configuration()
+        .bucket(b)
+        .lifecycle_configuration(
+            aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn transition(days: i32, class: &str) -> aws_sdk_s3::types::Transition {
+    aws_sdk_s3::types::Transition::builder()
+        .days(days)
+        .storage_class(aws_sdk_s3::types::TransitionStorageClass::from(class))
+        .build()
+}
+
+async fn class_of(c: &aws_sdk_s3::Client, b: &str, k: &str, v: Option<&str>) -> String {
+    let h = c
+        .head_object()
+        .bucket(b)
+        .key(k)
+        .set_version_id(v.map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    h.storage_class()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|| "STANDARD".into())
+}
+
+/// Waits (up to 20 s) until the version is in `class`.
+async fn wait_class(c: &aws_sdk_s3::Client, b: &str, k: &str, v: Option<&str>, class: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let got = class_of(c, b, k, v).await;
+        if got == class {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{k} {v:?} stayed {got}, wanted {class}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Unique bytes (so a file holding them is found on disk).
+fn unique(tag: &str, len: usize) -> Vec<u8> {
+    let seed = format!("{tag}-{}-", rand::random::<u64>());
+    seed.bytes().cycle().take(len).collect()
+}
+
+/// Transitions with one-second days: a current version goes STANDARD → LUKEWARM (Days 1) → FROZEN (Days 3),
+/// its bytes moving between the class directories on disk while GET keeps returning them (a blob, an inline
+/// object, an SSE-S3 object moved as ciphertext, a multipart object); a noncurrent version follows its
+/// NoncurrentVersionTransition while the current one stays; the rules read back as given.
+async fn transitions(s: &common::Server) {
+    let c = s.client();
+    c.create_bucket().bucket("trans").send().await.unwrap();
+    c.put_bucket_versioning()
+        .bucket("trans")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let big = unique("big", 300_000);
+    let small = unique("small", 100);
+    let secret = unique("secret", 70_000);
+    let put = |k: &'static str, b: Vec<u8>| {
+        c.put_object()
+            .bucket("trans")
+            .key(k)
+            .body(ByteStream::from(b))
+    };
+    put("t/big", big.clone()).send().await.unwrap();
+    put("t/small", small.clone()).send().await.unwrap();
+    put("t/enc", secret.clone())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .send()
+        .await
+        .unwrap();
+    let old = unique("old", 50_000);
+    let v1 = put("n/k", old.clone()).send().await.unwrap();
+    let v1 = v1.version_id().unwrap().to_owned();
+    let cur = unique("cur", 50_000);
+    put("n/k", cur.clone()).send().await.unwrap();
+    let rules = vec![
+        aws_sdk_s3::types::LifecycleRule::builder()
+            .id("cur")
+            .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+            .filter(
+                aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                    .prefix("t/")
+                    .build(),
+            )
+            .transitions(transition(1, "LUKEWARM"))
+            .transitions(transition(4, "FROZEN"))
+            .build()
+            .unwrap(),
+        aws_sdk_s3::types::LifecycleRule::builder()
+            .id("nc")
+            .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+            .filter(
+                aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                    .prefix("n/")
+                    .build(),
+            )
+            .noncurrent_version_transitions(
+                aws_sdk_s3::types::NoncurrentVersionTransition::builder()
+                    .noncurrent_days(1)
+                    .storage_class(aws_sdk_s3::types::TransitionStorageClass::from("FROZEN"))
+                    .build(),
+            )
+            .build()
+            .unwrap(),
+    ];
+    put_rules(&c, "trans", rules.clone()).await;
+    let got = c
+        .get_bucket_lifecycle_configuration()
+        .bucket("trans")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.rules()[0].transitions().len(), 2);
+    assert_eq!(
+        got.rules()[1].noncurrent_version_transitions()[0]
+            .storage_class()
+            .map(|s| s.as_str()),
+        Some("FROZEN")
+    );
+    wait_class(&c, "trans", "t/big", None, "LUKEWARM").await;
+    let (lw, fr, st) = (
+        class_dir(s, "LUKEWARM"),
+        class_dir(s, "FROZEN"),
+        standard_dir(s),
+    );
+    assert_eq!(
+        holding(&lw, &big),
+        1,
+        "the bytes are in LUKEWARM's directory"
+    );
+    eventually("the STANDARD blob is freed", || holding(&st, &big) == 0).await;
+    assert_eq!(body_of(&c, "trans", "t/big").await, big);
+    wait_class(&c, "trans", "t/small", None, "LUKEWARM").await;
+    assert_eq!(
+        holding(&lw, &small),
+        1,
+        "an inline object gets a blob in its class"
+    );
+    assert_eq!(body_of(&c, "trans", "t/small").await, small);
+    // The noncurrent version moved, the current one did not.
+    wait_class(&c, "trans", "n/k", Some(&v1), "FROZEN").await;
+    assert_eq!(holding(&fr, &old), 1);
+    assert_eq!(class_of(&c, "trans", "n/k", None).await, "STANDARD");
+    assert_eq!(body_of(&c, "trans", "n/k").await, cur);
+    // The second stage.
+    wait_class(&c, "trans", "t/big", None, "FROZEN").await;
+    wait_class(&c, "trans", "t/enc", None, "FROZEN").await;
+    assert_eq!(holding(&fr, &big), 1);
+    eventually("the LUKEWARM blob is freed", || holding(&lw, &big) == 0).await;
+    assert_eq!(body_of(&c, "trans", "t/big").await, big);
+    assert_eq!(body_of(&c, "trans", "t/enc").await, secret);
+    // Ciphertext moved: no file anywhere holds the SSE object's plaintext.
+    let data = s.dir.path().join("data");
+    assert!(
+        files(&data).iter().all(|p| {
+            std::fs::read(p).is_ok_and(|b| !b.windows(64).any(|w| w == &secret[..64]))
+        })
+    );
+    let v = c
+        .get_object()
+        .bucket("trans")
+        .key("n/k")
+        .version_id(&v1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        v.body.collect().await.unwrap().into_bytes().as_ref(),
+        &old[..]
+    );
+}
+
+mod transitions_on {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        transitions(&start(common::Db::Sqlite, &["--lifecycle-day-seconds", "1"]).unwrap()).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(s) = start(common::Db::Postgres, &["--lifecycle-day-seconds", "1"]) {
+            transitions(&s).await;
+        }
+    }
+}
+
+/// kill -9 while the worker transitions many objects: after a restart every object reads back whole (from
+/// whichever class it is in), and the worker (resuming its own lease at once) finishes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_transition_loses_nothing() {
+    let mut s = start(common::Db::Sqlite, &["--lifecycle-day-seconds", "1"]).unwrap();
+    let c = s.client();
+    c.create_bucket().bucket("crash").send().await.unwrap();
+    const N: usize = 40;
+    let mut bodies = Vec::new();
+    for i in 0..N {
+        let b = unique(&format!("o{i}"), 512 * 1024);
+        c.put_object()
+            .bucket("crash")
+            .key(format!("k{i:02}"))
+            .body(ByteStream::from(b.clone()))
+            .send()
+            .await
+            .unwrap();
+        bodies.push(b);
+    }
+    put_rules(
+        &c,
+        "crash",
+        vec![
+            aws_sdk_s3::types::LifecycleRule::builder()
+                .id("all")
+                .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+                .filter(aws_sdk_s3::types::LifecycleRuleFilter::builder().build())
+                .transitions(transition(1, "LUKEWARM"))
+                .build()
+                .unwrap(),
+        ],
+    )
+    .await;
+    // Kill as soon as the first object has moved (the pass is then most likely under way).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let l = c.list_objects_v2().bucket("crash").send().await.unwrap();
+        let moved = l
+            .contents()
+            .iter()
+            .filter(|o| o.storage_class().map(|s| s.as_str()) == Some("LUKEWARM"))
+            .count();
+        if moved > 0 {
+            eprintln!("killing with {moved} of {N} moved");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no transition started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    s.crash_and_restart();
+    let c = s.client();
+    for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(
+            &body_of(&c, "crash", &format!("k{i:02}")).await,
+            b,
+            "k{i:02}"
+        );
+    }
+    for i in 0..N {
+        wait_class(&c, "crash", &format!("k{i:02}"), None, "LUKEWARM").await;
+    }
+    for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(
+            &body_of(&c, "crash", &format!("k{i:02}")).await,
+            b,
+            "k{i:02}"
+        );
+        assert!(holding(&class_dir(&s, "LUKEWARM"), b) >= 1);
+    }
+}

@@ -33,7 +33,7 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     let day = state.config.lifecycle_day_seconds.max(1);
     // Ten passes a day, at least one a second and one every ten minutes.
     let every = Duration::from_secs((day / 10).clamp(1, 600));
-    let owner = uuid::Uuid::new_v4().simple().to_string();
+    let owner = owner_id(&state.config.data_dir);
     tokio::spawn(async move {
         let g = Gatehouse { state };
         loop {
@@ -43,6 +43,23 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// This gateway's lease owner id: kept in the data directory, so a gateway restarted after a crash resumes its
+/// own leases at once instead of waiting for them to expire. Safe because the data directory is locked by one
+/// process at a time (`server::lock_data_dir`), so no two live workers ever share an id.
+fn owner_id(data_dir: &std::path::Path) -> String {
+    let path = data_dir.join("lifecycle-owner");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && id.trim().len() == 32
+    {
+        return id.trim().to_owned();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    if let Err(e) = std::fs::write(&path, &id) {
+        tracing::warn!(error = %e, "cannot keep the lifecycle owner id; a restart waits for its leases");
+    }
+    id
 }
 
 /// One pass over every bucket with a lifecycle configuration.
@@ -232,6 +249,25 @@ async fn apply(
             // The key changed under this listing: the rest waits for the next pass.
             return Ok(());
         }
+        // Transition of the current version: the latest due Transition of the matching rules.
+        let target = latest_due(
+            rules
+                .iter()
+                .filter(|r| r.matches(key, current.size, &current.tags))
+                .flat_map(|r| {
+                    r.transitions.iter().filter_map(|t| {
+                        let at = match (t.days, t.date_ms) {
+                            (Some(d), _) => due(current.last_modified_ms, d, day_ms),
+                            (None, Some(date)) => date,
+                            (None, None) => return None,
+                        };
+                        (now >= at).then_some((at, t.class.as_str()))
+                    })
+                }),
+        );
+        if let Some(class) = target {
+            move_version(g, current, class).await?;
+        }
     }
     if mode == Versioning::Off {
         return Ok(());
@@ -250,6 +286,27 @@ async fn apply(
         });
         if due_now && delete_version(g, v).await? {
             remaining -= 1;
+            continue;
+        }
+        if v.delete_marker {
+            continue;
+        }
+        let target = latest_due(
+            rules
+                .iter()
+                .filter(|r| r.matches(key, v.size, &v.tags))
+                .flat_map(|r| {
+                    r.noncurrent_transitions.iter().filter_map(|t| {
+                        let at = due(since, t.days, day_ms);
+                        let beyond = t
+                            .newer
+                            .is_none_or(|n| rank >= usize::try_from(n).unwrap_or(usize::MAX));
+                        (now >= at && beyond).then_some((at, t.class.as_str()))
+                    })
+                }),
+        );
+        if let Some(class) = target {
+            move_version(g, v, class).await?;
         }
     }
     // An expired object delete marker: the only version left of its key.
@@ -264,6 +321,26 @@ async fn apply(
             delete_version(g, current).await?;
         }
     }
+    Ok(())
+}
+
+/// The class of the transition due last among `due` (time due, class): the latest stage reached.
+fn latest_due<'a>(due: impl Iterator<Item = (i64, &'a str)>) -> Option<&'a str> {
+    due.max_by_key(|(at, _)| *at).map(|(_, c)| c)
+}
+
+/// Transitions `rec` to `class` unless it is there already or in an archive class (archived objects do not
+/// move on; a restore is the way out).
+async fn move_version(g: &Gatehouse, rec: &ObjectRecord, class: &str) -> anyhow::Result<()> {
+    if rec.storage_class == class
+        || g.state
+            .config
+            .storage_class(&rec.storage_class)
+            .is_some_and(|c| c.archive)
+    {
+        return Ok(());
+    }
+    super::transition::transition(&g.state, rec, class).await?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ pub(crate) mod sse;
 mod sse_stream;
 mod storage_class;
 mod tagging;
+mod transition;
 mod uploads;
 mod versioning;
 
