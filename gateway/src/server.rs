@@ -66,12 +66,6 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
             .await?;
     let mut classes = Vec::new();
     for c in &config.storage_classes {
-        if c.archive {
-            anyhow::bail!(
-                "storage class {}: archive classes are not implemented yet",
-                c.name
-            );
-        }
         let dir = c
             .dir
             .clone()

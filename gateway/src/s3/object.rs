@@ -452,7 +452,7 @@ pub(crate) async fn load_copy_source(
     key: &str,
     version_id: Option<&str>,
 ) -> S3Result<ObjectRecord> {
-    match super::read::load_authorized(state, ext, bucket, key, version_id, true).await {
+    let rec = match super::read::load_authorized(state, ext, bucket, key, version_id, true).await {
         Err(e) if version_id.is_some() && *e.code() == s3s::S3ErrorCode::MethodNotAllowed => {
             Err(s3_error!(
                 InvalidRequest,
@@ -460,7 +460,10 @@ pub(crate) async fn load_copy_source(
             ))
         }
         other => other,
-    }
+    }?;
+    // An archived source is copied only once restored (as on S3).
+    super::restore::require_readable(state, &rec).await?;
+    Ok(rec)
 }
 
 /// Reads the source of a copy: (bucket, key, version id if one is named).

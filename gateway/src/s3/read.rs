@@ -305,6 +305,7 @@ pub(crate) async fn get_object(
         if_unmodified_since: i.if_unmodified_since.as_ref(),
     };
     evaluate(&conds, &rec).map_err(|f| read_error(f, &rec))?;
+    let restore = super::restore::require_readable(&g.state, &rec).await?;
     let checksum_mode = i
         .checksum_mode
         .as_ref()
@@ -322,6 +323,7 @@ pub(crate) async fn get_object(
     let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
     let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let output = GetObjectOutput {
+        restore: super::restore::header(restore),
         expiration: super::expiration::header(&g.state, &ctx, &rec),
         body: Some(body),
         accept_ranges: Some("bytes".into()),
@@ -398,7 +400,9 @@ pub(crate) async fn head_object(
     let partial = sel.content_range.is_some();
     let (lock_mode, lock_until, legal_hold) = super::lock::report(&rec);
     let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let restore = super::restore::state_of(&g.state, &rec).await?;
     let output = HeadObjectOutput {
+        restore: super::restore::header(restore),
         expiration: super::expiration::header(&g.state, &ctx, &rec),
         accept_ranges: Some("bytes".into()),
         content_length: i64::try_from(len).ok(),
