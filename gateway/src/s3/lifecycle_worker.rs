@@ -151,7 +151,21 @@ async fn run_bucket(
         None
     };
     let now = gatehouse_core::now_ms();
+    let mut renewed = std::time::Instant::now();
     for versions in &groups {
+        // Transitions copy bytes: a long batch renews the lease, and stops if another gateway took it.
+        if renewed.elapsed() > LEASE / 2 {
+            let at = gatehouse_core::now_ms();
+            let until = at + i64::try_from(LEASE.as_millis()).unwrap_or(120_000);
+            if meta
+                .take_lifecycle_lease(bucket, owner, at, until)
+                .await?
+                .is_none()
+            {
+                return Ok(());
+            }
+            renewed = std::time::Instant::now();
+        }
         apply(
             g,
             &ext,
