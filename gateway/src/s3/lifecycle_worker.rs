@@ -3,9 +3,11 @@
 //! Every pass visits the buckets that have a configuration; for each it takes the bucket's lease in `meta`
 //! (one gateway at a time on a shared Postgres), handles at most `BATCH` versions from where the previous pass
 //! stopped (the lease's cursor, saved after each batch, so a killed worker resumes instead of starting over),
-//! and aborts incomplete multipart uploads that are due. Every action is idempotent: expiring a current version
-//! only happens while it is not a delete marker, and deleting a version that is gone deletes nothing, so a pass
-//! repeated after a crash never deletes twice. Deletes go through `meta`, which refuses locked or legal-held
+//! and aborts incomplete multipart uploads that are due. Transitions move a version's bytes to another storage
+//! class (`transition.rs`: copy, switch the row if the version is unchanged, free the old blobs). Every action
+//! is idempotent: expiring a current version only happens while it is not a delete marker, deleting a version
+//! that is gone deletes nothing, and a version already in its target class is not moved, so a pass repeated
+//! after a crash never deletes twice. Deletes go through `meta`, which refuses locked or legal-held
 //! versions (`ObjectLocked`): the worker skips those.
 //!
 //! Days count in `lifecycle_day_seconds` (default 86400): a rule's action is due `Days` such days after the
@@ -354,7 +356,12 @@ async fn move_version(g: &Gatehouse, rec: &ObjectRecord, class: &str) -> anyhow:
     {
         return Ok(());
     }
-    super::transition::transition(&g.state, rec, class).await?;
+    // One version that cannot move (an unreadable blob, say) must not stop the bucket's pass: logged, retried
+    // next pass.
+    if let Err(e) = super::transition::transition(&g.state, rec, class).await {
+        tracing::warn!(bucket = %rec.bucket, key = %rec.key, version = %rec.version_id, class, error = %e,
+            "lifecycle transition failed");
+    }
     Ok(())
 }
 
