@@ -42,6 +42,15 @@ kms_arn() {
 ARN1=$(kms_arn testkey-1)
 ARN2=$(kms_arn testkey-2)
 export S3_KMS_KEYID=${S3_KMS_KEYID:-$ARN1} S3_KMS_KEYID2=${S3_KMS_KEYID2:-$ARN2}
+# The suite's [s3 main] storage_classes and lc_debug_interval follow the server's settings: the class names of
+# GATEHOUSE_STORAGE_CLASSES (without :archive or =DIR) and GATEHOUSE_LIFECYCLE_DAY_SECONDS.
+if [ -n "${GATEHOUSE_STORAGE_CLASSES:-}" ] && [ -z "${S3_STORAGE_CLASSES:-}" ]; then
+    S3_STORAGE_CLASSES=$(echo "$GATEHOUSE_STORAGE_CLASSES" | tr ',' '\n' | sed 's/[:=].*//' | paste -sd, -)
+    export S3_STORAGE_CLASSES
+fi
+if [ -n "${GATEHOUSE_LIFECYCLE_DAY_SECONDS:-}" ] && [ -z "${S3_LC_DEBUG_INTERVAL:-}" ]; then
+    export S3_LC_DEBUG_INTERVAL=$GATEHOUSE_LIFECYCLE_DAY_SECONDS
+fi
 "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >"$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT

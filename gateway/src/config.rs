@@ -120,6 +120,76 @@ pub struct ServeArgs {
     /// test suite running over HTTP use SSE-C.
     #[arg(long, env = "GATEHOUSE_SSE_C_REQUIRE_TLS", num_args = 0..=1, default_missing_value = "true")]
     pub sse_c_require_tls: Option<bool>,
+    /// Storage classes besides STANDARD, comma separated: `NAME` (blobs in DATA_DIR/classes/NAME),
+    /// `NAME=DIR`, and `NAME:archive` / `NAME:archive=DIR` for an archive class (GET needs RestoreObject first).
+    #[arg(long, env = "GATEHOUSE_STORAGE_CLASSES", value_delimiter = ',')]
+    pub storage_classes: Vec<String>,
+    /// Seconds a RestoreObject of an archived object takes before the restored copy is readable. Default 0
+    /// (the restore completes at once).
+    #[arg(long, env = "GATEHOUSE_RESTORE_SECONDS")]
+    pub restore_seconds: Option<u64>,
+}
+
+/// A configured storage class (besides STANDARD).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageClassConfig {
+    /// The class name clients send in `x-amz-storage-class` (`[A-Z0-9_]+`).
+    pub name: String,
+    /// Where its blobs live (default DATA_DIR/classes/NAME).
+    pub dir: Option<PathBuf>,
+    /// An archive class: objects in it are read only after RestoreObject.
+    pub archive: bool,
+}
+
+/// A class in the file's table form: `[storage_classes.GLACIER]` with `dir` and `archive`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassFile {
+    dir: Option<PathBuf>,
+    #[serde(default)]
+    archive: bool,
+}
+
+/// `storage_classes` in the file: the list form of the flag, or a table of classes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ClassesFile {
+    List(Vec<String>),
+    Table(std::collections::BTreeMap<String, ClassFile>),
+}
+
+/// Parses one class of the list form: `NAME`, `NAME:archive`, `NAME=DIR`, `NAME:archive=DIR`.
+fn parse_class(spec: &str) -> anyhow::Result<StorageClassConfig> {
+    let (head, dir) = match spec.split_once('=') {
+        Some((h, d)) => (h, Some(PathBuf::from(d.trim()))),
+        None => (spec, None),
+    };
+    let (name, archive) = match head.trim().split_once(':') {
+        None => (head.trim(), false),
+        Some((n, "archive")) => (n, true),
+        Some((_, flag)) => anyhow::bail!("storage_classes {spec:?}: unknown flag {flag:?}"),
+    };
+    Ok(StorageClassConfig {
+        name: name.to_owned(),
+        dir,
+        archive,
+    })
+}
+
+/// Validates the configured classes: well-formed names, not STANDARD, each once.
+fn check_classes(classes: Vec<StorageClassConfig>) -> anyhow::Result<Vec<StorageClassConfig>> {
+    for (i, c) in classes.iter().enumerate() {
+        if !gatehouse_storage::valid_class_name(&c.name) || c.name == gatehouse_storage::STANDARD {
+            anyhow::bail!(
+                "storage_classes: {:?} is not a class name (upper-case letters, digits and _; STANDARD always exists)",
+                c.name
+            );
+        }
+        if classes[..i].iter().any(|o| o.name == c.name) {
+            anyhow::bail!("storage_classes: {} is given twice", c.name);
+        }
+    }
+    Ok(classes)
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -152,6 +222,8 @@ struct FileConfig {
     lifecycle_day_seconds: Option<u64>,
     oidc_ca_file: Option<PathBuf>,
     sse_c_require_tls: Option<bool>,
+    storage_classes: Option<ClassesFile>,
+    restore_seconds: Option<u64>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -225,6 +297,17 @@ pub struct Config {
     pub oidc_ca_file: Option<PathBuf>,
     /// SSE-C requests over plain HTTP are refused.
     pub sse_c_require_tls: bool,
+    /// Storage classes besides STANDARD.
+    pub storage_classes: Vec<StorageClassConfig>,
+    /// Seconds a restore of an archived object takes.
+    pub restore_seconds: u64,
+}
+
+impl Config {
+    /// The configured class `name` (`None` for STANDARD and for classes not configured).
+    pub fn storage_class(&self, name: &str) -> Option<&StorageClassConfig> {
+        self.storage_classes.iter().find(|c| c.name == name)
+    }
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -279,7 +362,32 @@ impl Config {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let storage_classes = check_classes(if !args.storage_classes.is_empty() {
+            args.storage_classes
+                .iter()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| parse_class(c))
+                .collect::<anyhow::Result<_>>()?
+        } else {
+            match f.storage_classes {
+                None => Vec::new(),
+                Some(ClassesFile::List(l)) => l
+                    .iter()
+                    .map(|c| parse_class(c))
+                    .collect::<anyhow::Result<_>>()?,
+                Some(ClassesFile::Table(t)) => t
+                    .into_iter()
+                    .map(|(name, c)| StorageClassConfig {
+                        name,
+                        dir: c.dir,
+                        archive: c.archive,
+                    })
+                    .collect(),
+            }
+        })?;
         Ok(Config {
+            storage_classes,
+            restore_seconds: args.restore_seconds.or(f.restore_seconds).unwrap_or(0),
             default_object_ownership,
             default_public_access_block: args
                 .default_public_access_block
@@ -441,6 +549,53 @@ mod tests {
         assert!(!Config::resolve(&args).expect("resolve").sse_c_require_tls);
         args.sse_c_require_tls = Some(true);
         assert!(Config::resolve(&args).expect("resolve").sse_c_require_tls);
+    }
+
+    #[test]
+    fn storage_classes_from_flag_or_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.toml");
+        let mut args = ServeArgs::default();
+        assert!(
+            Config::resolve(&args)
+                .expect("resolve")
+                .storage_classes
+                .is_empty()
+        );
+        args.storage_classes = vec!["LUKEWARM".into(), "GLACIER:archive=/cold".into()];
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(
+            c.storage_classes,
+            vec![
+                StorageClassConfig {
+                    name: "LUKEWARM".into(),
+                    dir: None,
+                    archive: false
+                },
+                StorageClassConfig {
+                    name: "GLACIER".into(),
+                    dir: Some(PathBuf::from("/cold")),
+                    archive: true
+                },
+            ]
+        );
+        for bad in ["STANDARD", "lower", "A:frozen", "A,A"] {
+            args.storage_classes = bad.split(',').map(str::to_owned).collect();
+            assert!(Config::resolve(&args).is_err(), "{bad}");
+        }
+        args.storage_classes.clear();
+        std::fs::write(
+            &path,
+            "restore_seconds = 5\n[storage_classes.DEEP_ARCHIVE]\ndir = \"/d\"\narchive = true\n",
+        )
+        .expect("write");
+        args.store.config = Some(path.clone());
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(c.restore_seconds, 5);
+        assert!(c.storage_class("DEEP_ARCHIVE").is_some_and(|c| c.archive));
+        std::fs::write(&path, "storage_classes = [\"FROZEN\"]\n").expect("write");
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(c.storage_classes.len(), 1);
     }
 
     #[test]

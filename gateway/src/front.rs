@@ -376,6 +376,8 @@ impl Front {
             add_request_id(&mut resp, &rid);
         } else if resp.extensions().get::<UnquotedETag>().is_some() {
             unquote_etag(&mut resp);
+        } else if let Some(Status(s)) = resp.extensions().get::<Status>().copied() {
+            *resp.status_mut() = s;
         }
         if let Ok(v) = HeaderValue::from_str(&rid) {
             resp.headers_mut().insert("x-amz-request-id", v.clone());
@@ -418,6 +420,10 @@ pub(crate) fn parse_http_date(s: &str) -> Option<time::OffsetDateTime> {
     }
     time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc2822).ok()
 }
+
+/// A success status s3s does not let an operation choose (RestoreObject's 202).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Status(pub StatusCode);
 
 /// Marks a response whose XML `<ETag>` S3 writes unquoted (GetObjectAttributes), which s3s always quotes.
 #[derive(Debug, Clone, Copy)]

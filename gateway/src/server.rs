@@ -61,9 +61,21 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         StorageKind::IoUring => LocalKind::IoUring,
         StorageKind::Std => LocalKind::Std,
     };
-    let storage =
+    let standard =
         gatehouse_storage::open_local(&config.data_dir.join("blobs"), kind, config.direct_io)
             .await?;
+    let mut classes = Vec::new();
+    for c in &config.storage_classes {
+        let dir = c
+            .dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("classes").join(&c.name));
+        let b = gatehouse_storage::open_local(&dir, kind, config.direct_io).await?;
+        tracing::info!(class = %c.name, dir = %dir.display(), archive = c.archive, "storage class opened");
+        classes.push((c.name.clone(), b));
+    }
+    let storage: Arc<dyn gatehouse_storage::Backend> =
+        Arc::new(gatehouse_storage::ClassedBackend::new(standard, classes));
     tracing::info!(
         backend = storage.name(),
         direct_io = storage.direct_io(),

@@ -255,6 +255,8 @@ pub struct UploadPage {
 
 mod accounts;
 mod buckets;
+mod classes;
+pub use classes::RestoreOutcome;
 mod group;
 mod iam;
 mod lifecycle;

@@ -6,6 +6,7 @@
 //! at it.
 
 mod buf;
+mod classes;
 mod direct;
 mod locator;
 mod memory;
@@ -22,6 +23,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use futures::Stream;
 
+pub use classes::{ClassedBackend, STANDARD, class_of, valid_class_name};
 pub use memory::MemoryBackend;
 pub use std_backend::StdBackend;
 pub use sweep::sweep_orphans;
@@ -71,6 +73,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Writes the stream to a new blob; durable on return. On any error (including an error item from the
     /// stream, e.g. a client disconnect or a checksum failure) nothing is left behind.
     async fn put(&self, body: ByteStream) -> io::Result<BlobInfo>;
+    /// `put` into the backend of a storage class (a backend without classes has only STANDARD).
+    async fn put_in(&self, class: &str, body: ByteStream) -> io::Result<BlobInfo> {
+        if class == classes::STANDARD {
+            return self.put(body).await;
+        }
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("storage class {class} is not configured"),
+        ))
+    }
     /// Reads `range` (start inclusive, end exclusive) or the whole blob. `NotFound` if the locator is unknown.
     async fn get(&self, locator: &str, range: Option<(u64, u64)>) -> io::Result<ByteStream>;
     /// Deletes a blob; deleting a missing blob is not an error.

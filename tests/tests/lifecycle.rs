@@ -1,7 +1,7 @@
 //! Bucket lifecycle configuration through the Rust AWS SDK against the real binary, on every configuration:
 //! Put / Get / DeleteBucketLifecycleConfiguration, the rule forms (legacy Prefix, Filter with Prefix / Tag /
-//! sizes / And, empty Filter), AWS's validation errors, and transitions refused while no storage class to
-//! transition to is configured.
+//! sizes / And, empty Filter), AWS's validation errors, transitions refused while no storage class to
+//! transition to is configured (`storage_class.rs` has them with classes), the worker (`x-amz-expiration` in `expiration.rs`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -244,7 +244,7 @@ async fn configuration(s: &common::Server) {
                     .build()
                     .unwrap(),
             ],
-            "InvalidArgument",
+            "InvalidStorageClass",
         ),
     ];
     for (rules, want) in refusals {

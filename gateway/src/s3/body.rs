@@ -373,6 +373,7 @@ pub(crate) async fn ingest<S, E>(
     trailers: Option<&TrailingHeaders>,
     inline_ok: bool,
     seal: Option<(&super::sse::DataKey, u32)>,
+    class: &str,
 ) -> S3Result<Ingested>
 where
     S: futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
@@ -424,6 +425,8 @@ where
             None => super::io_err(e),
         }
     };
+    // Only STANDARD objects are kept inline: another class's bytes belong in its own backend.
+    let inline_ok = inline_ok && class == gatehouse_storage::STANDARD;
     if inline_ok && expect.length.is_some_and(|l| l <= INLINE_MAX) {
         let mut input = input;
         let mut buf = bytes::BytesMut::new();
@@ -445,7 +448,11 @@ where
             checksums,
         });
     }
-    let blob = state.storage.put(input).await.map_err(stream_failure)?;
+    let blob = state
+        .storage
+        .put_in(class, input)
+        .await
+        .map_err(stream_failure)?;
     let verified = finish(&hashers, expect, trailers, algo);
     match verified {
         Ok((md5, checksums, size)) => Ok(Ingested {

@@ -1,8 +1,8 @@
 //! Bucket lifecycle configuration: Put / Get / DeleteBucketLifecycleConfiguration with AWS's validation, stored as
 //! the bucket setting `lifecycle` (JSON `Lifecycle`), and which objects a rule applies to (`Rule::matches`).
 //!
-//! Transitions (and noncurrent-version transitions) name a storage class; none but STANDARD exists until
-//! storage classes are built, so every transition is refused (InvalidArgument) rather than stored and ignored.
+//! Transitions (and noncurrent-version transitions) must name a storage class the operator configured
+//! (`storage_classes`; InvalidStorageClass otherwise, STANDARD included); the worker moves the bytes.
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -48,6 +48,30 @@ pub(crate) struct Rule {
     pub newer_noncurrent_versions: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_days: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<TransitionRule>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noncurrent_transitions: Vec<NoncurrentTransitionRule>,
+}
+
+/// A Transition: to `class`, `days` after creation or on `date_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TransitionRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_ms: Option<i64>,
+    pub class: String,
+}
+
+/// A NoncurrentVersionTransition: to `class`, `days` after the version became noncurrent, beyond the newest
+/// `newer` noncurrent versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NoncurrentTransitionRule {
+    pub days: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newer: Option<i32>,
+    pub class: String,
 }
 
 /// A rule's Filter: at most one of its parts, or an `And` of several (an empty Filter matches everything).
@@ -240,8 +264,74 @@ fn positive(n: Option<i32>, what: &'static str) -> S3Result<i32> {
     }
 }
 
-/// Validates one rule as AWS does and converts it to the stored form.
-fn rule_of(r: &LifecycleRule) -> S3Result<Rule> {
+/// The class a transition names: one the operator configured (`classes`), else InvalidStorageClass.
+fn target_class(sc: Option<&TransitionStorageClass>, classes: &[String]) -> S3Result<String> {
+    let sc = sc.ok_or_else(malformed)?.as_str();
+    if classes.iter().any(|c| c == sc) {
+        Ok(sc.to_owned())
+    } else {
+        Err(s3_error!(
+            InvalidStorageClass,
+            "The storage class you specified is not valid"
+        ))
+    }
+}
+
+/// Validates a Transition: Days (zero or more) or a Date at midnight, and a configured class.
+fn transition_of(t: &Transition, classes: &[String]) -> S3Result<TransitionRule> {
+    if t.days.is_some() == t.date.is_some() {
+        return Err(malformed());
+    }
+    if t.days.is_some_and(|d| d < 0) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "'Days' in Transition action must be nonnegative"
+        ));
+    }
+    let date_ms = t.date.as_ref().map(ms_of);
+    if date_ms.is_some_and(|ms| ms.rem_euclid(DAY_MS) != 0) {
+        return Err(s3_error!(InvalidArgument, "'Date' must be at midnight GMT"));
+    }
+    Ok(TransitionRule {
+        days: t.days,
+        date_ms,
+        class: target_class(t.storage_class.as_ref(), classes)?,
+    })
+}
+
+/// Validates a NoncurrentVersionTransition.
+fn noncurrent_transition_of(
+    t: &NoncurrentVersionTransition,
+    classes: &[String],
+) -> S3Result<NoncurrentTransitionRule> {
+    let days = match t.noncurrent_days {
+        Some(d) if d >= 0 => d,
+        Some(_) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative"
+            ));
+        }
+        None => return Err(malformed()),
+    };
+    if t.newer_noncurrent_versions
+        .is_some_and(|k| !(1..=MAX_NEWER_NONCURRENT).contains(&k))
+    {
+        return Err(s3_error!(
+            InvalidArgument,
+            "NewerNoncurrentVersions must be between 1 and 100"
+        ));
+    }
+    Ok(NoncurrentTransitionRule {
+        days,
+        newer: t.newer_noncurrent_versions,
+        class: target_class(t.storage_class.as_ref(), classes)?,
+    })
+}
+
+/// Validates one rule as AWS does and converts it to the stored form (`classes`: the configured storage
+/// classes a transition may name).
+fn rule_of(classes: &[String], r: &LifecycleRule) -> S3Result<Rule> {
     let id = match &r.id {
         Some(id) if id.chars().count() > MAX_ID => {
             return Err(s3_error!(
@@ -267,14 +357,32 @@ fn rule_of(r: &LifecycleRule) -> S3Result<Rule> {
         filter: r.filter.as_ref().map(filter_of).transpose()?,
         ..Default::default()
     };
-    if r.transitions.as_ref().is_some_and(|t| !t.is_empty())
-        || r.noncurrent_version_transitions
-            .as_ref()
-            .is_some_and(|t| !t.is_empty())
+    rule.transitions = r
+        .transitions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| transition_of(t, classes))
+        .collect::<S3Result<_>>()?;
+    rule.noncurrent_transitions = r
+        .noncurrent_version_transitions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| noncurrent_transition_of(t, classes))
+        .collect::<S3Result<_>>()?;
+    let distinct = |cs: Vec<&String>| cs.iter().enumerate().all(|(i, c)| !cs[..i].contains(c));
+    if !distinct(rule.transitions.iter().map(|t| &t.class).collect())
+        || !distinct(
+            rule.noncurrent_transitions
+                .iter()
+                .map(|t| &t.class)
+                .collect(),
+        )
     {
         return Err(s3_error!(
             InvalidArgument,
-            "The storage class you specified is not valid (no storage class to transition to is configured)"
+            "'StorageClass' must be different for 'Transition' actions in same 'Rule'"
         ));
     }
     if let Some(e) = &r.expiration {
@@ -336,6 +444,8 @@ fn rule_of(r: &LifecycleRule) -> S3Result<Rule> {
         && rule.expired_object_delete_marker.is_none()
         && rule.noncurrent_days.is_none()
         && rule.abort_days.is_none()
+        && rule.transitions.is_empty()
+        && rule.noncurrent_transitions.is_empty()
     {
         return Err(s3_error!(
             InvalidRequest,
@@ -346,11 +456,18 @@ fn rule_of(r: &LifecycleRule) -> S3Result<Rule> {
 }
 
 /// Validates a whole configuration.
-pub(crate) fn validate(c: &BucketLifecycleConfiguration) -> S3Result<Lifecycle> {
+pub(crate) fn validate(
+    c: &BucketLifecycleConfiguration,
+    classes: &[String],
+) -> S3Result<Lifecycle> {
     if c.rules.is_empty() || c.rules.len() > MAX_RULES {
         return Err(malformed());
     }
-    let rules = c.rules.iter().map(rule_of).collect::<S3Result<Vec<_>>>()?;
+    let rules = c
+        .rules
+        .iter()
+        .map(|r| rule_of(classes, r))
+        .collect::<S3Result<Vec<_>>>()?;
     for (i, r) in rules.iter().enumerate() {
         if rules[..i].iter().any(|o| o.id == r.id) {
             return Err(s3_error!(
@@ -407,8 +524,26 @@ fn rule_dto(r: &Rule) -> LifecycleRule {
         abort_incomplete_multipart_upload: r.abort_days.map(|d| AbortIncompleteMultipartUpload {
             days_after_initiation: Some(d),
         }),
-        noncurrent_version_transitions: None,
-        transitions: None,
+        noncurrent_version_transitions: (!r.noncurrent_transitions.is_empty()).then(|| {
+            r.noncurrent_transitions
+                .iter()
+                .map(|t| NoncurrentVersionTransition {
+                    noncurrent_days: Some(t.days),
+                    newer_noncurrent_versions: t.newer,
+                    storage_class: Some(TransitionStorageClass::from(t.class.clone())),
+                })
+                .collect()
+        }),
+        transitions: (!r.transitions.is_empty()).then(|| {
+            r.transitions
+                .iter()
+                .map(|t| Transition {
+                    days: t.days,
+                    date: t.date_ms.map(ts),
+                    storage_class: Some(TransitionStorageClass::from(t.class.clone())),
+                })
+                .collect()
+        }),
     }
 }
 
@@ -421,7 +556,14 @@ pub(crate) async fn put_bucket_lifecycle_configuration(
     super::lock::require_digest(&req.headers)?;
     super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let c = i.lifecycle_configuration.as_ref().ok_or_else(malformed)?;
-    let lc = validate(c)?;
+    let classes: Vec<String> = g
+        .state
+        .config
+        .storage_classes
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let lc = validate(c, &classes)?;
     let value = serde_json::to_string(&lc).map_err(|_| {
         s3_error!(
             InternalError,
@@ -504,7 +646,7 @@ mod tests {
     #[test]
     fn filters_match_prefix_tags_and_sizes() {
         let t = |k: &str, v: &str| (k.to_owned(), v.to_owned());
-        let r = rule_of(&rule(Some("logs/"), None)).unwrap_or_default();
+        let r = rule_of(&[], &rule(Some("logs/"), None)).unwrap_or_default();
         assert!(r.matches("logs/a", 1, &[]));
         assert!(!r.matches("data/a", 1, &[]));
         let and = LifecycleRuleFilter {
@@ -516,14 +658,15 @@ mod tests {
             }),
             ..Default::default()
         };
-        let r = rule_of(&rule(None, Some(and))).unwrap_or_default();
+        let r = rule_of(&[], &rule(None, Some(and))).unwrap_or_default();
         let tags = [t("b", "2"), t("a", "1"), t("c", "3")];
         assert!(r.matches("p/x", 50, &tags));
         assert!(!r.matches("p/x", 10, &tags));
         assert!(!r.matches("p/x", 100, &tags));
         assert!(!r.matches("p/x", 50, &tags[1..]));
         assert!(!r.matches("q/x", 50, &tags));
-        let empty = rule_of(&rule(None, Some(LifecycleRuleFilter::default()))).unwrap_or_default();
+        let empty =
+            rule_of(&[], &rule(None, Some(LifecycleRuleFilter::default()))).unwrap_or_default();
         assert!(empty.matches("anything", 0, &[]));
     }
 
@@ -531,55 +674,76 @@ mod tests {
     fn aws_validation() {
         // Prefix and Filter both, or neither.
         assert_eq!(
-            code(rule_of(&rule(
-                Some("a"),
-                Some(LifecycleRuleFilter::default())
-            ))),
+            code(rule_of(
+                &[],
+                &rule(Some("a"), Some(LifecycleRuleFilter::default()))
+            )),
             "MalformedXML"
         );
-        assert_eq!(code(rule_of(&rule(None, None))), "MalformedXML");
+        assert_eq!(code(rule_of(&[], &rule(None, None))), "MalformedXML");
         // Two filter parts without And.
         let two = LifecycleRuleFilter {
             prefix: Some("a".into()),
             object_size_less_than: Some(5),
             ..Default::default()
         };
-        assert_eq!(code(rule_of(&rule(None, Some(two)))), "MalformedXML");
+        assert_eq!(code(rule_of(&[], &rule(None, Some(two)))), "MalformedXML");
         let mut r = rule(Some("a"), None);
         r.id = Some("x".repeat(256));
-        assert_eq!(code(rule_of(&r)), "InvalidArgument");
+        assert_eq!(code(rule_of(&[], &r)), "InvalidArgument");
         let mut r = rule(Some("a"), None);
         r.status = ExpirationStatus::from("enabled".to_owned());
-        assert_eq!(code(rule_of(&r)), "MalformedXML");
+        assert_eq!(code(rule_of(&[], &r)), "MalformedXML");
         let mut r = rule(Some("a"), None);
         r.expiration = Some(LifecycleExpiration {
             days: Some(0),
             ..Default::default()
         });
-        assert_eq!(code(rule_of(&r)), "InvalidArgument");
+        assert_eq!(code(rule_of(&[], &r)), "InvalidArgument");
         let mut r = rule(Some("a"), None);
         r.expiration = Some(LifecycleExpiration {
             days: Some(1),
             expired_object_delete_marker: Some(true),
             ..Default::default()
         });
-        assert_eq!(code(rule_of(&r)), "MalformedXML");
+        assert_eq!(code(rule_of(&[], &r)), "MalformedXML");
         let mut r = rule(Some("a"), None);
         r.expiration = None;
-        assert_eq!(code(rule_of(&r)), "InvalidRequest");
+        assert_eq!(code(rule_of(&[], &r)), "InvalidRequest");
         let mut r = rule(Some("a"), None);
         r.transitions = Some(vec![Transition {
             days: Some(30),
             storage_class: Some(TransitionStorageClass::from("GLACIER".to_owned())),
             date: None,
         }]);
-        assert_eq!(code(rule_of(&r)), "InvalidArgument");
+        assert_eq!(code(rule_of(&[], &r)), "InvalidStorageClass");
+        let glacier = ["GLACIER".to_owned()];
+        let stored = rule_of(&glacier, &r).unwrap_or_default();
+        assert_eq!(stored.transitions[0].class, "GLACIER");
+        assert_eq!(rule_dto(&stored).transitions, r.transitions);
+        let mut two = r.clone();
+        two.transitions = Some(vec![
+            r.transitions.clone().unwrap_or_default()[0].clone(),
+            Transition {
+                days: Some(60),
+                storage_class: Some(TransitionStorageClass::from("GLACIER".to_owned())),
+                date: None,
+            },
+        ]);
+        assert_eq!(code(rule_of(&glacier, &two)), "InvalidArgument");
+        let mut neg = r.clone();
+        neg.transitions = Some(vec![Transition {
+            days: Some(-1),
+            storage_class: Some(TransitionStorageClass::from("GLACIER".to_owned())),
+            date: None,
+        }]);
+        assert_eq!(code(rule_of(&glacier, &neg)), "InvalidArgument");
         let mut r = rule(Some("a"), None);
         r.noncurrent_version_expiration = Some(NoncurrentVersionExpiration {
             noncurrent_days: Some(1),
             newer_noncurrent_versions: Some(101),
         });
-        assert_eq!(code(rule_of(&r)), "InvalidArgument");
+        assert_eq!(code(rule_of(&[], &r)), "InvalidArgument");
         let tagged = LifecycleRuleFilter {
             tag: Some(tag_dto(&("k".into(), "v".into()))),
             ..Default::default()
@@ -588,19 +752,21 @@ mod tests {
         r.abort_incomplete_multipart_upload = Some(AbortIncompleteMultipartUpload {
             days_after_initiation: Some(1),
         });
-        assert_eq!(code(rule_of(&r)), "InvalidRequest");
+        assert_eq!(code(rule_of(&[], &r)), "InvalidRequest");
         // Unique ids.
         let c = BucketLifecycleConfiguration {
             rules: vec![rule(Some("a"), None), rule(Some("b"), None)],
         };
         assert_eq!(
-            validate(&c).err().map(|e| e.code().as_str().to_owned()),
+            validate(&c, &[])
+                .err()
+                .map(|e| e.code().as_str().to_owned()),
             Some("InvalidArgument".to_owned())
         );
         // A generated id when none is given; the stored form renders back as given.
         let mut r = rule(Some("a"), None);
         r.id = None;
-        let stored = rule_of(&r).unwrap_or_default();
+        let stored = rule_of(&[], &r).unwrap_or_default();
         assert!(!stored.id.is_empty());
         let back = rule_dto(&stored);
         assert_eq!(

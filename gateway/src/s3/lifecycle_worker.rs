@@ -3,9 +3,11 @@
 //! Every pass visits the buckets that have a configuration; for each it takes the bucket's lease in `meta`
 //! (one gateway at a time on a shared Postgres), handles at most `BATCH` versions from where the previous pass
 //! stopped (the lease's cursor, saved after each batch, so a killed worker resumes instead of starting over),
-//! and aborts incomplete multipart uploads that are due. Every action is idempotent: expiring a current version
-//! only happens while it is not a delete marker, and deleting a version that is gone deletes nothing, so a pass
-//! repeated after a crash never deletes twice. Deletes go through `meta`, which refuses locked or legal-held
+//! and aborts incomplete multipart uploads that are due. Transitions move a version's bytes to another storage
+//! class (`transition.rs`: copy, switch the row if the version is unchanged, free the old blobs). Every action
+//! is idempotent: expiring a current version only happens while it is not a delete marker, deleting a version
+//! that is gone deletes nothing, and a version already in its target class is not moved, so a pass repeated
+//! after a crash never deletes twice. Deletes go through `meta`, which refuses locked or legal-held
 //! versions (`ObjectLocked`): the worker skips those.
 //!
 //! Days count in `lifecycle_day_seconds` (default 86400): a rule's action is due `Days` such days after the
@@ -33,7 +35,7 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     let day = state.config.lifecycle_day_seconds.max(1);
     // Ten passes a day, at least one a second and one every ten minutes.
     let every = Duration::from_secs((day / 10).clamp(1, 600));
-    let owner = uuid::Uuid::new_v4().simple().to_string();
+    let owner = owner_id(&state.config.data_dir);
     tokio::spawn(async move {
         let g = Gatehouse { state };
         loop {
@@ -43,6 +45,23 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// This gateway's lease owner id: kept in the data directory, so a gateway restarted after a crash resumes its
+/// own leases at once instead of waiting for them to expire. Safe because the data directory is locked by one
+/// process at a time (`server::lock_data_dir`), so no two live workers ever share an id.
+fn owner_id(data_dir: &std::path::Path) -> String {
+    let path = data_dir.join("lifecycle-owner");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && id.trim().len() == 32
+    {
+        return id.trim().to_owned();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    if let Err(e) = std::fs::write(&path, &id) {
+        tracing::warn!(error = %e, "cannot keep the lifecycle owner id; a restart waits for its leases");
+    }
+    id
 }
 
 /// One pass over every bucket with a lifecycle configuration.
@@ -77,7 +96,7 @@ pub async fn pass(g: &Gatehouse, owner: &str) -> anyhow::Result<()> {
 }
 
 /// When an action `days` days after `t` is due.
-fn due(t: i64, days: i32, day_ms: i64) -> i64 {
+pub(crate) fn due(t: i64, days: i32, day_ms: i64) -> i64 {
     let at = t.saturating_add(i64::from(days).saturating_mul(day_ms));
     if day_ms == REAL_DAY_MS {
         at.saturating_add(REAL_DAY_MS - 1).div_euclid(REAL_DAY_MS) * REAL_DAY_MS
@@ -134,7 +153,21 @@ async fn run_bucket(
         None
     };
     let now = gatehouse_core::now_ms();
+    let mut renewed = std::time::Instant::now();
     for versions in &groups {
+        // Transitions copy bytes: a long batch renews the lease, and stops if another gateway took it.
+        if renewed.elapsed() > LEASE / 2 {
+            let at = gatehouse_core::now_ms();
+            let until = at + i64::try_from(LEASE.as_millis()).unwrap_or(120_000);
+            if meta
+                .take_lifecycle_lease(bucket, owner, at, until)
+                .await?
+                .is_none()
+            {
+                return Ok(());
+            }
+            renewed = std::time::Instant::now();
+        }
         apply(
             g,
             &ext,
@@ -232,6 +265,25 @@ async fn apply(
             // The key changed under this listing: the rest waits for the next pass.
             return Ok(());
         }
+        // Transition of the current version: the latest due Transition of the matching rules.
+        let target = latest_due(
+            rules
+                .iter()
+                .filter(|r| r.matches(key, current.size, &current.tags))
+                .flat_map(|r| {
+                    r.transitions.iter().filter_map(|t| {
+                        let at = match (t.days, t.date_ms) {
+                            (Some(d), _) => due(current.last_modified_ms, d, day_ms),
+                            (None, Some(date)) => date,
+                            (None, None) => return None,
+                        };
+                        (now >= at).then_some((at, t.class.as_str()))
+                    })
+                }),
+        );
+        if let Some(class) = target {
+            move_version(g, current, class).await?;
+        }
     }
     if mode == Versioning::Off {
         return Ok(());
@@ -250,6 +302,27 @@ async fn apply(
         });
         if due_now && delete_version(g, v).await? {
             remaining -= 1;
+            continue;
+        }
+        if v.delete_marker {
+            continue;
+        }
+        let target = latest_due(
+            rules
+                .iter()
+                .filter(|r| r.matches(key, v.size, &v.tags))
+                .flat_map(|r| {
+                    r.noncurrent_transitions.iter().filter_map(|t| {
+                        let at = due(since, t.days, day_ms);
+                        let beyond = t
+                            .newer
+                            .is_none_or(|n| rank >= usize::try_from(n).unwrap_or(usize::MAX));
+                        (now >= at && beyond).then_some((at, t.class.as_str()))
+                    })
+                }),
+        );
+        if let Some(class) = target {
+            move_version(g, v, class).await?;
         }
     }
     // An expired object delete marker: the only version left of its key.
@@ -263,6 +336,31 @@ async fn apply(
         if expired {
             delete_version(g, current).await?;
         }
+    }
+    Ok(())
+}
+
+/// The class of the transition due last among `due` (time due, class): the latest stage reached.
+fn latest_due<'a>(due: impl Iterator<Item = (i64, &'a str)>) -> Option<&'a str> {
+    due.max_by_key(|(at, _)| *at).map(|(_, c)| c)
+}
+
+/// Transitions `rec` to `class` unless it is there already or in an archive class (archived objects do not
+/// move on; a restore is the way out).
+async fn move_version(g: &Gatehouse, rec: &ObjectRecord, class: &str) -> anyhow::Result<()> {
+    if rec.storage_class == class
+        || g.state
+            .config
+            .storage_class(&rec.storage_class)
+            .is_some_and(|c| c.archive)
+    {
+        return Ok(());
+    }
+    // One version that cannot move (an unreadable blob, say) must not stop the bucket's pass: logged, retried
+    // next pass.
+    if let Err(e) = super::transition::transition(&g.state, rec, class).await {
+        tracing::warn!(bucket = %rec.bucket, key = %rec.key, version = %rec.version_id, class, error = %e,
+            "lifecycle transition failed");
     }
     Ok(())
 }

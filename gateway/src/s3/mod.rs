@@ -6,6 +6,7 @@ mod body;
 mod bucket;
 mod bucket_encryption;
 mod conditions;
+mod expiration;
 mod lifecycle;
 pub mod lifecycle_worker;
 mod list;
@@ -14,9 +15,12 @@ mod multipart;
 mod object;
 mod policy;
 mod read;
+mod restore;
 pub(crate) mod sse;
 mod sse_stream;
+mod storage_class;
 mod tagging;
+mod transition;
 mod uploads;
 mod versioning;
 
@@ -48,6 +52,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "GetObject",
     "HeadObject",
     "GetObjectAttributes",
+    "RestoreObject",
     "DeleteObject",
     "DeleteObjects",
     "CopyObject",
@@ -407,6 +412,12 @@ impl S3 for Gatehouse {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         read::head_object(self, req).await
+    }
+    async fn restore_object(
+        &self,
+        req: S3Request<RestoreObjectInput>,
+    ) -> S3Result<S3Response<RestoreObjectOutput>> {
+        restore::restore_object(self, req).await
     }
     async fn get_object_attributes(
         &self,

@@ -16,7 +16,7 @@ use super::body::{Algo, Expect, ingest};
 use super::conditions::{ReadConditions, evaluate_copy_source};
 use super::list::url_encode;
 use super::object::{
-    copy_source, expires_string, refuse_unbuilt_write, user_meta, write_condition, write_sse,
+    copy_source, expires_string, user_meta, write_class, write_condition, write_sse,
 };
 use super::read::{checksum_dto, object_stream};
 use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, require_bucket, sse, ts};
@@ -67,7 +67,7 @@ pub(crate) async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i)?;
+    let class = write_class!(g.state, i)?;
     let tags = super::tagging::from_header(i.tagging.as_deref())?;
     let loaded = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let lock_headers = super::lock::LockHeaders {
@@ -145,7 +145,7 @@ pub(crate) async fn create(
         user_meta: user_meta(i.metadata)?,
         checksum_algorithm: algo.map(|a| a.name().to_owned()),
         checksum_type: kind.map(str::to_owned),
-        storage_class: "STANDARD".to_owned(),
+        storage_class: class,
         owner_canonical_id: owner,
         tags,
         lock,
@@ -255,6 +255,7 @@ pub(crate) async fn upload_part(
         req.trailing_headers.as_ref(),
         false,
         key.as_ref().map(|k| (k, part_seal_number(i.part_number))),
+        &upload.storage_class,
     )
     .await?;
     let part = store_part(g, &upload, i.part_number, ing, key.as_ref()).await?;
@@ -348,6 +349,7 @@ pub(crate) async fn upload_part_copy(
         None,
         false,
         key.as_ref().map(|k| (k, part_seal_number(i.part_number))),
+        &upload.storage_class,
     )
     .await
     .map_err(|e| super::object::copy_read_error(e, src.sse.is_some()))?;
@@ -621,6 +623,8 @@ pub(crate) async fn complete(
     delete_blobs(&g.state, garbage);
     let mut out = complete_output(&i, &etag, &checksums, rec.sse.as_ref());
     out.version_id = mode.header(&rec.version_id);
+    let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    out.expiration = super::expiration::header(&g.state, &ctx, &rec);
     Ok(S3Response::new(out))
 }
 

@@ -15,27 +15,14 @@ use super::{Gatehouse, delete_blobs, etag_of, meta_err, principal, sse, tagging,
 /// AWS's limit on user-defined metadata (keys and values, UTF-8 bytes).
 const MAX_USER_METADATA: usize = 2048;
 
-/// Refuses request features that are not built yet, instead of ignoring them.
-pub(crate) fn refuse_unbuilt(storage_class: Option<&StorageClass>) -> S3Result<()> {
-    if let Some(sc) = storage_class
-        && sc.as_str() != "STANDARD"
-    {
-        return Err(s3_error!(
-            NotImplemented,
-            "Storage classes other than STANDARD are not implemented yet"
-        ));
-    }
-    Ok(())
-}
-
-/// `refuse_unbuilt` for the write requests (PutObject, CopyObject, CreateMultipartUpload), whose inputs share
-/// these field names.
-macro_rules! refuse_unbuilt_write {
-    ($i:expr) => {
-        $crate::s3::object::refuse_unbuilt($i.storage_class.as_ref())
+/// The storage class a write request asks for (PutObject, CopyObject, CreateMultipartUpload share the
+/// field name), validated against the configured classes.
+macro_rules! write_class {
+    ($state:expr, $i:expr) => {
+        $crate::s3::storage_class::requested(&$state, $i.storage_class.as_ref())
     };
 }
-pub(crate) use refuse_unbuilt_write;
+pub(crate) use write_class;
 
 /// The encryption a write request asks for (PutObject, CopyObject, CreateMultipartUpload share the names).
 macro_rules! write_sse {
@@ -181,7 +168,7 @@ pub(crate) async fn put_object(
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i)?;
+    let class = write_class!(g.state, i)?;
     let tags = tagging::from_header(i.tagging.as_deref())?;
     if i.write_offset_bytes.is_some() {
         return Err(s3_error!(
@@ -238,6 +225,7 @@ pub(crate) async fn put_object(
         req.trailing_headers.as_ref(),
         INLINE_WRITES,
         sealing.as_ref().map(|s| (&s.key, 0)),
+        &class,
     )
     .await?;
     let stored_sse = sealing.as_ref().map(|s| s.sse.clone());
@@ -265,7 +253,7 @@ pub(crate) async fn put_object(
         user_meta: meta,
         checksums: ing.checksums.clone(),
         segments: ing.segments(),
-        storage_class: "STANDARD".to_owned(),
+        storage_class: class.clone(),
         owner_canonical_id: owner,
         inline_data: ing.inline_data(),
         tags,
@@ -282,6 +270,7 @@ pub(crate) async fn put_object(
         sealing.as_ref().and_then(|s| s.customer_md5.as_deref()),
     );
     let mut out = PutObjectOutput {
+        expiration: super::expiration::header(&g.state, &loaded, &rec),
         e_tag: Some(etag_of(&etag)),
         version_id: mode.header(&rec.version_id),
         checksum_crc32: c.checksum_crc32,
@@ -463,7 +452,7 @@ pub(crate) async fn load_copy_source(
     key: &str,
     version_id: Option<&str>,
 ) -> S3Result<ObjectRecord> {
-    match super::read::load_authorized(state, ext, bucket, key, version_id, true).await {
+    let rec = match super::read::load_authorized(state, ext, bucket, key, version_id, true).await {
         Err(e) if version_id.is_some() && *e.code() == s3s::S3ErrorCode::MethodNotAllowed => {
             Err(s3_error!(
                 InvalidRequest,
@@ -471,7 +460,10 @@ pub(crate) async fn load_copy_source(
             ))
         }
         other => other,
-    }
+    }?;
+    // An archived source is copied only once restored (as on S3).
+    super::restore::require_readable(state, &rec).await?;
+    Ok(rec)
 }
 
 /// Reads the source of a copy: (bucket, key, version id if one is named).
@@ -500,7 +492,7 @@ pub(crate) async fn copy_object(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let p = principal(&req)?;
     let i = req.input;
-    refuse_unbuilt_write!(i)?;
+    let class = write_class!(g.state, i)?;
     let new_tags = match i.tagging_directive.as_ref().map(TaggingDirective::as_str) {
         None | Some("COPY") => None,
         Some("REPLACE") => Some(tagging::from_header(i.tagging.as_deref())?),
@@ -541,6 +533,7 @@ pub(crate) async fn copy_object(
     if sb == i.bucket
         && sk == i.key
         && sv.is_none()
+        && i.storage_class.is_none()
         && !replace
         && i.website_redirect_location.is_none()
         && i.checksum_algorithm.is_none()
@@ -606,6 +599,7 @@ pub(crate) async fn copy_object(
         None,
         INLINE_WRITES,
         sealing.as_ref().map(|s| (&s.key, 0)),
+        &class,
     )
     .await
     .map_err(|e| copy_read_error(e, src.sse.is_some()))?;
@@ -634,7 +628,7 @@ pub(crate) async fn copy_object(
         user_meta: meta,
         checksums: ing.checksums.clone(),
         segments: ing.segments(),
-        storage_class: "STANDARD".to_owned(),
+        storage_class: class.clone(),
         owner_canonical_id: owner,
         inline_data: ing.inline_data(),
         tags: new_tags.unwrap_or_else(|| src.tags.clone()),
@@ -663,6 +657,7 @@ pub(crate) async fn copy_object(
         }),
         version_id: mode.header(&rec.version_id),
         copy_source_version_id: versioning::read_header(&src),
+        expiration: super::expiration::header(&g.state, &loaded, &rec),
         ssekms_encryption_context: echo.context.clone(),
         ..Default::default()
     };

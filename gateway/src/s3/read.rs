@@ -305,6 +305,7 @@ pub(crate) async fn get_object(
         if_unmodified_since: i.if_unmodified_since.as_ref(),
     };
     evaluate(&conds, &rec).map_err(|f| read_error(f, &rec))?;
+    let restore = super::restore::require_readable(&g.state, &rec).await?;
     let checksum_mode = i
         .checksum_mode
         .as_ref()
@@ -321,7 +322,10 @@ pub(crate) async fn get_object(
     let h = &rec.headers;
     let (lock_mode, lock_until, legal_hold) =
         super::lock::report_to(&g.state, &req.extensions, &rec).await;
+    let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
     let output = GetObjectOutput {
+        restore: super::restore::header(restore),
+        expiration: super::expiration::header(&g.state, &ctx, &rec),
         body: Some(body),
         accept_ranges: Some("bytes".into()),
         content_length: i64::try_from(len).ok(),
@@ -345,8 +349,7 @@ pub(crate) async fn get_object(
             .and_then(|v| Timestamp::parse(TimestampFormat::HttpDate, &v).ok())
             .or_else(|| parse_expires(&h.expires)),
         website_redirect_location: h.website_redirect_location.clone(),
-        storage_class: (rec.storage_class != "STANDARD")
-            .then(|| StorageClass::from(rec.storage_class.clone())),
+        storage_class: super::storage_class::header(&rec.storage_class),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
         checksum_crc64nvme: c.checksum_crc64nvme,
@@ -398,7 +401,11 @@ pub(crate) async fn head_object(
     let partial = sel.content_range.is_some();
     let (lock_mode, lock_until, legal_hold) =
         super::lock::report_to(&g.state, &req.extensions, &rec).await;
+    let ctx = super::request_bucket(&g.state, &req.extensions, &i.bucket).await?;
+    let restore = super::restore::state_of(&g.state, &rec).await?;
     let output = HeadObjectOutput {
+        restore: super::restore::header(restore),
+        expiration: super::expiration::header(&g.state, &ctx, &rec),
         accept_ranges: Some("bytes".into()),
         content_length: i64::try_from(len).ok(),
         content_range: sel.content_range,
@@ -416,8 +423,7 @@ pub(crate) async fn head_object(
             .or_else(|| Some(DEFAULT_CONTENT_TYPE.to_owned())),
         expires: parse_expires(&h.expires),
         website_redirect_location: h.website_redirect_location.clone(),
-        storage_class: (rec.storage_class != "STANDARD")
-            .then(|| StorageClass::from(rec.storage_class.clone())),
+        storage_class: super::storage_class::header(&rec.storage_class),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
         checksum_crc64nvme: c.checksum_crc64nvme,

@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod buckets;
+mod classes;
 mod group;
 mod inline;
 mod listing;
