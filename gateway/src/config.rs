@@ -120,6 +120,21 @@ pub struct ServeArgs {
     /// test suite running over HTTP use SSE-C.
     #[arg(long, env = "GATEHOUSE_SSE_C_REQUIRE_TLS", num_args = 0..=1, default_missing_value = "true")]
     pub sse_c_require_tls: Option<bool>,
+    /// Seconds an SSE-KMS bucket key (objects written with the bucket-key flag) is reused before a new one
+    /// is asked of the KMS: the bound within which a KMS key disabled, deleted or rotated stops being used
+    /// for new objects. Default 300; 0 turns bucket keys off (every object then gets a KMS data key).
+    #[arg(long, env = "GATEHOUSE_SSE_BUCKET_KEY_SECONDS")]
+    pub sse_bucket_key_seconds: Option<u64>,
+    /// Objects one SSE-KMS bucket key encrypts at most before a new one is made. Default 100000.
+    #[arg(long, env = "GATEHOUSE_SSE_BUCKET_KEY_MAX_OBJECTS")]
+    pub sse_bucket_key_max_objects: Option<u64>,
+    /// Seconds an SSE-KMS data key unwrapped by the KMS is kept for later reads: the bound within which a
+    /// KMS key disabled or deleted stops opening objects. Default 60; 0 asks the KMS on every read.
+    #[arg(long, env = "GATEHOUSE_KMS_DECRYPT_CACHE_SECONDS")]
+    pub kms_decrypt_cache_seconds: Option<u64>,
+    /// Entries each SSE-KMS key cache (bucket keys, unwrapped keys) holds at most. Default 10000.
+    #[arg(long, env = "GATEHOUSE_KMS_CACHE_ENTRIES")]
+    pub kms_cache_entries: Option<usize>,
 }
 
 /// The file's shape: the same keys as the flags, snake_case.
@@ -152,6 +167,10 @@ struct FileConfig {
     lifecycle_day_seconds: Option<u64>,
     oidc_ca_file: Option<PathBuf>,
     sse_c_require_tls: Option<bool>,
+    sse_bucket_key_seconds: Option<u64>,
+    sse_bucket_key_max_objects: Option<u64>,
+    kms_decrypt_cache_seconds: Option<u64>,
+    kms_cache_entries: Option<usize>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -225,6 +244,14 @@ pub struct Config {
     pub oidc_ca_file: Option<PathBuf>,
     /// SSE-C requests over plain HTTP are refused.
     pub sse_c_require_tls: bool,
+    /// Lifetime of an SSE-KMS bucket key (0: no bucket keys).
+    pub sse_bucket_key_seconds: u64,
+    /// Objects per SSE-KMS bucket key.
+    pub sse_bucket_key_max_objects: u64,
+    /// Lifetime of an unwrapped SSE-KMS data key in the cache (0: no cache).
+    pub kms_decrypt_cache_seconds: u64,
+    /// Entries per SSE-KMS key cache.
+    pub kms_cache_entries: usize,
 }
 
 fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -356,6 +383,22 @@ impl Config {
                 .sse_c_require_tls
                 .or(f.sse_c_require_tls)
                 .unwrap_or(true),
+            sse_bucket_key_seconds: args
+                .sse_bucket_key_seconds
+                .or(f.sse_bucket_key_seconds)
+                .unwrap_or(300),
+            sse_bucket_key_max_objects: args
+                .sse_bucket_key_max_objects
+                .or(f.sse_bucket_key_max_objects)
+                .unwrap_or(100_000),
+            kms_decrypt_cache_seconds: args
+                .kms_decrypt_cache_seconds
+                .or(f.kms_decrypt_cache_seconds)
+                .unwrap_or(60),
+            kms_cache_entries: args
+                .kms_cache_entries
+                .or(f.kms_cache_entries)
+                .unwrap_or(10_000),
         })
     }
 
@@ -441,6 +484,46 @@ mod tests {
         assert!(!Config::resolve(&args).expect("resolve").sse_c_require_tls);
         args.sse_c_require_tls = Some(true);
         assert!(Config::resolve(&args).expect("resolve").sse_c_require_tls);
+    }
+
+    #[test]
+    fn sse_kms_cache_bounds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.toml");
+        let mut args = ServeArgs::default();
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(
+            (
+                c.sse_bucket_key_seconds,
+                c.sse_bucket_key_max_objects,
+                c.kms_decrypt_cache_seconds,
+                c.kms_cache_entries
+            ),
+            (300, 100_000, 60, 10_000)
+        );
+        std::fs::write(
+            &path,
+            "sse_bucket_key_seconds = 0\nsse_bucket_key_max_objects = 5\nkms_decrypt_cache_seconds = 2\nkms_cache_entries = 7\n",
+        )
+        .expect("write");
+        args.store.config = Some(path);
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(
+            (
+                c.sse_bucket_key_seconds,
+                c.sse_bucket_key_max_objects,
+                c.kms_decrypt_cache_seconds,
+                c.kms_cache_entries
+            ),
+            (0, 5, 2, 7)
+        );
+        args.kms_decrypt_cache_seconds = Some(9);
+        assert_eq!(
+            Config::resolve(&args)
+                .expect("resolve")
+                .kms_decrypt_cache_seconds,
+            9
+        );
     }
 
     #[test]

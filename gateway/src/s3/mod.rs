@@ -15,6 +15,7 @@ mod object;
 mod policy;
 mod read;
 pub(crate) mod sse;
+pub(crate) mod sse_kms;
 mod sse_stream;
 mod tagging;
 mod uploads;
