@@ -2,6 +2,7 @@
 //! storage, and decrypting a plaintext range of a stored object (a single stream, a multipart object's
 //! segments, or inline bytes) on the way out, reading only the chunks the range touches.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -56,33 +57,72 @@ pub(crate) fn seal_stream(
     Ok(Box::pin(s))
 }
 
-/// Decrypts a sealed byte stream through `opener`; any failure (`finish` included) ends it with an error.
+/// Decrypts a sealed byte stream through `opener`, in place in the buffers storage hands over (their
+/// plaintext goes out as slices of them); any failure (`finish` included) ends it with an error.
 fn open_stream(body: ByteStream, opener: RangeOpener) -> ByteStream {
-    let s = futures::stream::unfold(Some((body, opener)), |st| async move {
-        let (mut body, mut opener) = st?;
+    struct St {
+        body: ByteStream,
+        opener: Option<RangeOpener>,
+        ready: VecDeque<Bytes>,
+    }
+    let st = St {
+        body,
+        opener: Some(opener),
+        ready: VecDeque::new(),
+    };
+    let s = futures::stream::unfold(st, |mut st| async move {
         loop {
-            match body.next().await {
+            if let Some(b) = st.ready.pop_front() {
+                return Some((Ok(b), st));
+            }
+            let opener = st.opener.as_mut()?;
+            match st.body.next().await {
                 Some(Ok(chunk)) => {
-                    let mut out = Vec::with_capacity(chunk.len());
-                    if let Err(e) = opener.update(&chunk, &mut out) {
-                        return Some((Err(bad_data(e)), None));
-                    }
-                    if !out.is_empty() {
-                        return Some((Ok(Bytes::from(out)), Some((body, opener))));
-                    }
-                }
-                Some(Err(e)) => return Some((Err(e), None)),
-                None => {
                     let mut out = Vec::new();
-                    return Some(match opener.finish(&mut out) {
-                        Ok(()) => (Ok(Bytes::from(out)), None),
-                        Err(e) => (Err(bad_data(e)), None),
-                    });
+                    if let Err(e) = opener.update_bytes(chunk, &mut out) {
+                        st.opener = None;
+                        return Some((Err(bad_data(e)), st));
+                    }
+                    st.ready.extend(out);
+                }
+                Some(Err(e)) => {
+                    st.opener = None;
+                    return Some((Err(e), st));
+                }
+                None => {
+                    let opener = st.opener.take()?;
+                    let mut out = Vec::new();
+                    return match opener.finish(&mut out) {
+                        Ok(()) if out.is_empty() => None,
+                        Ok(()) => Some((Ok(Bytes::from(out)), st)),
+                        Err(e) => Some((Err(bad_data(e)), st)),
+                    };
                 }
             }
         }
     });
     Box::pin(s)
+}
+
+/// Splits the first `HEADER_LEN` bytes off `body` (a read that starts at the stream's header), returning
+/// them and the rest of the stream.
+async fn split_header(mut body: ByteStream) -> std::io::Result<(Vec<u8>, ByteStream)> {
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    while header.len() < HEADER_LEN {
+        let Some(chunk) = body.next().await else {
+            return Err(bad_data("encrypted object shorter than its header"));
+        };
+        let chunk = chunk?;
+        let take = (HEADER_LEN - header.len()).min(chunk.len());
+        header.extend_from_slice(&chunk[..take]);
+        if take < chunk.len() {
+            let rest = chunk.slice(take..);
+            let body: ByteStream =
+                Box::pin(futures::stream::once(async move { Ok(rest) }).chain(body));
+            return Ok((header, body));
+        }
+    }
+    Ok((header, body))
 }
 
 /// The plaintext sizes and sealing part numbers of an encrypted object's segments.
@@ -155,19 +195,25 @@ pub(crate) fn plaintext_stream(
             let state = Arc::clone(&state);
             let key = Arc::clone(&key);
             async move {
-                let header: Vec<u8> = state
-                    .storage
-                    .get(&loc, Some((0, HEADER_LEN as u64)))
-                    .await?
-                    .try_fold(Vec::new(), |mut acc, b| async move {
-                        acc.extend_from_slice(&b);
-                        Ok(acc)
-                    })
-                    .await?;
-                let body = state
-                    .storage
-                    .get(&loc, Some((plan.sealed.start, plan.sealed.end)))
-                    .await?;
+                let (header, body) = if plan.first_chunk == 0 {
+                    // The range starts at the first chunk (every whole GET): one read from the header on.
+                    split_header(state.storage.get(&loc, Some((0, plan.sealed.end))).await?).await?
+                } else {
+                    let header: Vec<u8> = state
+                        .storage
+                        .get(&loc, Some((0, HEADER_LEN as u64)))
+                        .await?
+                        .try_fold(Vec::new(), |mut acc, b| async move {
+                            acc.extend_from_slice(&b);
+                            Ok(acc)
+                        })
+                        .await?;
+                    let body = state
+                        .storage
+                        .get(&loc, Some((plan.sealed.start, plan.sealed.end)))
+                        .await?;
+                    (header, body)
+                };
                 let opener =
                     RangeOpener::new(&key[..], part_number, &header, &plan).map_err(bad_data)?;
                 Ok::<ByteStream, std::io::Error>(open_stream(body, opener))
