@@ -8,7 +8,8 @@
 #   GATEHOUSE_BIN=... BENCH_BIN=... AWS_CLI=.venv/bin/aws bench/sse.sh [--kms vault] [--only "WORKLOADS"]
 # --kms vault: the KMS is Vault/OpenBao transit (eval "$(scripts/openbao.sh start)" first: it exports
 # GATEHOUSE_VAULT_ADDR, GATEHOUSE_VAULT_TOKEN and GATEHOUSE_VAULT_CACERT); default the local KMS.
-# --only: a subset of "put-64MiB get-64MiB put-4KiB get-4KiB" (default all four).
+# --only: a subset of "put-64MiB get-64MiB put-4KiB get-4KiB" (default all four). ROUNDS=N repeats the
+# workloads N times (default 1), alternating the buckets each round, for ratios on a noisy machine.
 set -euo pipefail
 BIN=${GATEHOUSE_BIN:-target/release/gatehouse}
 BENCH=${BENCH_BIN:-target/release/gatehouse-bench}
@@ -50,17 +51,33 @@ $AWS $E s3api put-bucket-encryption --bucket sse-kms --server-side-encryption-co
 $AWS $E s3api put-bucket-encryption --bucket sse-kms-bk --server-side-encryption-configuration \
   "{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":{\"SSEAlgorithm\":\"aws:kms\",\"KMSMasterKeyID\":\"$KEY\"},\"BucketKeyEnabled\":true}]}"
 kms_calls() { curl -fsS http://127.0.0.1:9401/metrics | awk '/^gatehouse_kms_requests_total\{op="(generate_data_key|decrypt|describe_key)"\}/ {n += $2} END {print n + 0}'; }
+# The server's CPU time (user + system), sampled every 0.2 s, over each measured phase (populating excluded):
+# CPU seconds per GiB served is a cost that other load on the machine changes far less than throughput.
+( while kill -0 $PID 2>/dev/null; do echo "$(date +%s%3N) $(awk '{print $14 + $15}' /proc/$PID/stat 2>/dev/null)"; sleep 0.2; done ) >$D/cpu &
 run() { # bucket workload size concurrency objects
-  local before after
+  local before after end
   before=$(kms_calls)
   $BENCH --endpoint http://127.0.0.1:9401 --access-key $RAK --secret-key $RSK --bucket $1 --workload $2 --size $3 \
-    --concurrency $4 --duration 10s --objects $5 --prefix "$2-$3-$RANDOM/" --json |
-    python3 -c "import json,sys; d=json.load(sys.stdin)['total']; print('$1 $2 $3 c$4', round(d['ops_per_sec']), 'ops/s', round(d['mib_per_sec'], 1), 'MiB/s errors', d['errors'], end=' ')"
-  after=$(kms_calls)
-  echo "kms calls $((after - before))"
+    --concurrency $4 --duration 10s --objects $5 --prefix "$2-$3-$RANDOM/" --json >$D/run.json
+  end=$(date +%s%3N); after=$(kms_calls)
+  python3 - "$D/run.json" "$1 $2 $3 c$4" "$((after - before))" "$(getconf CLK_TCK)" "$end" "$D/cpu" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d['total']
+hz, end = int(sys.argv[4]), int(sys.argv[5])
+start = end - int(d['elapsed_secs'] * 1000)
+samples = [tuple(map(int, l.split())) for l in open(sys.argv[6]) if len(l.split()) == 2]
+at = lambda ms: min(samples, key=lambda s: abs(s[0] - ms))
+(t0, c0), (t1, c1) = at(start), at(end)
+cpu = (c1 - c0) / hz * (end - start) / max(t1 - t0, 1)
+gib = t['mib_per_sec'] * d['elapsed_secs'] / 1024
+per = f"{cpu / gib:.2f} server cpu s/GiB" if gib > 0.5 else f"{cpu * 1e6 / max(t['ops'], 1):.0f} server cpu us/op"
+print(sys.argv[2], round(t['ops_per_sec']), 'ops/s', round(t['mib_per_sec'], 1), 'MiB/s errors', t['errors'],
+      'kms calls', sys.argv[3], per)
+PY
 }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
-for round in 1; do  # one round: the 64 MiB PUTs write ~25 GB
+for round in $(seq ${ROUNDS:-1}); do  # one round of all four: the 64 MiB PUTs write ~25 GB
   if want put-64MiB; then for b in $BUCKETS; do run $b put 64MiB 8 16; done; fi
   if want get-64MiB; then for b in $BUCKETS; do run $b get 64MiB 8 16; done; fi
   if want put-4KiB; then for b in $BUCKETS; do run $b put 4KiB 32 2000; done; fi
