@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use s3s::{S3Result, s3_error};
 use zeroize::Zeroizing;
 
-use gatehouse_kms::cache::{BoundedCache, cache_key};
+use gatehouse_kms::cache::{BoundedCache, CacheKey, cache_key};
 use gatehouse_kms::provider::{
     CreateKeyRequest, EncryptionContext, KeyRef, KeyState, KmsError, context_bytes,
 };
@@ -43,6 +43,15 @@ pub(crate) struct KeyCaches {
     bucket_keys: BoundedCache<Arc<BucketKey>>,
     /// Unwrapped data keys (per-object keys and bucket keys) by (wrapped key, key id, context).
     unwrapped: BoundedCache<DataKey>,
+    /// Striped locks taken on a miss, so concurrent misses of one entry wait for the first to fill it
+    /// instead of each asking the KMS (requests for other entries rarely share a stripe).
+    misses: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl KeyCaches {
+    fn miss_lock(&self, k: &CacheKey) -> &tokio::sync::Mutex<()> {
+        &self.misses[usize::from(k[0]) % self.misses.len()]
+    }
 }
 
 impl KeyCaches {
@@ -59,6 +68,7 @@ impl KeyCaches {
                 c.kms_cache_entries,
                 u64::MAX,
             ),
+            misses: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
     }
 }
@@ -206,7 +216,16 @@ async fn kms_unwrap(
     ctx: &EncryptionContext,
 ) -> S3Result<DataKey> {
     let ck = unwrapped_key(wrapped, key_id, ctx);
-    if let Some(k) = state.sse_keys.unwrapped.get(&ck) {
+    let caches = &state.sse_keys;
+    if let Some(k) = caches.unwrapped.get(&ck) {
+        return Ok(k);
+    }
+    let _filling = if caches.unwrapped.enabled() {
+        Some(caches.miss_lock(&ck).lock().await)
+    } else {
+        None
+    };
+    if let Some(k) = caches.unwrapped.get(&ck) {
         return Ok(k);
     }
     let dk = state.kms.decrypt(wrapped, ctx).await.map_err(kms_err)?;
@@ -229,7 +248,12 @@ async fn bucket_key(
         bucket.as_bytes(),
         kms_key_id.unwrap_or_default().as_bytes(),
     ]);
-    if let Some(bk) = state.sse_keys.bucket_keys.get(&ck) {
+    let caches = &state.sse_keys;
+    if let Some(bk) = caches.bucket_keys.get(&ck) {
+        return Ok(bk);
+    }
+    let _filling = caches.miss_lock(&ck).lock().await;
+    if let Some(bk) = caches.bucket_keys.get(&ck) {
         return Ok(bk);
     }
     let (key_id, key_arn) = usable_key(state, account_id, kms_key_id).await?;

@@ -258,10 +258,23 @@ async fn caches_cut_kms_calls() {
         10,
         "without the flag, one KMS data key per object"
     );
-    // A fresh process: one decrypt per bucket key and per object key, then none.
+    // A fresh process: one decrypt per bucket key and per object key, then none, even when the first
+    // reads all come at once (they wait for one another's KMS answer).
     s.crash_and_restart();
     let c = s.client();
     assert_eq!(kms_calls(&s, "decrypt").await, 0);
+    let all = (0..10).flat_map(|i| [format!("bk{i}"), format!("solo{i}")]);
+    let reads = futures::future::join_all(all.map(|k| {
+        let c = c.clone();
+        async move { get(&c, "cnt", &k, M::Plain, None).await }
+    }))
+    .await;
+    assert!(reads.iter().all(|r| *r == body));
+    assert_eq!(
+        kms_calls(&s, "decrypt").await,
+        3 + 10,
+        "twenty concurrent first reads: three bucket keys and ten object keys unwrapped once each"
+    );
     for _ in 0..3 {
         for i in 0..10 {
             assert_eq!(
