@@ -26,13 +26,36 @@ use crate::state::AppState;
 pub(crate) const MODE_S3: &str = "AES256";
 /// SSE-KMS.
 pub(crate) const MODE_KMS: &str = "aws:kms";
-/// SSE-KMS, dual-layer (accepted and answered as AWS does; sealed with one layer, see ROADMAP).
+/// SSE-KMS, dual-layer: sealed twice, under two data keys from the KMS (`Keys::outer`).
 pub(crate) const MODE_DSSE: &str = "aws:kms:dsse";
 /// SSE-C (the stored mode name; the wire says `AES256` in the customer-algorithm header).
 pub(crate) const MODE_C: &str = "SSE-C";
 
-/// A plaintext data key, shared by the streams that use it and wiped when the last one drops.
-pub(crate) type DataKey = Arc<Zeroizing<[u8; 32]>>;
+/// The plaintext data key(s) of an object, wiped when dropped: `inner` seals the data (and keys the ETag of
+/// SSE-KMS/SSE-C); `outer`, only for `aws:kms:dsse`, seals the sealed stream again with a second,
+/// independent data key (the second layer). Dereferences to the inner key.
+pub(crate) struct Keys {
+    pub inner: Zeroizing<[u8; 32]>,
+    pub outer: Option<Zeroizing<[u8; 32]>>,
+}
+
+impl std::ops::Deref for Keys {
+    type Target = [u8; 32];
+    fn deref(&self) -> &[u8; 32] {
+        &self.inner
+    }
+}
+
+/// An object's data key(s), shared by the streams that use them.
+pub(crate) type DataKey = Arc<Keys>;
+
+/// A single-layer data key.
+pub(crate) fn one_key(k: Zeroizing<[u8; 32]>) -> DataKey {
+    Arc::new(Keys {
+        inner: k,
+        outer: None,
+    })
+}
 
 /// The gateway's part of a stored `Sse` (JSON in `sse_params`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -50,6 +73,9 @@ pub(crate) struct Params {
     /// then the bucket key as the KMS wrapped it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_key: Option<String>,
+    /// `aws:kms:dsse`: the second layer's data key as the KMS wrapped it (base64; same key and context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer_key: Option<String>,
     /// With a bucket key: the context the KMS bound the bucket key to (the bucket's ARN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket_key_context: Option<EncryptionContext>,
@@ -345,7 +371,7 @@ fn to_key(b: &[u8]) -> Option<DataKey> {
         return None;
     }
     k.copy_from_slice(b);
-    Some(Arc::new(k))
+    Some(one_key(k))
 }
 
 /// The encryption of a new object or upload of `bucket/key`: the request's mode, else the bucket's default,
@@ -380,7 +406,7 @@ pub(crate) async fn for_write(
                 wrapped_key: wrap_customer(&c.key, &data_key)?,
                 params: params.to_json()?,
             },
-            key: Arc::new(data_key),
+            key: one_key(data_key),
             customer_md5: Some(c.md5),
         }));
     }
@@ -428,7 +454,7 @@ pub(crate) async fn for_write(
                     wrapped_key: wrapped,
                     params: params.to_json()?,
                 },
-                key: Arc::new(data_key),
+                key: one_key(data_key),
                 customer_md5: None,
             }))
         }

@@ -25,7 +25,7 @@ use gatehouse_kms::provider::{
 };
 use gatehouse_meta::Sse;
 
-use super::sse::{DataKey, MODE_KMS, Params, internal, kms_err};
+use super::sse::{DataKey, Keys, MODE_DSSE, MODE_KMS, Params, internal, kms_err, one_key};
 use crate::state::AppState;
 
 /// A bucket-level key: a KMS data key (plaintext and wrapped) for one bucket, KMS key and account.
@@ -142,7 +142,7 @@ fn unwrap_object_key(
         return None;
     }
     key.copy_from_slice(plain);
-    Some(Arc::new(key))
+    Some(one_key(key))
 }
 
 /// The id of the account's default SSE-KMS key (AWS's `aws/s3`), made on first use.
@@ -229,7 +229,7 @@ async fn kms_unwrap(
         return Ok(k);
     }
     let dk = state.kms.decrypt(wrapped, ctx).await.map_err(kms_err)?;
-    let k = Arc::new(dk.plaintext);
+    let k = one_key(dk.plaintext);
     state.sse_keys.unwrapped.insert(ck, Arc::clone(&k), 0);
     Ok(k)
 }
@@ -274,7 +274,7 @@ async fn bucket_key(
     // Reads of the objects written under it need not ask the KMS either (within the decrypt bound).
     state.sse_keys.unwrapped.insert(
         unwrapped_key(&bk.wrapped, Some(&bk.key_id), &bk.context),
-        Arc::new(bk.plaintext.clone()),
+        one_key(bk.plaintext.clone()),
         0,
     );
     Ok(bk)
@@ -309,7 +309,7 @@ pub(crate) async fn for_write(
             wrapped_key: bk.wrapped.clone(),
             params: params.to_json()?,
         };
-        return Ok((sse, Arc::new(data_key)));
+        return Ok((sse, one_key(data_key)));
     }
     let (key_id, key_arn) = usable_key(state, account_id, kms_key_id).await?;
     let dk = state
@@ -317,9 +317,21 @@ pub(crate) async fn for_write(
         .generate_data_key(&KeyRef::Id(key_id.clone()), account_id, &ctx)
         .await
         .map_err(kms_err)?;
+    // DSSE: a second data key from the KMS for the second layer.
+    let outer = if mode == MODE_DSSE {
+        let dk2 = state
+            .kms
+            .generate_data_key(&KeyRef::Id(key_id.clone()), account_id, &ctx)
+            .await
+            .map_err(kms_err)?;
+        Some(dk2)
+    } else {
+        None
+    };
     let params = Params {
         context: Some(ctx),
         key_arn: Some(key_arn),
+        outer_key: outer.as_ref().map(|o| B64.encode(&o.wrapped)),
         ..Default::default()
     };
     let sse = Sse {
@@ -328,7 +340,11 @@ pub(crate) async fn for_write(
         wrapped_key: dk.wrapped,
         params: params.to_json()?,
     };
-    Ok((sse, Arc::new(dk.plaintext)))
+    let keys = Keys {
+        inner: dk.plaintext,
+        outer: outer.map(|o| o.plaintext),
+    };
+    Ok((sse, Arc::new(keys)))
 }
 
 /// The data key of an SSE-KMS object or upload.
@@ -336,7 +352,18 @@ pub(crate) async fn open(state: &AppState, sse: &Sse) -> S3Result<DataKey> {
     let params = Params::of(sse)?;
     let ctx = params.context.unwrap_or_default();
     let Some(object_key) = params.object_key else {
-        return kms_unwrap(state, &sse.wrapped_key, sse.key_id.as_deref(), &ctx).await;
+        let inner = kms_unwrap(state, &sse.wrapped_key, sse.key_id.as_deref(), &ctx).await?;
+        let Some(outer) = params.outer_key else {
+            return Ok(inner);
+        };
+        let wrapped = B64
+            .decode(outer)
+            .map_err(|e| internal("DSSE outer key", &e))?;
+        let outer = kms_unwrap(state, &wrapped, sse.key_id.as_deref(), &ctx).await?;
+        return Ok(Arc::new(Keys {
+            inner: inner.inner.clone(),
+            outer: Some(outer.inner.clone()),
+        }));
     };
     let bucket_ctx = params.bucket_key_context.unwrap_or_default();
     let bk = kms_unwrap(state, &sse.wrapped_key, sse.key_id.as_deref(), &bucket_ctx).await?;

@@ -199,6 +199,7 @@ fn data_dir(s: &Server) -> PathBuf {
 
 // After the macros above (textual scope).
 mod cache;
+mod dsse;
 mod keys;
 mod modes;
 mod sse_c;
