@@ -106,6 +106,22 @@ enum KmsKeyCmd {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Disable a key (by alias, key id or ARN): it neither makes nor opens data keys (local KMS).
+    Disable {
+        key: String,
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled key again.
+    Enable {
+        key: String,
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -257,6 +273,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     store,
                 } => {
                     crate::kms_admin::rotate(&Config::resolve_store(&store)?, &key, account).await?
+                }
+                KmsKeyCmd::Disable {
+                    key,
+                    account,
+                    store,
+                } => {
+                    let cfg = Config::resolve_store(&store)?;
+                    crate::kms_admin::set_enabled(&cfg, &key, account, false).await?
+                }
+                KmsKeyCmd::Enable {
+                    key,
+                    account,
+                    store,
+                } => {
+                    let cfg = Config::resolve_store(&store)?;
+                    crate::kms_admin::set_enabled(&cfg, &key, account, true).await?
                 }
             };
             println!("{}", out.trim_end());

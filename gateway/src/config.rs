@@ -128,6 +128,21 @@ pub struct ServeArgs {
     /// (the restore completes at once).
     #[arg(long, env = "GATEHOUSE_RESTORE_SECONDS")]
     pub restore_seconds: Option<u64>,
+    /// Seconds an SSE-KMS bucket key (objects written with the bucket-key flag) is reused before a new one
+    /// is asked of the KMS: the bound within which a KMS key disabled, deleted or rotated stops being used
+    /// for new objects. Default 300; 0 turns bucket keys off (every object then gets a KMS data key).
+    #[arg(long, env = "GATEHOUSE_SSE_BUCKET_KEY_SECONDS")]
+    pub sse_bucket_key_seconds: Option<u64>,
+    /// Objects one SSE-KMS bucket key encrypts at most before a new one is made. Default 100000.
+    #[arg(long, env = "GATEHOUSE_SSE_BUCKET_KEY_MAX_OBJECTS")]
+    pub sse_bucket_key_max_objects: Option<u64>,
+    /// Seconds an SSE-KMS data key unwrapped by the KMS is kept for later reads: the bound within which a
+    /// KMS key disabled or deleted stops opening objects. Default 60; 0 asks the KMS on every read.
+    #[arg(long, env = "GATEHOUSE_KMS_DECRYPT_CACHE_SECONDS")]
+    pub kms_decrypt_cache_seconds: Option<u64>,
+    /// Entries each SSE-KMS key cache (bucket keys, unwrapped keys) holds at most. Default 10000.
+    #[arg(long, env = "GATEHOUSE_KMS_CACHE_ENTRIES")]
+    pub kms_cache_entries: Option<usize>,
 }
 
 /// A configured storage class (besides STANDARD).
@@ -224,6 +239,10 @@ struct FileConfig {
     sse_c_require_tls: Option<bool>,
     storage_classes: Option<ClassesFile>,
     restore_seconds: Option<u64>,
+    sse_bucket_key_seconds: Option<u64>,
+    sse_bucket_key_max_objects: Option<u64>,
+    kms_decrypt_cache_seconds: Option<u64>,
+    kms_cache_entries: Option<usize>,
 }
 
 /// Where Vault / OpenBao transit is and how to log in (secrets from the file or the environment only:
@@ -301,6 +320,14 @@ pub struct Config {
     pub storage_classes: Vec<StorageClassConfig>,
     /// Seconds a restore of an archived object takes.
     pub restore_seconds: u64,
+    /// Lifetime of an SSE-KMS bucket key (0: no bucket keys).
+    pub sse_bucket_key_seconds: u64,
+    /// Objects per SSE-KMS bucket key.
+    pub sse_bucket_key_max_objects: u64,
+    /// Lifetime of an unwrapped SSE-KMS data key in the cache (0: no cache).
+    pub kms_decrypt_cache_seconds: u64,
+    /// Entries per SSE-KMS key cache.
+    pub kms_cache_entries: usize,
 }
 
 impl Config {
@@ -464,6 +491,22 @@ impl Config {
                 .sse_c_require_tls
                 .or(f.sse_c_require_tls)
                 .unwrap_or(true),
+            sse_bucket_key_seconds: args
+                .sse_bucket_key_seconds
+                .or(f.sse_bucket_key_seconds)
+                .unwrap_or(300),
+            sse_bucket_key_max_objects: args
+                .sse_bucket_key_max_objects
+                .or(f.sse_bucket_key_max_objects)
+                .unwrap_or(100_000),
+            kms_decrypt_cache_seconds: args
+                .kms_decrypt_cache_seconds
+                .or(f.kms_decrypt_cache_seconds)
+                .unwrap_or(60),
+            kms_cache_entries: args
+                .kms_cache_entries
+                .or(f.kms_cache_entries)
+                .unwrap_or(10_000),
         })
     }
 
@@ -596,6 +639,46 @@ mod tests {
         std::fs::write(&path, "storage_classes = [\"FROZEN\"]\n").expect("write");
         let c = Config::resolve(&args).expect("resolve");
         assert_eq!(c.storage_classes.len(), 1);
+    }
+
+    #[test]
+    fn sse_kms_cache_bounds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.toml");
+        let mut args = ServeArgs::default();
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(
+            (
+                c.sse_bucket_key_seconds,
+                c.sse_bucket_key_max_objects,
+                c.kms_decrypt_cache_seconds,
+                c.kms_cache_entries
+            ),
+            (300, 100_000, 60, 10_000)
+        );
+        std::fs::write(
+            &path,
+            "sse_bucket_key_seconds = 0\nsse_bucket_key_max_objects = 5\nkms_decrypt_cache_seconds = 2\nkms_cache_entries = 7\n",
+        )
+        .expect("write");
+        args.store.config = Some(path);
+        let c = Config::resolve(&args).expect("resolve");
+        assert_eq!(
+            (
+                c.sse_bucket_key_seconds,
+                c.sse_bucket_key_max_objects,
+                c.kms_decrypt_cache_seconds,
+                c.kms_cache_entries
+            ),
+            (0, 5, 2, 7)
+        );
+        args.kms_decrypt_cache_seconds = Some(9);
+        assert_eq!(
+            Config::resolve(&args)
+                .expect("resolve")
+                .kms_decrypt_cache_seconds,
+            9
+        );
     }
 
     #[test]

@@ -280,7 +280,8 @@ impl Front {
                     m.requests.load(Ordering::Relaxed),
                     m.errors_4xx.load(Ordering::Relaxed),
                     m.errors_5xx.load(Ordering::Relaxed),
-                ) + &self.state.audit.prometheus();
+                ) + &self.state.audit.prometheus()
+                    + &self.state.kms_calls.prometheus();
                 let mut r = Response::new(Body::from(text));
                 r.headers_mut().insert(
                     http::header::CONTENT_TYPE,

@@ -136,3 +136,29 @@ pub async fn rotate(cfg: &Config, key: &str, account: Option<String>) -> anyhow:
     };
     Ok(format!("version={version}"))
 }
+
+/// Enables or disables a key (by alias, key id or ARN, like `rotate`): a disabled key neither makes nor
+/// unwraps data keys; gateways holding its keys in their caches stop using them within the cache bounds.
+pub async fn set_enabled(
+    cfg: &Config,
+    key: &str,
+    account: Option<String>,
+    enabled: bool,
+) -> anyhow::Result<String> {
+    let (kms, meta) = open_kms(cfg).await?;
+    let account_id = key_account(&meta, account).await?;
+    let key_ref = if key.starts_with("alias/") || key.starts_with("arn:") {
+        KeyRef::parse(key)?
+    } else {
+        match kms
+            .resolve(&KeyRef::parse(&format!("alias/{key}"))?, &account_id)
+            .await
+        {
+            Ok(id) => KeyRef::Id(id),
+            Err(_) => KeyRef::parse(key)?,
+        }
+    };
+    kms.set_key_enabled(&key_ref, &account_id, enabled).await?;
+    let state = if enabled { "Enabled" } else { "Disabled" };
+    Ok(format!("key={key_ref}\nstate={state}"))
+}

@@ -71,8 +71,12 @@ pub struct AppState {
     pub storage: Arc<dyn Backend>,
     /// The server keyring (seals access-key secrets).
     pub keys: Keys,
-    /// The KMS of SSE-KMS keys (`kms = "local" | "vault"`).
+    /// The KMS of SSE-KMS keys (`kms = "local" | "vault"`), through `kms_calls`.
     pub kms: Arc<dyn gatehouse_kms::provider::Kms>,
+    /// The calls made to the KMS, by operation (`/metrics`).
+    pub kms_calls: Arc<gatehouse_kms::counted::Counted>,
+    /// SSE-KMS bucket keys and unwrapped data keys, bounded in time and count.
+    pub(crate) sse_keys: crate::s3::sse_kms::KeyCaches,
     /// IAM users' compiled policies.
     pub iam: crate::identity::IamCache,
     /// Web identity token verification (OIDC providers' keys).
@@ -108,7 +112,11 @@ impl AppState {
         data_dir_lock: std::fs::File,
     ) -> anyhow::Result<AppState> {
         let audit = crate::access::audit::Audit::open(config.audit_log.as_deref())?;
+        let kms_calls = Arc::new(gatehouse_kms::counted::Counted::new(kms));
         Ok(AppState {
+            kms: kms_calls.clone(),
+            kms_calls,
+            sse_keys: crate::s3::sse_kms::KeyCaches::new(&config),
             buckets: Default::default(),
             sessions: Default::default(),
             oidc: crate::oidc::Verifier::new(config.oidc_ca_file.as_ref()),
@@ -117,7 +125,6 @@ impl AppState {
             meta,
             storage,
             keys,
-            kms,
             iam: crate::identity::IamCache::default(),
             unopenable: Mutex::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),

@@ -2,6 +2,8 @@
 //! (access-key secrets in `meta`; STS session keys and SSE-S3 data keys later). The SSE `Kms` backends (local
 //! and Vault/OpenBao transit) and the object envelope live in their own modules.
 
+pub mod cache;
+pub mod counted;
 pub mod envelope;
 pub mod local;
 pub mod provider;

@@ -148,6 +148,80 @@ proptest! {
     }
 }
 
+/// Feeds the planned bytes of `sealed` to `RangeOpener::update_bytes` in pieces of `feeds` sizes (pieces at
+/// an odd index are still held elsewhere, so they take the copying path); the plaintext handed out.
+fn open_range_in_place(
+    header: &[u8],
+    plan: &RangePlan,
+    sealed: &[u8],
+    feeds: &[usize],
+) -> Result<Vec<u8>, EnvelopeError> {
+    let mut o = RangeOpener::new(&KEY, 0, header, plan)?;
+    let body = &sealed[plan.sealed.start as usize..plan.sealed.end as usize];
+    let mut out = Vec::new();
+    let mut held = Vec::new();
+    let (mut at, mut i) = (0, 0);
+    while at < body.len() {
+        let n = feeds[i % feeds.len()].clamp(1, body.len() - at);
+        let piece = bytes::Bytes::copy_from_slice(&body[at..at + n]);
+        if i % 2 == 1 {
+            held.push(piece.clone());
+        }
+        o.update_bytes(piece, &mut out)?;
+        at += n;
+        i += 1;
+    }
+    let mut tail = Vec::new();
+    o.finish(&mut tail)?;
+    let mut plain: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
+    plain.extend_from_slice(&tail);
+    // Handed-out slices never alias a buffer someone else still holds.
+    drop(held);
+    Ok(plain)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn ranges_in_place(len in 1usize..(5 * CS as usize + 9), a in any::<u64>(), b in any::<u64>(),
+                       feeds in prop::collection::vec(1usize..(3 * CS as usize), 1..4)) {
+        let plain = data(len, 9);
+        let (sealed, _) = seal_with(CS, 0, &plain, &[]);
+        let l = len as u64;
+        let (x, y) = (a % l, b % l);
+        let (start, end) = (x.min(y), x.max(y) + 1);
+        let plan = plan_range(start..end, l, CS).expect("plan");
+        let got = open_range_in_place(&sealed[..HEADER_LEN], &plan, &sealed, &feeds).expect("open");
+        prop_assert_eq!(&got[..], &plain[start as usize..end as usize]);
+    }
+
+    #[test]
+    fn in_place_flipped_bit_fails(len in 1usize..(4 * CS as usize), pos in any::<prop::sample::Index>(),
+                                  bit in 0u8..8, feeds in prop::collection::vec(1usize..(3 * CS as usize), 1..4)) {
+        let plain = data(len, 4);
+        let (mut sealed, _) = seal_with(CS, 0, &plain, &[]);
+        let plan = plan_range(0..len as u64, len as u64, CS).expect("plan");
+        let p = HEADER_LEN + pos.index(sealed.len() - HEADER_LEN);
+        sealed[p] ^= 1 << bit;
+        prop_assert!(open_range_in_place(&sealed[..HEADER_LEN], &plan, &sealed, &feeds).is_err());
+    }
+}
+
+#[test]
+fn in_place_refuses_extra_bytes() {
+    let plain = data(3 * CS as usize, 1);
+    let (sealed, _) = seal_with(CS, 0, &plain, &[]);
+    let plan = plan_range(0..CS as u64, plain.len() as u64, CS).expect("plan");
+    let mut o = RangeOpener::new(&KEY, 0, &sealed[..HEADER_LEN], &plan).expect("opener");
+    let mut out = Vec::new();
+    // Two chunks where the plan names one.
+    let two = bytes::Bytes::copy_from_slice(
+        &sealed[HEADER_LEN..HEADER_LEN + 2 * (CS as usize + TAG_LEN)],
+    );
+    assert_eq!(o.update_bytes(two, &mut out), Err(EnvelopeError::Length));
+}
+
 #[test]
 fn reordered_chunks_fail() {
     let plain = data(4 * CS as usize, 3);

@@ -414,10 +414,9 @@ where
         None => input,
         Some((key, part_number)) => super::sse_stream::seal_stream(input, key, part_number)?,
     };
-    let inline_cap = if seal.is_some() {
-        gatehouse_kms::envelope::sealed_len(INLINE_MAX, gatehouse_kms::envelope::DEFAULT_CHUNK_SIZE)
-    } else {
-        INLINE_MAX
+    let inline_cap = match seal {
+        Some((key, _)) => super::sse_stream::sealed_size(key, INLINE_MAX),
+        None => INLINE_MAX,
     };
     let stream_failure = |e: std::io::Error| -> S3Error {
         match stream_error.lock().ok().and_then(|mut s| s.take()) {

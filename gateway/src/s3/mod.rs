@@ -17,6 +17,7 @@ mod policy;
 mod read;
 mod restore;
 pub(crate) mod sse;
+pub(crate) mod sse_kms;
 mod sse_stream;
 mod storage_class;
 mod tagging;

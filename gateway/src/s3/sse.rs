@@ -16,24 +16,46 @@ use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use gatehouse_kms::provider::{
-    CreateKeyRequest, EncryptionContext, KeyRef, KeyState, KmsError, context_bytes,
-};
+use gatehouse_kms::provider::{EncryptionContext, KmsError, context_bytes};
 use gatehouse_meta::Sse;
 
+use super::sse_kms::default_context;
 use crate::state::AppState;
 
 /// SSE-S3.
 pub(crate) const MODE_S3: &str = "AES256";
 /// SSE-KMS.
 pub(crate) const MODE_KMS: &str = "aws:kms";
-/// SSE-KMS, dual-layer (accepted and answered as AWS does; sealed with one layer, see ROADMAP).
+/// SSE-KMS, dual-layer: sealed twice, under two data keys from the KMS (`Keys::outer`).
 pub(crate) const MODE_DSSE: &str = "aws:kms:dsse";
 /// SSE-C (the stored mode name; the wire says `AES256` in the customer-algorithm header).
 pub(crate) const MODE_C: &str = "SSE-C";
 
-/// A plaintext data key, shared by the streams that use it and wiped when the last one drops.
-pub(crate) type DataKey = Arc<Zeroizing<[u8; 32]>>;
+/// The plaintext data key(s) of an object, wiped when dropped: `inner` seals the data (and keys the ETag of
+/// SSE-KMS/SSE-C); `outer`, only for `aws:kms:dsse`, seals the sealed stream again with a second,
+/// independent data key (the second layer). Dereferences to the inner key.
+pub(crate) struct Keys {
+    pub inner: Zeroizing<[u8; 32]>,
+    pub outer: Option<Zeroizing<[u8; 32]>>,
+}
+
+impl std::ops::Deref for Keys {
+    type Target = [u8; 32];
+    fn deref(&self) -> &[u8; 32] {
+        &self.inner
+    }
+}
+
+/// An object's data key(s), shared by the streams that use them.
+pub(crate) type DataKey = Arc<Keys>;
+
+/// A single-layer data key.
+pub(crate) fn one_key(k: Zeroizing<[u8; 32]>) -> DataKey {
+    Arc::new(Keys {
+        inner: k,
+        outer: None,
+    })
+}
 
 /// The gateway's part of a stored `Sse` (JSON in `sse_params`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -44,9 +66,19 @@ pub(crate) struct Params {
     /// The KMS key's ARN, as the response headers name it (SSE-KMS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_arn: Option<String>,
-    /// `x-amz-server-side-encryption-bucket-key-enabled` as asked (echoed; no bucket-level key is kept).
+    /// Sealed under a bucket key (`sse_kms`): echoed as `x-amz-server-side-encryption-bucket-key-enabled`.
     #[serde(default)]
     pub bucket_key: bool,
+    /// With a bucket key: the object's data key wrapped under it (base64; the index row's wrapped key is
+    /// then the bucket key as the KMS wrapped it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_key: Option<String>,
+    /// `aws:kms:dsse`: the second layer's data key as the KMS wrapped it (base64; same key and context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer_key: Option<String>,
+    /// With a bucket key: the context the KMS bound the bucket key to (the bucket's ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_key_context: Option<EncryptionContext>,
     /// SSE-C: the HMAC-SHA256 of the customer key under `salt` (base64 both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
@@ -283,15 +315,6 @@ fn parse_context(header: Option<&str>, default: EncryptionContext) -> S3Result<E
     Ok(ctx)
 }
 
-/// The context every data key of `bucket/key` is bound to unless the client adds its own, as on AWS.
-fn default_context(bucket: &str, key: &str) -> EncryptionContext {
-    [(
-        "aws:s3:arn".to_owned(),
-        format!("arn:aws:s3:::{bucket}/{key}"),
-    )]
-    .into()
-}
-
 /// SSE-S3 wraps under the server keyring with this context (a domain apart from access-key secrets).
 fn s3_aad(ctx: &EncryptionContext) -> Vec<u8> {
     let mut v = b"gatehouse:sse-s3\0".to_vec();
@@ -348,28 +371,7 @@ fn to_key(b: &[u8]) -> Option<DataKey> {
         return None;
     }
     k.copy_from_slice(b);
-    Some(Arc::new(k))
-}
-
-/// The id of the account's default SSE-KMS key (AWS's `aws/s3`), made on first use.
-async fn default_kms_key(state: &AppState, account_id: &str) -> S3Result<KeyRef> {
-    let id = format!("aws-s3-{account_id}");
-    let key = KeyRef::Id(id.clone());
-    match state.kms.describe_key(&key, account_id).await {
-        Ok(_) => return Ok(key),
-        Err(KmsError::NotFound(_)) => {}
-        Err(e) => return Err(kms_err(e)),
-    }
-    let req = CreateKeyRequest {
-        account_id: account_id.to_owned(),
-        description: "Default key for SSE-KMS (aws/s3)".to_owned(),
-        alias: None,
-        key_id: Some(id),
-    };
-    match state.kms.create_key(&req).await {
-        Ok(_) | Err(KmsError::AlreadyExists(_)) => Ok(key),
-        Err(e) => Err(kms_err(e)),
-    }
+    Some(one_key(k))
 }
 
 /// The encryption of a new object or upload of `bucket/key`: the request's mode, else the bucket's default,
@@ -404,7 +406,7 @@ pub(crate) async fn for_write(
                 wrapped_key: wrap_customer(&c.key, &data_key)?,
                 params: params.to_json()?,
             },
-            key: Arc::new(data_key),
+            key: one_key(data_key),
             customer_md5: Some(c.md5),
         }));
     }
@@ -452,52 +454,25 @@ pub(crate) async fn for_write(
                     wrapped_key: wrapped,
                     params: params.to_json()?,
                 },
-                key: Arc::new(data_key),
+                key: one_key(data_key),
                 customer_md5: None,
             }))
         }
         MODE_KMS | MODE_DSSE => {
             let ctx = parse_context(w.context, default_context(bucket, key))?;
-            let key_ref = match kms_key_id.as_deref() {
-                Some(id) if !id.is_empty() => KeyRef::parse(id).map_err(kms_err)?,
-                _ => default_kms_key(state, account_id).await?,
-            };
-            let meta = state
-                .kms
-                .describe_key(&key_ref, account_id)
-                .await
-                .map_err(kms_err)?;
-            if meta.state != KeyState::Enabled {
-                return Err(kms_err(KmsError::Disabled(meta.key_id)));
-            }
-            // Keys have no key policies here: a key serves the account that owns it (as AWS's default key
-            // policy allows), or every account when the backend records no owner (Vault transit).
-            if meta.account_id.as_deref().is_some_and(|a| a != account_id) {
-                return Err(s3_error!(
-                    AccessDenied,
-                    "The requester is not authorized to use the KMS key {}",
-                    meta.key_id
-                ));
-            }
-            let dk = state
-                .kms
-                .generate_data_key(&KeyRef::Id(meta.key_id.clone()), account_id, &ctx)
-                .await
-                .map_err(kms_err)?;
-            let params = Params {
-                context: Some(ctx),
-                key_arn: Some(meta.arn(&state.config.region, account_id)),
+            let (sse, key) = super::sse_kms::for_write(
+                state,
+                mode,
+                bucket,
+                account_id,
+                kms_key_id.as_deref(),
+                ctx,
                 bucket_key,
-                ..Default::default()
-            };
+            )
+            .await?;
             Ok(Some(Sealing {
-                sse: Sse {
-                    mode,
-                    key_id: Some(meta.key_id),
-                    wrapped_key: dk.wrapped,
-                    params: params.to_json()?,
-                },
-                key: Arc::new(dk.plaintext),
+                sse,
+                key,
                 customer_md5: None,
             }))
         }
@@ -594,15 +569,7 @@ pub(crate) async fn open_key(
                 .map(Some)
                 .ok_or_else(|| internal("SSE-S3 data key", &"wrong length"))
         }
-        MODE_KMS | MODE_DSSE => {
-            let ctx = Params::of(sse)?.context.unwrap_or_default();
-            let dk = state
-                .kms
-                .decrypt(&sse.wrapped_key, &ctx)
-                .await
-                .map_err(kms_err)?;
-            Ok(Some(Arc::new(dk.plaintext)))
-        }
+        MODE_KMS | MODE_DSSE => super::sse_kms::open(state, sse).await.map(Some),
         other => Err(internal("unknown SSE mode", &other)),
     }
 }

@@ -2,15 +2,18 @@
 //! storage, and decrypting a plaintext range of a stored object (a single stream, a multipart object's
 //! segments, or inline bytes) on the way out, reading only the chunks the range touches.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use s3s::{S3Result, s3_error};
 
 use gatehouse_kms::envelope::{
     DEFAULT_CHUNK_SIZE, HEADER_LEN, MultipartLayout, RangeOpener, RangePlan, Sealer, plan_range,
+    sealed_len,
 };
 use gatehouse_meta::{ObjectRecord, Sse};
 use gatehouse_storage::ByteStream;
@@ -22,13 +25,31 @@ fn bad_data(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
 
-/// Seals `input` as one envelope stream (`part_number` 0 for a single PUT).
+/// Seals `input` as one envelope stream (`part_number` 0 for a single PUT); with a second-layer key
+/// (`aws:kms:dsse`), that stream is sealed again as the plaintext of a second envelope.
 pub(crate) fn seal_stream(
     input: ByteStream,
     key: &DataKey,
     part_number: u32,
 ) -> S3Result<ByteStream> {
-    let sealer = Sealer::for_part(&key[..], part_number).map_err(|e| internal("sealer", &e))?;
+    let inner = seal_layer(input, &key.inner[..], part_number)?;
+    match &key.outer {
+        Some(outer) => seal_layer(inner, &outer[..], part_number),
+        None => Ok(inner),
+    }
+}
+
+/// The sealed length of `plain` bytes under `key`'s layers.
+pub(crate) fn sealed_size(key: &DataKey, plain: u64) -> u64 {
+    let one = sealed_len(plain, DEFAULT_CHUNK_SIZE);
+    match key.outer {
+        Some(_) => sealed_len(one, DEFAULT_CHUNK_SIZE),
+        None => one,
+    }
+}
+
+fn seal_layer(input: ByteStream, key: &[u8], part_number: u32) -> S3Result<ByteStream> {
+    let sealer = Sealer::for_part(key, part_number).map_err(|e| internal("sealer", &e))?;
     let s = futures::stream::unfold(Some((input, sealer)), |st| async move {
         let (mut input, mut sealer) = st?;
         loop {
@@ -56,33 +77,72 @@ pub(crate) fn seal_stream(
     Ok(Box::pin(s))
 }
 
-/// Decrypts a sealed byte stream through `opener`; any failure (`finish` included) ends it with an error.
+/// Decrypts a sealed byte stream through `opener`, in place in the buffers storage hands over (their
+/// plaintext goes out as slices of them); any failure (`finish` included) ends it with an error.
 fn open_stream(body: ByteStream, opener: RangeOpener) -> ByteStream {
-    let s = futures::stream::unfold(Some((body, opener)), |st| async move {
-        let (mut body, mut opener) = st?;
+    struct St {
+        body: ByteStream,
+        opener: Option<RangeOpener>,
+        ready: VecDeque<Bytes>,
+    }
+    let st = St {
+        body,
+        opener: Some(opener),
+        ready: VecDeque::new(),
+    };
+    let s = futures::stream::unfold(st, |mut st| async move {
         loop {
-            match body.next().await {
+            if let Some(b) = st.ready.pop_front() {
+                return Some((Ok(b), st));
+            }
+            let opener = st.opener.as_mut()?;
+            match st.body.next().await {
                 Some(Ok(chunk)) => {
-                    let mut out = Vec::with_capacity(chunk.len());
-                    if let Err(e) = opener.update(&chunk, &mut out) {
-                        return Some((Err(bad_data(e)), None));
-                    }
-                    if !out.is_empty() {
-                        return Some((Ok(Bytes::from(out)), Some((body, opener))));
-                    }
-                }
-                Some(Err(e)) => return Some((Err(e), None)),
-                None => {
                     let mut out = Vec::new();
-                    return Some(match opener.finish(&mut out) {
-                        Ok(()) => (Ok(Bytes::from(out)), None),
-                        Err(e) => (Err(bad_data(e)), None),
-                    });
+                    if let Err(e) = opener.update_bytes(chunk, &mut out) {
+                        st.opener = None;
+                        return Some((Err(bad_data(e)), st));
+                    }
+                    st.ready.extend(out);
+                }
+                Some(Err(e)) => {
+                    st.opener = None;
+                    return Some((Err(e), st));
+                }
+                None => {
+                    let opener = st.opener.take()?;
+                    let mut out = Vec::new();
+                    return match opener.finish(&mut out) {
+                        Ok(()) if out.is_empty() => None,
+                        Ok(()) => Some((Ok(Bytes::from(out)), st)),
+                        Err(e) => Some((Err(bad_data(e)), st)),
+                    };
                 }
             }
         }
     });
     Box::pin(s)
+}
+
+/// Splits the first `HEADER_LEN` bytes off `body` (a read that starts at the stream's header), returning
+/// them and the rest of the stream.
+async fn split_header(mut body: ByteStream) -> std::io::Result<(Vec<u8>, ByteStream)> {
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    while header.len() < HEADER_LEN {
+        let Some(chunk) = body.next().await else {
+            return Err(bad_data("encrypted object shorter than its header"));
+        };
+        let chunk = chunk?;
+        let take = (HEADER_LEN - header.len()).min(chunk.len());
+        header.extend_from_slice(&chunk[..take]);
+        if take < chunk.len() {
+            let rest = chunk.slice(take..);
+            let body: ByteStream =
+                Box::pin(futures::stream::once(async move { Ok(rest) }).chain(body));
+            return Ok((header, body));
+        }
+    }
+    Ok((header, body))
 }
 
 /// The plaintext sizes and sealing part numbers of an encrypted object's segments.
@@ -103,8 +163,64 @@ fn layout(rec: &ObjectRecord, params: &Params) -> S3Result<Option<MultipartLayou
         .map_err(|e| internal("SSE layout", &e))
 }
 
+/// Reads bytes `[a, b)` of one sealed stream (from storage, or from the layer below).
+type Reader =
+    Arc<dyn Fn(u64, u64) -> BoxFuture<'static, std::io::Result<ByteStream>> + Send + Sync>;
+
+fn storage_reader(state: Arc<AppState>, loc: String) -> Reader {
+    Arc::new(move |a, b| {
+        let (state, loc) = (Arc::clone(&state), loc.clone());
+        Box::pin(async move { state.storage.get(&loc, Some((a, b))).await })
+    })
+}
+
+/// A reader of the inner stream of a two-layer (`aws:kms:dsse`) blob that `outer` reads: each read decrypts
+/// only the outer chunks that hold the bytes asked for.
+fn layered_reader(outer: Reader, keys: DataKey, part_number: u32, inner_len: u64) -> Reader {
+    Arc::new(move |a, b| {
+        let (outer, keys) = (Arc::clone(&outer), Arc::clone(&keys));
+        Box::pin(async move {
+            let plan = plan_range(a..b, inner_len, DEFAULT_CHUNK_SIZE).map_err(bad_data)?;
+            open_piece(outer, keys, true, part_number, plan).await
+        })
+    })
+}
+
+/// Decrypts the chunks `plan` names of the stream `read` reads, under the inner (or the outer) key.
+async fn open_piece(
+    read: Reader,
+    keys: DataKey,
+    outer: bool,
+    part_number: u32,
+    plan: RangePlan,
+) -> std::io::Result<ByteStream> {
+    let (header, body) = if plan.first_chunk == 0 {
+        // The range starts at the first chunk (every whole GET): one read from the header on.
+        split_header(read(0, plan.sealed.end).await?).await?
+    } else {
+        let header: Vec<u8> = read(0, HEADER_LEN as u64)
+            .await?
+            .try_fold(Vec::new(), |mut acc, b| async move {
+                acc.extend_from_slice(&b);
+                Ok(acc)
+            })
+            .await?;
+        (header, read(plan.sealed.start, plan.sealed.end).await?)
+    };
+    let key = if outer {
+        keys.outer
+            .as_ref()
+            .ok_or_else(|| bad_data("no second-layer key"))?
+    } else {
+        &keys.inner
+    };
+    let opener = RangeOpener::new(&key[..], part_number, &header, &plan).map_err(bad_data)?;
+    Ok(open_stream(body, opener))
+}
+
 /// Streams plaintext bytes `range` of an encrypted object under `key`, reading and decrypting only the
-/// chunks the range touches. Tampered, truncated or misplaced data fails the stream, never yields bytes.
+/// chunks the range touches (of both layers, for `aws:kms:dsse`). Tampered, truncated or misplaced data
+/// fails the stream, never yields bytes.
 pub(crate) fn plaintext_stream(
     state: &Arc<AppState>,
     rec: &ObjectRecord,
@@ -117,8 +233,19 @@ pub(crate) fn plaintext_stream(
     let range_err = |e: gatehouse_kms::envelope::EnvelopeError| internal("SSE range", &e);
     if let Some(data) = &rec.inline_data {
         let plan = plan_range(range, size, DEFAULT_CHUNK_SIZE).map_err(range_err)?;
-        let header = data.get(..HEADER_LEN).unwrap_or_default();
-        let body = data
+        let inner = match &key.outer {
+            Some(outer) => match gatehouse_kms::envelope::open_part(&outer[..], 0, data) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Ok(Box::pin(futures::stream::once(
+                        async move { Err(bad_data(e)) },
+                    )));
+                }
+            },
+            None => data.to_vec(),
+        };
+        let header = inner.get(..HEADER_LEN).unwrap_or_default();
+        let body = inner
             .get(plan.sealed.start as usize..plan.sealed.end as usize)
             .unwrap_or_default();
         let out =
@@ -127,17 +254,15 @@ pub(crate) fn plaintext_stream(
             out.map(Bytes::from)
         })));
     }
-    let pieces: Vec<(String, u32, RangePlan)> = match layout(rec, &params)? {
+    let pieces: Vec<(String, u32, RangePlan, u64)> = match layout(rec, &params)? {
         Some(l) => l
             .plan_range(range)
             .map_err(range_err)?
             .into_iter()
             .map(|s| {
-                (
-                    rec.segments[s.part_index].locator.clone(),
-                    s.part_number,
-                    s.plan,
-                )
+                let seg = &rec.segments[s.part_index];
+                let part_len = u64::try_from(seg.size).unwrap_or(0);
+                (seg.locator.clone(), s.part_number, s.plan, part_len)
             })
             .collect(),
         None => {
@@ -145,33 +270,19 @@ pub(crate) fn plaintext_stream(
                 return Err(internal("SSE object", &"no segment"));
             };
             let plan = plan_range(range, size, DEFAULT_CHUNK_SIZE).map_err(range_err)?;
-            vec![(seg.locator.clone(), 0, plan)]
+            vec![(seg.locator.clone(), 0, plan, size)]
         }
     };
     let state = Arc::clone(state);
     let key = Arc::clone(key);
     let s = futures::stream::iter(pieces)
-        .then(move |(loc, part_number, plan)| {
-            let state = Arc::clone(&state);
-            let key = Arc::clone(&key);
-            async move {
-                let header: Vec<u8> = state
-                    .storage
-                    .get(&loc, Some((0, HEADER_LEN as u64)))
-                    .await?
-                    .try_fold(Vec::new(), |mut acc, b| async move {
-                        acc.extend_from_slice(&b);
-                        Ok(acc)
-                    })
-                    .await?;
-                let body = state
-                    .storage
-                    .get(&loc, Some((plan.sealed.start, plan.sealed.end)))
-                    .await?;
-                let opener =
-                    RangeOpener::new(&key[..], part_number, &header, &plan).map_err(bad_data)?;
-                Ok::<ByteStream, std::io::Error>(open_stream(body, opener))
+        .then(move |(loc, part_number, plan, part_len)| {
+            let mut read = storage_reader(Arc::clone(&state), loc);
+            if key.outer.is_some() {
+                let inner_len = sealed_len(part_len, DEFAULT_CHUNK_SIZE);
+                read = layered_reader(read, Arc::clone(&key), part_number, inner_len);
             }
+            open_piece(read, Arc::clone(&key), false, part_number, plan)
         })
         .try_flatten();
     Ok(Box::pin(s))

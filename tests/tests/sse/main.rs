@@ -198,6 +198,8 @@ fn data_dir(s: &Server) -> PathBuf {
 }
 
 // After the macros above (textual scope).
+mod cache;
+mod dsse;
 mod keys;
 mod modes;
 mod sse_c;
