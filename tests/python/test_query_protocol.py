@@ -92,7 +92,8 @@ def test_aws_cli_iam_user_lifecycle(server, cli_env):
     assert aws("list-user-policies", "--user-name", "cli-user")["PolicyNames"] == ["who"]
     got = aws("get-user-policy", "--user-name", "cli-user", "--policy-name", "who")
     assert got["PolicyDocument"]["Statement"][0]["Action"] == "sts:GetCallerIdentity"
-    assert [u["UserName"] for u in aws("list-users")["Users"]] == ["cli-user"]
+    # Other tests share the server's account: list this test's path only.
+    assert [u["UserName"] for u in aws("list-users", "--path-prefix", "/ops/")["Users"]] == ["cli-user"]
     # The new key signs for the user.
     ident = boto3.client(
         "sts", endpoint_url=server["endpoint"], region_name="us-east-1",
@@ -102,4 +103,4 @@ def test_aws_cli_iam_user_lifecycle(server, cli_env):
     aws("delete-user-policy", "--user-name", "cli-user", "--policy-name", "who")
     aws("delete-access-key", "--user-name", "cli-user", "--access-key-id", key["AccessKeyId"])
     aws("delete-user", "--user-name", "cli-user")
-    assert aws("list-users")["Users"] == []
+    assert aws("list-users", "--path-prefix", "/ops/")["Users"] == []
