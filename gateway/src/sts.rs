@@ -218,6 +218,24 @@ fn denied(p: &Principal, action: &str, resource: &str) -> ApiError {
     )
 }
 
+/// The caller's own policies must allow `action` on `resource` of its account (the account root may).
+async fn require(
+    state: &AppState,
+    p: &Principal,
+    action: &str,
+    resource: &str,
+    context: &Context,
+) -> Result<(), ApiError> {
+    if p.is_root()
+        || crate::authz::identity_decision(state, p, action, resource, &p.account_id, context).await
+            == crate::authz::Decision::Allow
+    {
+        Ok(())
+    } else {
+        Err(denied(p, action, resource))
+    }
+}
+
 /// A RoleSessionName: 2-64 of `[\w+=,.@-]`.
 pub(crate) fn valid_session_name(s: &str) -> bool {
     (2..=64).contains(&s.len())
@@ -520,20 +538,7 @@ async fn get_access_key_info(
             "1 validation error detected: Value '{id}' at 'accessKeyId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]*"
         )));
     }
-    if !p.is_root()
-        && crate::authz::identity_decision(
-            state,
-            p,
-            "sts:GetAccessKeyInfo",
-            "*",
-            &p.account_id,
-            context,
-        )
-        .await
-            != crate::authz::Decision::Allow
-    {
-        return Err(denied(p, "sts:GetAccessKeyInfo", "*"));
-    }
+    require(state, p, "sts:GetAccessKeyInfo", "*", context).await?;
     let account = match state.resolve_key(id).await {
         Ok(Some(k)) => Some(k.principal.account_id),
         Ok(None) | Err(crate::state::KeyError::Unopenable) => None,
@@ -569,20 +574,7 @@ async fn decode_authorization_message(
             "1 validation error detected: Value at 'encodedMessage' failed to satisfy constraint: Member must have length between 1 and 10240",
         ));
     }
-    if !p.is_root()
-        && crate::authz::identity_decision(
-            state,
-            p,
-            "sts:DecodeAuthorizationMessage",
-            "*",
-            &p.account_id,
-            context,
-        )
-        .await
-            != crate::authz::Decision::Allow
-    {
-        return Err(denied(p, "sts:DecodeAuthorizationMessage", "*"));
-    }
+    require(state, p, "sts:DecodeAuthorizationMessage", "*", context).await?;
     Err(ApiError::custom(
         "InvalidAuthorizationMessageException",
         StatusCode::BAD_REQUEST,
@@ -643,12 +635,8 @@ async fn get_federation_token(
     if !tags.is_empty() {
         actions.push("sts:TagSession");
     }
-    for a in actions.into_iter().filter(|_| !p.is_root()) {
-        if crate::authz::identity_decision(state, p, a, &arn, &p.account_id, context).await
-            != crate::authz::Decision::Allow
-        {
-            return Err(denied(p, a, &arn));
-        }
+    for a in actions {
+        require(state, p, a, &arn, context).await?;
     }
     let kind = SessionKind::Federated {
         user,
