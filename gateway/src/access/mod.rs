@@ -4,5 +4,6 @@
 pub mod acl;
 pub mod audit;
 pub mod bucket;
+pub mod caller;
 pub mod context;
 pub mod operations;
