@@ -247,6 +247,7 @@ mod tests {
             ("s3:ListAllMyBuckets", vec![]),
             ("iam:CreateUser", vec!["user"]),
             ("sts:AssumeRole", vec!["role"]),
+            ("sts:GetFederationToken", vec!["federated-user"]),
         ] {
             let a = c.lookup(name).and_then(|i| c.get(i)).expect(name);
             assert_eq!(a.resource_types, rt, "{name}");
