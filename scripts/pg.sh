@@ -7,9 +7,10 @@
 #   scripts/pg.sh stop [DIR]     stop the cluster started last (or the one in DIR) and delete it
 #
 # The cluster lives in a mktemp dir under /tmp, listens on loopback only, runs with fsync=off (tests only: a
-# durability test must start its own cluster with fsync on). As root, the server runs as the `postgres`
-# system user via runuser (initdb refuses root); as another user it runs as that user. Installs Debian's
-# postgresql package with apt-get if no server binaries are found.
+# durability test must start its own cluster with fsync on; `PG_DURABLE=1 scripts/pg.sh start` starts it with fsync
+# and synchronous commit on, for benchmarks). As root, the server runs as the `postgres` system user via runuser
+# (initdb refuses root); as another user it runs as that user. Installs Debian's postgresql package with apt-get
+# if no server binaries are found.
 set -euo pipefail
 
 ENV_FILE=${GATEHOUSE_PG_ENV:-/tmp/gatehouse-pg.env}
@@ -53,7 +54,13 @@ cmd_start() {
     fi
     port_free "$port" || { log "port $port is in use"; exit 1; }
 
-    local dir pass user=gatehouse db=gatehouse userpass
+    local dir pass user=gatehouse db=gatehouse userpass durability
+    # PG_DURABLE=1 (benchmarks): Postgres's defaults, fsync and synchronous commit on.
+    if [[ ${PG_DURABLE:-0} == 1 ]]; then
+        durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    else
+        durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    fi
     dir=$(mktemp -d /tmp/gatehouse-pg.XXXXXX)
     chmod 700 "$dir"
     pass=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -66,7 +73,7 @@ cmd_start() {
         --pwfile="$dir/pw" -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=300" \
         start >&2 || { cat "$dir/server.log" >&2; exit 1; }
     as_pg "$pgbin/psql" -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres \
         -c "CREATE ROLE $user LOGIN CREATEDB PASSWORD '$userpass'" \
