@@ -257,11 +257,6 @@ impl Front {
             tls: conn.tls,
             tls_version: conn.tls_version,
             auth: crate::access::context::AuthKind::of(creds),
-            signed_ms: crate::access::context::signing_time_ms(
-                creds,
-                req.headers(),
-                req.uri().query(),
-            ),
         }
     }
 

@@ -50,8 +50,6 @@ pub struct RequestFacts {
     /// The negotiated TLS version (s3:TlsVersion).
     pub tls_version: Option<&'static str>,
     pub auth: AuthKind,
-    /// When a SigV4 request was signed (ms since the epoch: `x-amz-date` / `X-Amz-Date`), for s3:signatureAge.
-    pub signed_ms: Option<i64>,
 }
 
 /// s3:object-lock-remaining-retention-days of a retain-until date (ms): whole days from now, a part day
@@ -65,19 +63,13 @@ pub fn remaining_days(until_ms: i64) -> i64 {
     }
 }
 
-/// The signing time of a SigV4 request (header or presigned), in ms since the epoch.
-pub fn signing_time_ms(
-    creds: &Credentials,
-    headers: &http::HeaderMap,
-    query: Option<&str>,
-) -> Option<i64> {
-    let Credentials::SigV4(v) = creds else {
-        return None;
-    };
-    let text = if v.presigned {
-        query_param(query, "X-Amz-Date")?
-    } else {
-        headers.get("x-amz-date")?.to_str().ok()?.to_owned()
+/// The signing time of a SigV4 request (`x-amz-date`, or `X-Amz-Date` when presigned), in ms since the
+/// epoch; read only when a condition context is built (s3:signatureAge).
+fn signing_time_ms(auth: AuthKind, headers: &HeaderMap, query: Option<&str>) -> Option<i64> {
+    let text = match auth {
+        AuthKind::Header { v4: true } => header(headers, "x-amz-date")?.to_owned(),
+        AuthKind::Query { v4: true } => query_param(query, "X-Amz-Date")?,
+        _ => return None,
     };
     let t = crate::query::request_time(&text)?;
     let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
@@ -219,7 +211,7 @@ pub fn s3_context(
         if let Some(v) = f.tls_version {
             c.insert("s3:TlsVersion", v);
         }
-        if let Some(at) = f.signed_ms {
+        if let Some(at) = signing_time_ms(f.auth, headers, query) {
             c.insert("s3:signatureAge", (gatehouse_core::now_ms() - at).max(0));
         }
         match f.auth {
