@@ -534,10 +534,12 @@ impl S3Access for Access {
         else {
             return Ok(());
         };
-        let (Some(caller), Some(bucket)) = (
-            req.extensions.get::<Arc<Caller>>().cloned(),
-            req.extensions.get::<LoadedBucket>().cloned(),
-        ) else {
+        // `check` always leaves the caller; without it nothing was decided: deny. Without a bucket the
+        // handler answers NoSuchBucket.
+        let Some(caller) = req.extensions.get::<Arc<Caller>>().cloned() else {
+            return Err(deny());
+        };
+        let Some(bucket) = req.extensions.get::<LoadedBucket>().cloned() else {
             return Ok(());
         };
         if !caller.has_policies() && bucket.policy.is_none() {
