@@ -56,6 +56,8 @@ pub struct BucketCtx {
     pub broken: Option<String>,
     /// Every raw setting (tagging, encryption, ...), for handlers.
     pub settings: std::collections::BTreeMap<String, String>,
+    /// The lifecycle setting, parsed on first use (`x-amz-expiration` on every PUT, GET and HEAD).
+    lifecycle: std::sync::OnceLock<Option<crate::s3::lifecycle::Lifecycle>>,
 }
 
 impl BucketCtx {
@@ -114,7 +116,19 @@ impl BucketCtx {
             account_bpa,
             broken,
             settings: rec.settings,
+            lifecycle: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The bucket's lifecycle configuration, parsed once per context (`None`: none set, or unreadable).
+    pub(crate) fn lifecycle(&self) -> Option<&crate::s3::lifecycle::Lifecycle> {
+        self.lifecycle
+            .get_or_init(|| {
+                self.settings
+                    .get(crate::s3::lifecycle::SETTING)
+                    .and_then(|raw| serde_json::from_str(raw).ok())
+            })
+            .as_ref()
     }
 
     /// Object Ownership as the engine applies it.

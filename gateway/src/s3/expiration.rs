@@ -7,7 +7,7 @@
 use gatehouse_meta::ObjectRecord;
 use s3s::dto::TimestampFormat;
 
-use super::lifecycle::{Lifecycle, SETTING};
+use super::lifecycle::Lifecycle;
 use super::lifecycle_worker::due;
 use crate::access::bucket::BucketCtx;
 use crate::state::AppState;
@@ -18,12 +18,11 @@ pub(crate) fn header(state: &AppState, ctx: &BucketCtx, rec: &ObjectRecord) -> O
     if rec.delete_marker {
         return None;
     }
-    let raw = ctx.settings.get(SETTING)?;
-    let lc: Lifecycle = serde_json::from_str(raw).ok()?;
+    let lc = ctx.lifecycle()?;
     let day_ms = i64::try_from(state.config.lifecycle_day_seconds.max(1))
         .unwrap_or(86_400)
         .saturating_mul(1000);
-    let (at, id) = earliest(&lc, &Version::of(rec), day_ms)?;
+    let (at, id) = earliest(lc, &Version::of(rec), day_ms)?;
     let mut buf = Vec::new();
     super::ts(at)
         .format(TimestampFormat::HttpDate, &mut buf)

@@ -7,7 +7,7 @@ mod bucket;
 mod bucket_encryption;
 mod conditions;
 mod expiration;
-mod lifecycle;
+pub(crate) mod lifecycle;
 pub mod lifecycle_worker;
 mod list;
 mod lock;
