@@ -54,6 +54,14 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectRecord> {
     })
 }
 
+/// How many of `n` rows go in the next multi-row statement: the largest power of two up to `n` (and up to
+/// 128: a statement's parameters stay far below SQLite's and Postgres's limits), so a batch of any size uses
+/// at most a few statements, each of a size whose prepared statement is cached.
+fn chunk_len(n: usize) -> usize {
+    let n = n.min(128);
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
 /// The order of versions: microseconds since the epoch, strictly increasing within this process (so two
 /// writes of one key in the same microsecond still order).
 pub(crate) fn next_seq() -> i64 {
@@ -119,43 +127,117 @@ impl Meta {
     /// Inserts `rec` as the current version unless that conflicts (a current version exists, or this version
     /// id does); the number of rows inserted. `NoSuchBucket` if the bucket is gone.
     async fn insert_row(&self, conn: &mut AnyConnection, rec: &ObjectRecord) -> Result<u64> {
-        let inserted = sqlx::query(
+        Ok(self.insert_rows(conn, &[rec]).await?.len() as u64)
+    }
+
+    /// `insert_if_new` for many writes at once (group commit): each of `recs` that has no `If-Match` is
+    /// inserted as the current version of its key unless that conflicts, in as few statements as possible
+    /// (multi-row `INSERT`s of power-of-two sizes, so each size is one cached prepared statement), with its
+    /// blob references. Returns, for each of `recs`, whether it was written; a `false` one is for
+    /// `write_over`. Keys should be distinct (a second write of a key conflicts with the first) and sorted, so
+    /// concurrent batches lock keys in one order. `NoSuchBucket` if a bucket is gone (nothing is then
+    /// known to be written: the caller rolls back).
+    pub(crate) async fn insert_many_if_new(
+        &self,
+        conn: &mut AnyConnection,
+        recs: &[&ObjectRecord],
+    ) -> Result<Vec<bool>> {
+        let mut written = vec![false; recs.len()];
+        let mut inserted: std::collections::HashSet<(String, String, String)> = Default::default();
+        let mut rest = recs;
+        while !rest.is_empty() {
+            let n = chunk_len(rest.len());
+            inserted.extend(self.insert_rows(conn, &rest[..n]).await?);
+            rest = &rest[n..];
+        }
+        let mut refs: Vec<(&ObjectRecord, &str)> = Vec::new();
+        for (i, rec) in recs.iter().enumerate() {
+            let id = (rec.bucket.clone(), rec.key.clone(), rec.version_id.clone());
+            if inserted.contains(&id) {
+                written[i] = true;
+                refs.extend(rec.segments.iter().map(|seg| (*rec, seg.locator.as_str())));
+            }
+        }
+        let mut rest = &refs[..];
+        while !rest.is_empty() {
+            let n = chunk_len(rest.len());
+            self.insert_blob_rows(conn, &rest[..n]).await?;
+            rest = &rest[n..];
+        }
+        Ok(written)
+    }
+
+    /// Inserts each of `recs` as the current version of its key unless that conflicts, in one statement;
+    /// the (bucket, key, version id) of the rows inserted. `NoSuchBucket` if a bucket is gone.
+    async fn insert_rows(
+        &self,
+        conn: &mut AnyConnection,
+        recs: &[&ObjectRecord],
+    ) -> Result<Vec<(String, String, String)>> {
+        const COLS: usize = 24;
+        let mut sql = String::with_capacity(300 + recs.len() * 130);
+        sql.push_str(
             "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
              user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
              delete_marker, seq, lock_mode, lock_until_ms, legal_hold, sse_mode, sse_key_id, sse_key, \
-             sse_params) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-             $20, $21, $22, $23, $24) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&rec.bucket)
-        .bind(&rec.key)
-        .bind(&rec.version_id)
-        .bind(rec.size)
-        .bind(&rec.etag)
-        .bind(rec.last_modified_ms)
-        .bind(to_json(&rec.headers)?)
-        .bind(to_json(&rec.user_meta)?)
-        .bind(to_json(&rec.checksums)?)
-        .bind(to_json(&rec.segments)?)
-        .bind(&rec.storage_class)
-        .bind(&rec.owner_canonical_id)
-        .bind(rec.inline_data.as_deref())
-        .bind(to_json(&rec.tags)?)
-        .bind(rec.upload_id.as_deref())
-        .bind(i64::from(rec.delete_marker))
-        .bind(next_seq())
-        .bind(rec.lock.mode.as_deref())
-        .bind(rec.lock.retain_until_ms)
-        .bind(rec.lock.legal_hold.map(i64::from))
-        .bind(rec.sse.as_ref().map(|e| e.mode.clone()))
-        .bind(rec.sse.as_ref().and_then(|e| e.key_id.clone()))
-        .bind(rec.sse.as_ref().map(|e| e.wrapped_key.clone()))
-        .bind(rec.sse.as_ref().map(|e| e.params.clone()))
-        .execute(&mut *conn)
-        .await;
-        match inserted {
-            Ok(r) => Ok(r.rows_affected()),
+             sse_params) VALUES ",
+        );
+        for r in 0..recs.len() {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..COLS {
+                // is_latest = 1 goes after the version id.
+                if c == 3 {
+                    sql.push_str("1, ");
+                }
+                use std::fmt::Write as _;
+                let _ = write!(
+                    sql,
+                    "${}{}",
+                    r * COLS + c + 1,
+                    if c + 1 < COLS { ", " } else { ")" }
+                );
+            }
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING RETURNING bucket, key, version_id");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for rec in recs {
+            q = q
+                .bind(&rec.bucket)
+                .bind(&rec.key)
+                .bind(&rec.version_id)
+                .bind(rec.size)
+                .bind(&rec.etag)
+                .bind(rec.last_modified_ms)
+                .bind(to_json(&rec.headers)?)
+                .bind(to_json(&rec.user_meta)?)
+                .bind(to_json(&rec.checksums)?)
+                .bind(to_json(&rec.segments)?)
+                .bind(&rec.storage_class)
+                .bind(&rec.owner_canonical_id)
+                .bind(rec.inline_data.as_deref())
+                .bind(to_json(&rec.tags)?)
+                .bind(rec.upload_id.as_deref())
+                .bind(i64::from(rec.delete_marker))
+                .bind(next_seq())
+                .bind(rec.lock.mode.as_deref())
+                .bind(rec.lock.retain_until_ms)
+                .bind(rec.lock.legal_hold.map(i64::from))
+                .bind(rec.sse.as_ref().map(|e| e.mode.clone()))
+                .bind(rec.sse.as_ref().and_then(|e| e.key_id.clone()))
+                .bind(rec.sse.as_ref().map(|e| e.wrapped_key.clone()))
+                .bind(rec.sse.as_ref().map(|e| e.params.clone()));
+        }
+        match q.fetch_all(&mut *conn).await {
+            Ok(rows) => rows
+                .iter()
+                .map(|row| {
+                    Ok((
+                        get(row, "bucket")?,
+                        get(row, "key")?,
+                        get(row, "version_id")?,
+                    ))
+                })
+                .collect(),
             Err(e) if is_fk_violation(&e) => Err(MetaError::NoSuchBucket),
             Err(e) => Err(e.into()),
         }
@@ -163,18 +245,48 @@ impl Meta {
 
     /// Records which blobs the version `rec` references (for the sweeper and for deletes).
     async fn insert_blob_refs(&self, conn: &mut AnyConnection, rec: &ObjectRecord) -> Result<()> {
-        for seg in &rec.segments {
-            sqlx::query(
-                "INSERT INTO object_blobs (bucket, key, version_id, locator) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&rec.bucket)
-            .bind(&rec.key)
-            .bind(&rec.version_id)
-            .bind(&seg.locator)
-            .execute(&mut *conn)
-            .await?;
+        let refs: Vec<(&ObjectRecord, &str)> = rec
+            .segments
+            .iter()
+            .map(|seg| (rec, seg.locator.as_str()))
+            .collect();
+        if refs.is_empty() {
+            return Ok(());
         }
+        self.insert_blob_rows(conn, &refs).await
+    }
+
+    /// Inserts the blob references `refs` (version, locator) in one statement.
+    async fn insert_blob_rows(
+        &self,
+        conn: &mut AnyConnection,
+        refs: &[(&ObjectRecord, &str)],
+    ) -> Result<()> {
+        let mut sql =
+            String::from("INSERT INTO object_blobs (bucket, key, version_id, locator) VALUES ");
+        for r in 0..refs.len() {
+            let b = r * 4;
+            use std::fmt::Write as _;
+            let _ = write!(
+                sql,
+                "{}(${}, ${}, ${}, ${})",
+                if r == 0 { "" } else { ", " },
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4
+            );
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (rec, locator) in refs {
+            q = q
+                .bind(&rec.bucket)
+                .bind(&rec.key)
+                .bind(&rec.version_id)
+                .bind(*locator);
+        }
+        q.execute(&mut *conn).await?;
         Ok(())
     }
 

@@ -9,10 +9,10 @@
 //! durability would lose acknowledged objects on power loss; the fsync per commit is the price (see the
 //! throughput note in the crate's tests, `bench_put_object_concurrency`).
 //!
-//! **SQLite group commit**: the hot writes (object put/delete, multipart create/part/complete/abort) go
-//! through one writer task that commits whatever is queued in one transaction, each write in its own
-//! savepoint, so concurrent writers share an fsync (module `group`). Other writes run one transaction
-//! each on the same writer connection.
+//! **Group commit**: the hot writes (object put/delete, multipart create/part/complete/abort) go through a
+//! writer task (SQLite: one; Postgres: `group::PG_WRITERS`) that commits whatever is queued in one
+//! transaction, each write in its own savepoint, so concurrent writers share a commit and its fsync (module
+//! `group`). Other writes run one transaction each (on SQLite, on the same writer connection).
 //!
 //! **SQLite concurrency**: one writer connection (a pool of size 1, whose FIFO acquire queue serialises
 //! writers inside the process without SQLite's sleep-and-retry busy handler) plus a small pool of
@@ -48,7 +48,7 @@ pub struct Meta {
     /// Write transactions: a single connection on SQLite, the same pool as `pool` on Postgres.
     pub(crate) writer: AnyPool,
     pub(crate) dialect: Dialect,
-    /// The group-commit writer task (SQLite); `None` on Postgres, and inside the task itself.
+    /// The group-commit writer tasks; `None` inside the tasks themselves.
     pub(crate) group: Option<GroupCommit>,
     /// Cached bucket reads, once `cache_bucket_reads` said only this process changes buckets.
     pub(crate) bucket_cache: Option<std::sync::Arc<BucketCache>>,
@@ -70,6 +70,8 @@ const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
 const SQLITE_READERS: u32 = 4;
 /// Postgres connections per `Meta`.
 const PG_CONNECTIONS: u32 = 16;
+/// A pooled Postgres connection idle this long is pinged before it is used again.
+const PG_PING_IDLE: Duration = Duration::from_secs(1);
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -165,16 +167,34 @@ impl Meta {
         let pool = AnyPoolOptions::new()
             .max_connections(PG_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out by default: a second round trip to the server for
+            // every one-statement read (a GET). Only a connection that sat idle is pinged; one in use a
+            // moment ago that broke since fails its statement instead (an error for that request alone;
+            // sqlx then drops the connection).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PG_PING_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         MIGRATE_POSTGRES.run(&pool).await?;
-        Ok(Meta {
+        let raw = Meta {
             writer: pool.clone(),
             pool,
             dialect: Dialect::Postgres,
             group: None,
             bucket_cache: None,
             bucket_generation: Default::default(),
+        };
+        let group = GroupCommit::start(raw.clone(), false, crate::group::PG_WRITERS);
+        Ok(Meta {
+            group: Some(group),
+            ..raw
         })
     }
 
@@ -214,6 +234,8 @@ impl Meta {
             AnyPoolOptions::new()
                 .max_connections(SQLITE_READERS)
                 .acquire_timeout(Duration::from_secs(60))
+                // A local file: no ping (a round trip to the connection's worker thread) before every read.
+                .test_before_acquire(false)
                 .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn, true).await }))
                 .connect(url)
                 .await?
@@ -227,11 +249,20 @@ impl Meta {
             bucket_generation: Default::default(),
         };
         // The task gets the handle without a `GroupCommit`, so it ends when the last real handle goes.
-        let group = GroupCommit::start(raw.clone(), in_memory);
+        let group = GroupCommit::start(raw.clone(), in_memory, 1);
         Ok(Meta {
             group: Some(group),
             ..raw
         })
+    }
+
+    /// The statement starting a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock now, so
+    /// another process cannot make the upgrade deadlock), `BEGIN` on Postgres.
+    pub(crate) fn begin_sql(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
@@ -274,6 +305,13 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// Whether `e` is a foreign-key violation (parent row missing, or a delete of a referenced parent).
 pub(crate) fn is_fk_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if matches!(d.kind(), sqlx::error::ErrorKind::ForeignKeyViolation))
+}
+
+/// A Postgres deadlock (`40P01`) or serialization failure (`40001`): the transaction was aborted because of
+/// concurrent ones, and the same work run again (alone) may well succeed.
+pub(crate) fn is_transient(e: &MetaError) -> bool {
+    matches!(e, MetaError::Db(sqlx::Error::Database(d))
+        if matches!(d.code().as_deref(), Some("40P01" | "40001")))
 }
 
 /// Serialises a structured column.
