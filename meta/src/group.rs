@@ -27,7 +27,10 @@
 //! batch's such writes go first, together, in multi-row inserts without savepoints (`insert_many_if_new`: one
 //! statement for a batch of 32, instead of three round trips each). If that fails, the batch is rolled back and
 //! re-run write by write (below), so each caller still gets its own result. Every write of a batch is in flight
-//! at once (none is acknowledged before the batch commits), so this order is as good as the queue's.
+//! at once (none is acknowledged before the batch commits), so this order is as good as the queue's. A batch
+//! of nothing but such writes of small objects (kept in the index, no blob references) needs no transaction:
+//! it is one statement committing by itself, a single round trip (`try_one_statement`); on Postgres that
+//! took 4 KiB PUTs from ~5,000 to ~6,300–7,300 a second on the 2-core test machine.
 //!
 //! Failures of the batch itself: if anything goes wrong before `COMMIT` that a savepoint cannot undo
 //! (`BEGIN` fails, or rolling back to a savepoint fails because SQLite aborted the whole transaction),
@@ -213,6 +216,9 @@ enum Failure {
 impl Writer {
     /// Runs `batch` (see the module doc) and sends every result.
     async fn run_batch(&self, batch: Vec<Request>) {
+        let Some(batch) = self.try_one_statement(batch).await else {
+            return;
+        };
         if batch.len() > 1 {
             match self.try_batch(&batch).await {
                 Ok(results) => {
@@ -244,6 +250,76 @@ impl Writer {
             let res = self.run_alone(&req.op).await;
             let _ = req.reply.send(res);
         }
+    }
+
+    /// A batch of nothing but new small objects (PUTs of distinct keys, no `If-Match`, no blobs) is one
+    /// statement committing by itself (`insert_new_in_one_statement`): replies to the writes it made, and
+    /// returns the others (keys that had a current version: they go the long way, `write_over`), or the whole
+    /// batch if it does not qualify or the statement failed (then nothing was written). `None` when every
+    /// caller has had its reply.
+    async fn try_one_statement(&self, batch: Vec<Request>) -> Option<Vec<Request>> {
+        if batch.len() < 2 || batch.len() > crate::objects::ONE_STATEMENT_MAX {
+            return Some(batch);
+        }
+        let mut keys = std::collections::HashSet::new();
+        let mut recs: Vec<&ObjectRecord> = Vec::with_capacity(batch.len());
+        for req in &batch {
+            match &req.op {
+                Op::PutObject { rec, cond }
+                    if cond.if_match.is_none()
+                        && rec.segments.is_empty()
+                        && keys.insert((rec.bucket.as_str(), rec.key.as_str())) =>
+                {
+                    recs.push(rec)
+                }
+                _ => return Some(batch),
+            }
+        }
+        // One order of keys for every statement, so two gateways' statements do not deadlock.
+        let mut order: Vec<usize> = (0..recs.len()).collect();
+        order.sort_by(|&a, &b| {
+            (&recs[a].bucket, &recs[a].key).cmp(&(&recs[b].bucket, &recs[b].key))
+        });
+        let sorted: Vec<&ObjectRecord> = order.iter().map(|&i| recs[i]).collect();
+        // No connection: the long way will say so.
+        let Ok(mut conn) = self.meta.writer.acquire().await else {
+            return Some(batch);
+        };
+        let written = match self
+            .meta
+            .insert_new_in_one_statement(&mut conn, &sorted)
+            .await
+        {
+            Ok(w) => w,
+            // The database refused the statement (a bucket is gone, a deadlock): nothing was written.
+            Err(MetaError::NoSuchBucket | MetaError::Db(sqlx::Error::Database(_))) => {
+                drop(conn);
+                return Some(batch);
+            }
+            // The connection failed: the statement may or may not have committed.
+            Err(e) => {
+                self.discard(&mut conn);
+                tracing::error!(error = %e, ops = batch.len(), "group commit: one-statement batch failed");
+                for req in batch {
+                    let err = std::io::Error::other(format!("group commit failed: {e}"));
+                    let _ = req.reply.send(Err(MetaError::Db(sqlx::Error::Io(err))));
+                }
+                return None;
+            }
+        };
+        let mut done = vec![false; batch.len()];
+        for (&i, w) in order.iter().zip(written) {
+            done[i] = w;
+        }
+        let mut rest = Vec::new();
+        for (req, done) in batch.into_iter().zip(done) {
+            if done {
+                let _ = req.reply.send(Ok(Done::Put(PutOutcome { replaced: None })));
+            } else {
+                rest.push(req);
+            }
+        }
+        (!rest.is_empty()).then_some(rest)
     }
 
     /// Runs every operation of `batch` in its own savepoint of one transaction, and commits.

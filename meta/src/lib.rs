@@ -264,6 +264,7 @@ mod listing;
 mod lock;
 mod multipart;
 mod objects;
+mod read_conns;
 mod server_keys;
 mod settings;
 mod store;

@@ -62,6 +62,9 @@ fn chunk_len(n: usize) -> usize {
     1 << (usize::BITS - 1 - n.leading_zeros())
 }
 
+/// Most writes `insert_new_in_one_statement` takes.
+pub(crate) const ONE_STATEMENT_MAX: usize = 128;
+
 /// The order of versions: microseconds since the epoch, strictly increasing within this process (so two
 /// writes of one key in the same microsecond still order).
 pub(crate) fn next_seq() -> i64 {
@@ -127,7 +130,37 @@ impl Meta {
     /// Inserts `rec` as the current version unless that conflicts (a current version exists, or this version
     /// id does); the number of rows inserted. `NoSuchBucket` if the bucket is gone.
     async fn insert_row(&self, conn: &mut AnyConnection, rec: &ObjectRecord) -> Result<u64> {
-        Ok(self.insert_rows(conn, &[rec]).await?.len() as u64)
+        Ok(self.insert_rows(conn, &[rec], 1).await?.len() as u64)
+    }
+
+    /// `insert_many_if_new` in one statement, for at most `ONE_STATEMENT_MAX` writes of distinct keys without
+    /// blobs (inline objects): run outside a transaction, the statement commits by itself, so a batch of new
+    /// small objects costs one round trip to the database. The statement has a power-of-two number of rows
+    /// (one cached prepared statement per size), the last write repeated to fill it: a repeat conflicts with
+    /// the row just inserted (or with the same existing row) and inserts nothing.
+    pub(crate) async fn insert_new_in_one_statement(
+        &self,
+        conn: &mut AnyConnection,
+        recs: &[&ObjectRecord],
+    ) -> Result<Vec<bool>> {
+        if recs.is_empty()
+            || recs.len() > ONE_STATEMENT_MAX
+            || recs.iter().any(|r| !r.segments.is_empty())
+        {
+            return Err(MetaError::Corrupt(
+                "insert_new_in_one_statement: unsuitable writes".into(),
+            ));
+        }
+        let inserted = self
+            .insert_rows(conn, recs, recs.len().next_power_of_two())
+            .await?;
+        let inserted: std::collections::HashSet<_> = inserted.into_iter().collect();
+        Ok(recs
+            .iter()
+            .map(|rec| {
+                inserted.contains(&(rec.bucket.clone(), rec.key.clone(), rec.version_id.clone()))
+            })
+            .collect())
     }
 
     /// `insert_if_new` for many writes at once (group commit): each of `recs` that has no `If-Match` is
@@ -147,7 +180,7 @@ impl Meta {
         let mut rest = recs;
         while !rest.is_empty() {
             let n = chunk_len(rest.len());
-            inserted.extend(self.insert_rows(conn, &rest[..n]).await?);
+            inserted.extend(self.insert_rows(conn, &rest[..n], n).await?);
             rest = &rest[n..];
         }
         let mut refs: Vec<(&ObjectRecord, &str)> = Vec::new();
@@ -167,22 +200,28 @@ impl Meta {
         Ok(written)
     }
 
-    /// Inserts each of `recs` as the current version of its key unless that conflicts, in one statement;
-    /// the (bucket, key, version id) of the rows inserted. `NoSuchBucket` if a bucket is gone.
+    /// Inserts each of `recs` as the current version of its key unless that conflicts, in one statement of
+    /// `rows` rows (the last of `recs` repeated after the others); the (bucket, key, version id) of the rows
+    /// inserted. `NoSuchBucket` if a bucket is gone.
     async fn insert_rows(
         &self,
         conn: &mut AnyConnection,
         recs: &[&ObjectRecord],
+        rows: usize,
     ) -> Result<Vec<(String, String, String)>> {
         const COLS: usize = 24;
-        let mut sql = String::with_capacity(300 + recs.len() * 130);
+        let Some(last) = recs.last() else {
+            return Ok(Vec::new());
+        };
+        let rows = rows.max(recs.len());
+        let mut sql = String::with_capacity(300 + rows * 130);
         sql.push_str(
             "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, last_modified_ms, headers, \
              user_meta, checksums, segments, storage_class, owner_canonical_id, inline_data, tags, upload_id, \
              delete_marker, seq, lock_mode, lock_until_ms, legal_hold, sse_mode, sse_key_id, sse_key, \
              sse_params) VALUES ",
         );
-        for r in 0..recs.len() {
+        for r in 0..rows {
             sql.push_str(if r == 0 { "(" } else { ", (" });
             for c in 0..COLS {
                 // is_latest = 1 goes after the version id.
@@ -200,7 +239,10 @@ impl Meta {
         }
         sql.push_str(" ON CONFLICT DO NOTHING RETURNING bucket, key, version_id");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for rec in recs {
+        for rec in recs
+            .iter()
+            .chain(std::iter::repeat_n(last, rows - recs.len()))
+        {
             q = q
                 .bind(&rec.bucket)
                 .bind(&rec.key)
@@ -443,11 +485,16 @@ impl Meta {
         let sql = format!(
             "SELECT {GET_COLS} FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(bucket)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(bucket).bind(key);
+        let row = match &self.read_conns {
+            Some(conns) => {
+                let mut c = conns.get().await?;
+                let row = query.fetch_optional(c.conn()).await?;
+                c.keep();
+                row
+            }
+            None => query.fetch_optional(&self.pool).await?,
+        };
         let Some(row) = row else {
             return Ok(None);
         };

@@ -31,6 +31,7 @@ use sqlx::{AnyConnection, AnyPool, Executor, Row, Transaction};
 
 use crate::bucket_cache::BucketCache;
 use crate::group::GroupCommit;
+use crate::read_conns::ReadConns;
 use crate::*;
 
 /// Which SQL dialect the pool speaks.
@@ -54,6 +55,9 @@ pub struct Meta {
     pub(crate) bucket_cache: Option<std::sync::Arc<BucketCache>>,
     /// Bumped before and after every bucket change made through this process (`bucket_generation`).
     pub(crate) bucket_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Connections for the hottest reads (`read_conns`); `None` for an in-memory SQLite database, which
+    /// lives in its one connection.
+    pub(crate) read_conns: Option<std::sync::Arc<ReadConns>>,
 }
 
 /// Result of writing an object version: the record it replaced, whose blobs the caller deletes.
@@ -70,6 +74,8 @@ const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
 const SQLITE_READERS: u32 = 4;
 /// Postgres connections per `Meta`.
 const PG_CONNECTIONS: u32 = 16;
+/// Postgres connections kept for the hottest reads (`read_conns`), besides the pool's.
+const PG_READ_CONNS: usize = 8;
 /// A pooled Postgres connection idle this long is pinged before it is used again.
 const PG_PING_IDLE: Duration = Duration::from_secs(1);
 
@@ -185,6 +191,10 @@ impl Meta {
         MIGRATE_POSTGRES.run(&pool).await?;
         let raw = Meta {
             writer: pool.clone(),
+            read_conns: Some(std::sync::Arc::new(ReadConns::new(
+                pool.clone(),
+                PG_READ_CONNS,
+            ))),
             pool,
             dialect: Dialect::Postgres,
             group: None,
@@ -240,6 +250,8 @@ impl Meta {
                 .connect(url)
                 .await?
         };
+        let read_conns = (!in_memory)
+            .then(|| std::sync::Arc::new(ReadConns::new(pool.clone(), SQLITE_READERS as usize)));
         let raw = Meta {
             pool,
             writer,
@@ -247,6 +259,7 @@ impl Meta {
             group: None,
             bucket_cache: None,
             bucket_generation: Default::default(),
+            read_conns,
         };
         // The task gets the handle without a `GroupCommit`, so it ends when the last real handle goes.
         let group = GroupCommit::start(raw.clone(), in_memory, 1);

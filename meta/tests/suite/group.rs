@@ -464,6 +464,16 @@ both!(mixed_concurrent_results);
 /// same burst: every write lands once, a key's second write replaces its first, and exactly the current
 /// versions' blobs are referenced.
 async fn burst_of_new_keys(m: Meta) {
+    burst(m, false).await;
+}
+
+/// `burst_of_new_keys` with small objects kept in the index (no blobs): batches of them are one statement
+/// committing by itself.
+async fn burst_of_new_small_keys(m: Meta) {
+    burst(m, true).await;
+}
+
+async fn burst(m: Meta, small: bool) {
     bucket(&m, "g").await;
     let mut tasks = Vec::new();
     for i in 0..300 {
@@ -471,10 +481,12 @@ async fn burst_of_new_keys(m: Meta) {
             let m = m.clone();
             tasks.push(tokio::spawn(async move {
                 let etag = format!("k{i}w{w}");
-                let out = m
-                    .put_object(&obj("g", &format!("k{i:03}"), &etag), &none())
-                    .await
-                    .unwrap();
+                let mut rec = obj("g", &format!("k{i:03}"), &etag);
+                if small {
+                    rec.segments.clear();
+                    rec.inline_data = Some(etag.clone().into_bytes());
+                }
+                let out = m.put_object(&rec, &none()).await.unwrap();
                 (i, etag, out.replaced.map(|r| r.etag))
             }));
         }
@@ -513,11 +525,40 @@ async fn burst_of_new_keys(m: Meta) {
             assert_eq!(current.etag, format!("\"{}\"", writes[0].0));
         }
         let live = current.etag.trim_matches('"').to_string();
-        assert!(m.blob_referenced(&format!("blob-g-{live}")).await.unwrap());
+        if small {
+            assert_eq!(current.inline_data, Some(live.into_bytes()));
+        } else {
+            assert!(m.blob_referenced(&format!("blob-g-{live}")).await.unwrap());
+        }
+    }
+    // A second burst over the same keys: every write replaces, and `If-None-Match: *` fails on each.
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let m = m.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rec = obj("g", &format!("k{i:03}"), "again");
+            if small {
+                rec.segments.clear();
+                rec.inline_data = Some(b"again".to_vec());
+            }
+            let create = m.put_object(&rec, &if_none_match()).await;
+            assert!(
+                matches!(create, Err(MetaError::PreconditionFailed)),
+                "{create:?}"
+            );
+            m.put_object(&rec, &none())
+                .await
+                .unwrap()
+                .replaced
+                .is_some()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap(), "the second burst replaced a version");
     }
 }
 
-both!(burst_of_new_keys);
+both!(burst_of_new_keys, burst_of_new_small_keys);
 
 /// Two gateways on one Postgres batch writes of the same keys at once, in opposite orders, round after
 /// round: every write succeeds (a deadlock between two batches is Postgres's to break and the batch's to
