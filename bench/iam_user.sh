@@ -4,13 +4,14 @@
 # has 10 statements (9 conditioned Allows and Denies for other prefixes and callers, 1 Deny that never matches),
 # on one server, alternating twice. Needs release builds of gatehouse and gatehouse-bench and the aws CLI:
 #   GATEHOUSE_BIN=... BENCH_BIN=... AWS_CLI=.venv/bin/aws bench/iam_user.sh
+# GATEHOUSE_EXTRA_ARGS is appended to `gatehouse serve` (for example `--database-url postgres://...`).
 set -euo pipefail
 BIN=${GATEHOUSE_BIN:-target/release/gatehouse}
 BENCH=${BENCH_BIN:-target/release/gatehouse-bench}
 AWS=${AWS_CLI:-aws}
 D=$(mktemp -d /tmp/iam-bench.XXXXXX)
 RAK=AKIABENCHROOT0000001; RSK=benchrootsecret0000000000000000000000001
-GATEHOUSE_ROOT_ACCESS_KEY=$RAK GATEHOUSE_ROOT_SECRET_KEY=$RSK $BIN serve --data-dir $D --listen 127.0.0.1:9400 >$D/log 2>&1 &
+GATEHOUSE_ROOT_ACCESS_KEY=$RAK GATEHOUSE_ROOT_SECRET_KEY=$RSK $BIN serve --data-dir $D --listen 127.0.0.1:9400 ${GATEHOUSE_EXTRA_ARGS:-} >$D/log 2>&1 &
 PID=$!
 trap 'kill $PID; wait $PID 2>/dev/null; rm -rf $D' EXIT
 for _ in $(seq 100); do curl -fsS http://127.0.0.1:9400/health >/dev/null 2>&1 && break; sleep 0.1; done
