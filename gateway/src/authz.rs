@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use gatehouse_policy::{Acl, AclTarget, Context, Layers, Outcome, Request};
 use s3s::S3Result;
-use s3s::access::{S3Access, S3AccessContext};
+use s3s::access::S3AccessContext;
 use s3s::dto::CopySource;
 use s3s::path::S3Path;
 use s3s::s3_error;
@@ -21,6 +21,7 @@ use s3s::s3_error;
 use crate::access::bucket::BucketCtx;
 use crate::access::context::{RequestFacts, s3_context};
 use crate::access::operations::{action_of, extra_actions, version_action};
+use crate::access::parsed::Authorised;
 use crate::state::{AppState, Principal};
 
 pub use crate::access::caller::Caller;
@@ -423,7 +424,7 @@ fn expect_owner(
 }
 
 /// What the bucket-level check concluded for one resource.
-enum Verdict {
+pub(crate) enum Verdict {
     Allow,
     /// The object decides (its owner, ACL or tags), in the handler: (action, provisionally allowed, tags).
     Defer(&'static str, bool, bool),
@@ -448,7 +449,7 @@ fn object_phase_op(op: &str) -> bool {
 impl Access {
     /// Decides `actions` on `bucket`/`key` (all must allow).
     #[allow(clippy::too_many_arguments)]
-    async fn check_bucket(
+    pub(crate) async fn check_bucket(
         &self,
         caller: &Caller,
         facts: Option<&RequestFacts>,
@@ -517,12 +518,11 @@ impl Access {
     }
 }
 
-#[async_trait::async_trait]
-impl S3Access for Access {
+impl Access {
     /// PutObjectRetention carries its date in the body: once it is parsed, s3:PutObjectRetention is decided
     /// again with s3:object-lock-retain-until-date and s3:object-lock-remaining-retention-days (AWS's way to
     /// cap retention periods), where a policy in play could read them.
-    async fn put_object_retention(
+    pub(crate) async fn decide_retention(
         &self,
         req: &mut s3s::S3Request<s3s::dto::PutObjectRetentionInput>,
     ) -> S3Result<()> {
@@ -581,7 +581,10 @@ impl S3Access for Access {
         }
     }
 
-    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+    /// The decision before s3s parses the request (see `access::parsed`): authenticates the caller,
+    /// decides the operation's actions on its bucket or object, and leaves what it authorised, the caller, the
+    /// bucket context and the condition context in the request's extensions.
+    pub(crate) async fn check_request(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let principal = match cx.credentials() {
             None => None,
             Some(c) => match self
@@ -602,7 +605,8 @@ impl S3Access for Access {
             }
         };
         let facts = cx.extensions_mut().get::<RequestFacts>().cloned();
-        let op = cx.s3_op().name();
+        let op_name = cx.s3_op().name().to_owned();
+        let op = op_name.as_str();
         let Some(base) = action_of(op) else {
             tracing::debug!(op, "operation not in the action table: denied");
             return Err(deny());
@@ -638,6 +642,12 @@ impl S3Access for Access {
             if !decide(&self.state, &caller, &check, facts.as_ref()).is_allowed() {
                 return Err(deny());
             }
+            cx.extensions_mut().insert(Authorised {
+                op: op_name.clone(),
+                actions,
+                bucket: None,
+                key: None,
+            });
             insert_caller(cx, caller);
             return Ok(());
         };
@@ -687,6 +697,10 @@ impl S3Access for Access {
             }
         } else if op == "DeleteObjects" {
             // Decided per key by the handler (`key_allowed`); the bucket must exist for it to run.
+        } else if op == "PostObject" {
+            // The key is a field of the form: decided by the typed hook once s3s has parsed it
+            // (`access::hooks`), with the form's tags and lock fields.
+            actions.clear();
         } else {
             match self
                 .check_bucket(
@@ -789,6 +803,12 @@ impl S3Access for Access {
             cx.extensions_mut().insert(b);
         }
         cx.extensions_mut().insert(context);
+        cx.extensions_mut().insert(Authorised {
+            op: op_name.clone(),
+            actions,
+            bucket: Some(bucket),
+            key,
+        });
         insert_caller(cx, caller);
         Ok(())
     }

@@ -6,4 +6,6 @@ pub mod audit;
 pub mod bucket;
 pub mod caller;
 pub mod context;
+pub mod hooks;
 pub mod operations;
+pub mod parsed;
