@@ -336,7 +336,7 @@ impl Front {
                     let body = if check_digest {
                         verified_body(&parts.headers, body).await
                     } else {
-                        Ok(Body::from(body))
+                        crate::post_form::checked_body(&parts.method, &parts.headers, body).await
                     };
                     match body {
                         Err(e) => s3_error_response(&e, &rid),

@@ -13,6 +13,7 @@ pub mod front;
 pub mod identity;
 pub mod kms_admin;
 pub mod oidc;
+pub mod post_form;
 pub mod query;
 pub mod s3;
 pub mod server;

@@ -56,3 +56,37 @@ def test_post_object_tags_need_put_object_tagging(server):
     assert r.status == 204, r.data
     tags = root.get_object_tagging(Bucket=bucket, Key="tagged.txt")["TagSet"]
     assert tags == [{"Key": "team", "Value": "blue"}]
+
+
+
+def test_post_object_tagging_field_is_refused_not_dropped(server):
+    """AWS's XML `tagging` form field is not read by the form parser: the upload is refused with
+    NotImplemented (nothing stored), and `x-amz-tagging` in the form works."""
+    root = _client(server, "s3")
+    bucket = "post-" + uuid.uuid4().hex[:8]
+    root.create_bucket(Bucket=bucket)
+    xml = "<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>"
+    r = _post(root, bucket, "xml-tags.txt", {"tagging": xml})
+    assert r.status == 501, r.data
+    assert b"NotImplemented" in r.data and b"x-amz-tagging" in r.data
+    assert root.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    r = _post(root, bucket, "header-tags.txt", {"x-amz-tagging": "team=blue&a%26b=1"})
+    assert r.status == 204, r.data
+    tags = root.get_object_tagging(Bucket=bucket, Key="header-tags.txt")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("a&b", "1"), ("team", "blue")]
+    assert root.get_object(Bucket=bucket, Key="header-tags.txt")["Body"].read() == b"hello from a form"
+
+
+def test_post_object_large_file_passes_through_the_form_check(server):
+    """The form check peeks at the fields only; a multi-MiB file behind them arrives whole."""
+    import os as _os
+    root = _client(server, "s3")
+    bucket = "post-" + uuid.uuid4().hex[:8]
+    root.create_bucket(Bucket=bucket)
+    data = _os.urandom(3 * 1024 * 1024 + 17)
+    p = root.generate_presigned_post(bucket, "big.bin")
+    form = dict(p["fields"])
+    form["file"] = ("big.bin", data)
+    r = urllib3.PoolManager().request("POST", p["url"], fields=form)
+    assert r.status == 204, r.data
+    assert root.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == data

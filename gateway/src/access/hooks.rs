@@ -10,11 +10,73 @@ use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::*;
 use s3s::{S3Request, S3Result};
 
-use crate::access::context::RequestFacts;
+use crate::access::context::{RequestFacts, s3_context};
 use crate::access::parsed::{Authorised, ParsedFacts, needed_actions};
 use crate::authz::{Access, Caller, LoadedBucket, Verdict, deny};
 
 impl Access {
+    /// PutObjectRetention carries its date in the body: once it is parsed, s3:PutObjectRetention is decided
+    /// again with s3:object-lock-retain-until-date and s3:object-lock-remaining-retention-days (AWS's way to
+    /// cap retention periods), where a policy in play could read them.
+    async fn decide_retention(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::PutObjectRetentionInput>,
+    ) -> S3Result<()> {
+        let Some(until) = req
+            .input
+            .retention
+            .as_ref()
+            .and_then(|r| r.retain_until_date.as_ref())
+        else {
+            return Ok(());
+        };
+        // `check` always leaves the caller; without it nothing was decided: deny. Without a bucket the
+        // handler answers NoSuchBucket.
+        let Some(caller) = req.extensions.get::<Arc<Caller>>().cloned() else {
+            return Err(deny());
+        };
+        let Some(bucket) = req.extensions.get::<LoadedBucket>().cloned() else {
+            return Ok(());
+        };
+        if !caller.has_policies() && bucket.policy.is_none() {
+            return Ok(());
+        }
+        let facts = req.extensions.get::<RequestFacts>().cloned();
+        let mut context = s3_context(
+            facts.as_ref(),
+            &req.headers,
+            req.uri.query(),
+            Some(&bucket.bucket.owner_account_id),
+        );
+        let until_ms = crate::s3::ms_of(until);
+        if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(until_ms.div_euclid(1000)) {
+            context.insert("s3:object-lock-retain-until-date", t);
+        }
+        context.insert(
+            "s3:object-lock-remaining-retention-days",
+            crate::access::context::remaining_days(until_ms),
+        );
+        if let Some(m) = req.input.retention.as_ref().and_then(|r| r.mode.as_ref()) {
+            context.insert("s3:object-lock-mode", m.as_str());
+        }
+        let verdict = self
+            .check_bucket(
+                &caller,
+                facts.as_ref(),
+                &["s3:PutObjectRetention"],
+                &req.input.bucket,
+                Some(&req.input.key),
+                Some(&bucket),
+                &context,
+                false,
+            )
+            .await;
+        match verdict {
+            Verdict::Deny => Err(deny()),
+            _ => Ok(()),
+        }
+    }
+
     /// Confirms `check`'s decision against the parsed input (see the module doc).
     async fn confirm<I: ParsedFacts + Send + Sync>(&self, req: &mut S3Request<I>) -> S3Result<()> {
         // `check` leaves its record on every request it lets through: without it nothing was decided.

@@ -226,3 +226,111 @@ plain!(
     UploadPartInput,
     UploadPartCopyInput,
 );
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::access::operations::extra_actions;
+
+    #[test]
+    fn version_twins_from_the_parsed_version_id() {
+        let plain = GetObjectInput::builder()
+            .bucket("b".into())
+            .key("k".into())
+            .build()
+            .unwrap();
+        assert_eq!(
+            needed_actions("GetObject", &plain),
+            Some(vec!["s3:GetObject"])
+        );
+        let versioned = GetObjectInput::builder()
+            .bucket("b".into())
+            .key("k".into())
+            .version_id(Some("v1".into()))
+            .build()
+            .unwrap();
+        assert_eq!(
+            needed_actions("GetObject", &versioned),
+            Some(vec!["s3:GetObjectVersion"])
+        );
+        let del = DeleteObjectTaggingInput::builder()
+            .bucket("b".into())
+            .key("k".into())
+            .version_id(Some("v1".into()))
+            .build()
+            .unwrap();
+        assert_eq!(
+            needed_actions("DeleteObjectTagging", &del),
+            Some(vec!["s3:DeleteObjectVersionTagging"])
+        );
+    }
+
+    #[test]
+    fn unknown_operations_need_what_no_one_has() {
+        let input = GetObjectInput::builder()
+            .bucket("b".into())
+            .key("k".into())
+            .build()
+            .unwrap();
+        assert_eq!(needed_actions("NoSuchOperation", &input), None);
+    }
+
+    /// The parsed form and the header form of a write's extras agree (what `check` decides from headers is
+    /// what the typed hook finds in the parsed input), for PutObject and CreateBucket.
+    #[test]
+    fn parsed_extras_match_the_header_extras() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-tagging", "a=b".parse().unwrap());
+        headers.insert("x-amz-object-lock-mode", "GOVERNANCE".parse().unwrap());
+        headers.insert("x-amz-object-lock-legal-hold", "ON".parse().unwrap());
+        let put = PutObjectInput::builder()
+            .bucket("b".into())
+            .key("k".into())
+            .tagging(Some("a=b".into()))
+            .object_lock_mode(Some(ObjectLockMode::from_static(
+                ObjectLockMode::GOVERNANCE,
+            )))
+            .object_lock_legal_hold_status(Some(ObjectLockLegalHoldStatus::from_static(
+                ObjectLockLegalHoldStatus::ON,
+            )))
+            .build()
+            .unwrap();
+        assert_eq!(put.extra_actions(), extra_actions("PutObject", &headers));
+        assert_eq!(
+            needed_actions("PutObject", &put),
+            Some(vec![
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+                "s3:PutObjectRetention",
+                "s3:PutObjectLegalHold"
+            ])
+        );
+        assert_eq!(put.object_key(), Some("k"));
+
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-grant-read", "id=x".parse().unwrap());
+        headers.insert("x-amz-object-ownership", "ObjectWriter".parse().unwrap());
+        let create = CreateBucketInput::builder()
+            .bucket("b".into())
+            .grant_read(Some("id=x".into()))
+            .object_ownership(Some(ObjectOwnership::from_static(
+                ObjectOwnership::OBJECT_WRITER,
+            )))
+            .build()
+            .unwrap();
+        assert_eq!(
+            create.extra_actions(),
+            extra_actions("CreateBucket", &headers)
+        );
+        assert_eq!(
+            create.extra_actions(),
+            vec!["s3:PutBucketAcl", "s3:PutBucketOwnershipControls"]
+        );
+        let bare = CreateBucketInput::builder()
+            .bucket("b".into())
+            .build()
+            .unwrap();
+        assert!(bare.extra_actions().is_empty());
+    }
+}
