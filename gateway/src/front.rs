@@ -333,10 +333,20 @@ impl Front {
                     }
                     let check_digest = parsed_body_with_digest(&req);
                     let (parts, body) = req.into_parts();
+                    let (mut parts, body) = (parts, body);
                     let body = if check_digest {
                         verified_body(&parts.headers, body).await
                     } else {
-                        crate::post_form::checked_body(&parts.method, &parts.headers, body).await
+                        match crate::post_form::checked_body(&parts.method, &parts.headers, body)
+                            .await
+                        {
+                            Ok((body, Some(tags))) => {
+                                parts.extensions.insert(tags);
+                                Ok(body)
+                            }
+                            Ok((body, None)) => Ok(body),
+                            Err(e) => Err(e),
+                        }
                     };
                     match body {
                         Err(e) => s3_error_response(&e, &rid),

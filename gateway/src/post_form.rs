@@ -1,11 +1,13 @@
-//! POST object forms, before s3s parses them: a form field s3s would not read is refused rather than dropped.
+//! POST object forms, before s3s parses them: the form field s3s does not read.
 //!
 //! AWS's form field for an object's tags is `tagging`, an XML `<Tagging>` document; s3s's form parser reads
 //! tags only from an `x-amz-tagging` field (the header's `k=v&...` form) and would store the object without
-//! the `tagging` field's tags. s3s keeps the parsed form to itself (and drops the POST policy before the typed
-//! hooks run), so the form's fields are read here: the body is peeked at up to the start of the `file` part
-//! (AWS requires it to be the last field), and a form with a `tagging` field gets NotImplemented, naming
-//! `x-amz-tagging`, which works. The peeked bytes are handed on in front of the rest of the body.
+//! the `tagging` field's tags. s3s keeps the parsed form to itself, so the form's fields are read here: the
+//! body is peeked at up to the start of the `file` part (AWS requires it to be the last field), a `tagging`
+//! field is parsed and validated (MalformedXML, InvalidTag) and handed on as `FormTags` in the request's
+//! extensions, where PutObject's typed hook puts it into the input (`access::hooks`), so the tags are stored
+//! and decided (s3:PutObjectTagging) as a PUT's would be. s3s still checks the field against the POST policy.
+//! The peeked bytes are handed on in front of the rest of the body.
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
@@ -16,11 +18,9 @@ use s3s::{Body, S3Error, s3_error};
 /// Fields beyond this many bytes are not peeked at (s3s refuses oversized forms itself).
 const PEEK_LIMIT: usize = 1 << 20;
 
-/// Fields of a POST form that s3s would not read, and what to say instead.
-const UNREAD: &[(&str, &str)] = &[(
-    "tagging",
-    "A POST form's tagging field (XML) is not supported; send the tags as an x-amz-tagging field (k1=v1&k2=v2).",
-)];
+/// A POST form's `tagging` field, as an `x-amz-tagging` value (`k1=v1&k2=v2`).
+#[derive(Clone, Debug)]
+pub struct FormTags(pub String);
 
 /// The boundary of a `multipart/form-data` body, if `headers` say it is one.
 fn boundary(headers: &http::HeaderMap) -> Option<String> {
@@ -37,25 +37,30 @@ fn boundary(headers: &http::HeaderMap) -> Option<String> {
     })
 }
 
-/// The field names of the complete part headers in `buf` (parts delimited by `--boundary`), in order, and
+/// The fields of the complete parts in `buf` (parts delimited by `--boundary`), name and value, in order, and
 /// whether the `file` part's header was among them (nothing after it is a field).
-fn field_names(buf: &[u8], boundary: &str) -> (Vec<String>, bool) {
+fn fields(buf: &[u8], boundary: &str) -> (Vec<(String, String)>, bool) {
     let delim = format!("--{boundary}");
     let text = String::from_utf8_lossy(buf);
-    let mut names = Vec::new();
-    for part in text.split(delim.as_str()).skip(1) {
-        let Some((head, _)) = part.split_once("\r\n\r\n") else {
+    let parts: Vec<&str> = text.split(delim.as_str()).collect();
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
             break;
         };
         let Some(name) = head.lines().find_map(disposition_name) else {
             continue;
         };
         if name.eq_ignore_ascii_case("file") {
-            return (names, true);
+            return (out, true);
         }
-        names.push(name);
+        // A value is complete once the next delimiter has arrived.
+        if i + 1 == parts.len() {
+            break;
+        }
+        out.push((name, value.strip_suffix("\r\n").unwrap_or(value).to_owned()));
     }
-    (names, false)
+    (out, false)
 }
 
 /// The `name` of a `Content-Disposition: form-data; name="..."` header line.
@@ -72,44 +77,48 @@ fn disposition_name(line: &str) -> Option<String> {
     })
 }
 
-/// The body of a POST to S3, checked as the module doc says when it is a form; any other body as it is.
+/// The body of a POST to S3 and, for a form with a `tagging` field, its tags (see the module doc); any other
+/// body as it is.
 pub(crate) async fn checked_body(
     method: &http::Method,
     headers: &http::HeaderMap,
     body: Incoming,
-) -> Result<Body, S3Error> {
+) -> Result<(Body, Option<FormTags>), S3Error> {
     let Some(boundary) = (method == http::Method::POST)
         .then(|| boundary(headers))
         .flatten()
     else {
-        return Ok(Body::from(body));
+        return Ok((Body::from(body), None));
     };
     let mut stream = body.into_data_stream();
     let mut buf = BytesMut::new();
     let mut ended = true;
+    let mut found = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|_| s3_error!(IncompleteBody, "The request body could not be read."))?;
         buf.extend_from_slice(&chunk);
-        let (names, file_seen) = field_names(&buf, &boundary);
-        if let Some((_, why)) = UNREAD
-            .iter()
-            .find(|(f, _)| names.iter().any(|n| n.eq_ignore_ascii_case(f)))
-        {
-            return Err(s3_error!(NotImplemented, "{why}"));
-        }
+        let (fields, file_seen) = fields(&buf, &boundary);
+        found = fields;
         if file_seen || buf.len() > PEEK_LIMIT {
             ended = false;
             break;
         }
     }
+    let tags = match found
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("tagging"))
+    {
+        Some((_, xml)) => Some(FormTags(crate::s3::tagging::header_of_form_xml(xml)?)),
+        None => None,
+    };
     let head: Bytes = buf.freeze();
     if ended {
-        return Ok(Body::from(head));
+        return Ok((Body::from(head), tags));
     }
     let rest = stream.map(|r| r.map(hyper::body::Frame::data));
     let all = futures::stream::once(async move { Ok(hyper::body::Frame::data(head)) }).chain(rest);
-    Ok(Body::http_body(http_body_util::StreamBody::new(all)))
+    Ok((Body::http_body(http_body_util::StreamBody::new(all)), tags))
 }
 
 #[cfg(test)]
@@ -122,12 +131,19 @@ mod tests {
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk1\r\n\
                     --XyZ\r\ncontent-disposition: form-data; name=\"Tagging\"\r\n\r\n<Tagging/>\r\n\
                     --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nname=\"tagging\"";
-        let (names, file) = field_names(body.as_bytes(), b);
+        let (fields, file) = fields(body.as_bytes(), b);
+        let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, vec!["key", "Tagging"]);
+        assert_eq!(fields[1].1, "<Tagging/>");
         assert!(file);
-        // An incomplete part header is not read yet.
-        let (names, file) = field_names(b"--XyZ\r\nContent-Disposition: form-data; na", b);
-        assert!(names.is_empty() && !file);
+        // An incomplete part header, or a value whose part has not ended, is not read yet.
+        let (fields, file) = super::fields(b"--XyZ\r\nContent-Disposition: form-data; na", b);
+        assert!(fields.is_empty() && !file);
+        let (fields, _) = super::fields(
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\npart",
+            b,
+        );
+        assert!(fields.is_empty());
     }
 
     #[test]

@@ -59,22 +59,40 @@ def test_post_object_tags_need_put_object_tagging(server):
 
 
 
-def test_post_object_tagging_field_is_refused_not_dropped(server):
-    """AWS's XML `tagging` form field is not read by the form parser: the upload is refused with
-    NotImplemented (nothing stored), and `x-amz-tagging` in the form works."""
+def test_post_object_tagging_field_as_aws_documents_it(server):
+    """AWS's form field for tags is `tagging`, an XML <Tagging> document (s3s's form parser reads only
+    `x-amz-tagging`; the gateway reads `tagging` itself): stored as tags, validated, and decided as tags."""
     root = _client(server, "s3")
+    iam = _client(server, "iam")
     bucket = "post-" + uuid.uuid4().hex[:8]
     root.create_bucket(Bucket=bucket)
-    xml = "<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>"
+    xml = ("<Tagging><TagSet><Tag><Key>team</Key><Value>blue green</Value></Tag>"
+           "<Tag><Key>a&amp;b</Key><Value>1</Value></Tag></TagSet></Tagging>")
     r = _post(root, bucket, "xml-tags.txt", {"tagging": xml})
-    assert r.status == 501, r.data
-    assert b"NotImplemented" in r.data and b"x-amz-tagging" in r.data
-    assert root.list_objects_v2(Bucket=bucket).get("Contents", []) == []
-    r = _post(root, bucket, "header-tags.txt", {"x-amz-tagging": "team=blue&a%26b=1"})
     assert r.status == 204, r.data
-    tags = root.get_object_tagging(Bucket=bucket, Key="header-tags.txt")["TagSet"]
-    assert sorted((t["Key"], t["Value"]) for t in tags) == [("a&b", "1"), ("team", "blue")]
-    assert root.get_object(Bucket=bucket, Key="header-tags.txt")["Body"].read() == b"hello from a form"
+    tags = root.get_object_tagging(Bucket=bucket, Key="xml-tags.txt")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("a&b", "1"), ("team", "blue green")]
+    assert root.get_object(Bucket=bucket, Key="xml-tags.txt")["Body"].read() == b"hello from a form"
+
+    # Malformed XML, or tags given both ways: refused, nothing written.
+    r = _post(root, bucket, "bad.txt", {"tagging": "<Tagging><TagSet><Tag>"})
+    assert r.status == 400 and b"MalformedXML" in r.data, r.data
+    r = _post(root, bucket, "both.txt", {"tagging": xml, "x-amz-tagging": "a=b"})
+    assert r.status == 400 and b"InvalidArgument" in r.data, r.data
+
+    # A user who may put objects but not tag them cannot tag them this way either.
+    user = "poster-" + uuid.uuid4().hex[:6]
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.put_user_policy(UserName=user, PolicyName="put-only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
+    }))
+    s3 = _client(server, "s3", key["AccessKeyId"], key["SecretAccessKey"])
+    r = _post(s3, bucket, "user-tags.txt", {"tagging": xml})
+    assert r.status == 403 and b"AccessDenied" in r.data, r.data
+    names = [o["Key"] for o in root.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert names == ["xml-tags.txt"]
 
 
 def test_post_object_large_file_passes_through_the_form_check(server):

@@ -156,6 +156,20 @@ macro_rules! access_hooks {
                 self.decide_retention(req).await
             }
 
+            async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+                // A POST form's `tagging` field, read by the gateway (`post_form`): s3s does not read it.
+                if let Some(tags) = req.extensions.get::<crate::post_form::FormTags>() {
+                    if req.input.tagging.is_some() {
+                        return Err(s3s::s3_error!(
+                            InvalidArgument,
+                            "A POST form carries its tags as tagging or as x-amz-tagging, not both."
+                        ));
+                    }
+                    req.input.tagging = Some(tags.0.clone());
+                }
+                self.confirm(req).await
+            }
+
             $(
                 async fn $method(&self, req: &mut S3Request<$input>) -> S3Result<()> {
                     self.confirm(req).await
@@ -255,7 +269,6 @@ access_hooks!(
     put_bucket_tagging(PutBucketTaggingInput),
     put_bucket_versioning(PutBucketVersioningInput),
     put_bucket_website(PutBucketWebsiteInput),
-    put_object(PutObjectInput),
     put_object_acl(PutObjectAclInput),
     put_object_legal_hold(PutObjectLegalHoldInput),
     put_object_lock_configuration(PutObjectLockConfigurationInput),

@@ -20,7 +20,7 @@ pub(crate) mod sse;
 pub(crate) mod sse_kms;
 mod sse_stream;
 mod storage_class;
-mod tagging;
+pub(crate) mod tagging;
 mod transition;
 mod uploads;
 mod versioning;

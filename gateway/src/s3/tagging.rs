@@ -108,6 +108,25 @@ pub(crate) fn from_header(h: Option<&str>) -> S3Result<Tags> {
     validate(tags, MAX_OBJECT_TAGS, true)
 }
 
+/// A POST form's `tagging` field (an XML `<Tagging>` document, AWS's form of it) as the `x-amz-tagging`
+/// header value the PUT path reads (`k1=v1&k2=v2`, URL-encoded), validated as object tags.
+pub(crate) fn header_of_form_xml(xml: &str) -> S3Result<String> {
+    use s3s::xml::Deserialize as _;
+    let mut d = s3s::xml::Deserializer::new(xml.as_bytes());
+    let t = Tagging::deserialize(&mut d).map_err(|_| {
+        s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        )
+    })?;
+    let tags = from_dto(t, MAX_OBJECT_TAGS, true)?;
+    Ok(tags
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&"))
+}
+
 /// The `x-amz-tagging-count` GET and HEAD return for an object with tags.
 pub(crate) fn count_header(tags: &Tags) -> Option<i32> {
     (!tags.is_empty()).then(|| i32::try_from(tags.len()).unwrap_or(i32::MAX))
