@@ -29,10 +29,15 @@ fn boundary(headers: &http::HeaderMap) -> Option<String> {
     if !mime.trim().eq_ignore_ascii_case("multipart/form-data") {
         return None;
     }
+    param(params, "boundary")
+}
+
+/// The value of parameter `key` in a header's `; k=v; k2="v2"` list.
+fn param(params: &str, key: &str) -> Option<String> {
     params.split(';').find_map(|p| {
         let (k, v) = p.trim().split_once('=')?;
         k.trim()
-            .eq_ignore_ascii_case("boundary")
+            .eq_ignore_ascii_case(key)
             .then(|| v.trim().trim_matches('"').to_owned())
     })
 }
@@ -69,12 +74,7 @@ fn disposition_name(line: &str) -> Option<String> {
     if !h.trim().eq_ignore_ascii_case("content-disposition") {
         return None;
     }
-    v.split(';').find_map(|p| {
-        let (k, v) = p.trim().split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("name")
-            .then(|| v.trim().trim_matches('"').to_owned())
-    })
+    param(v, "name")
 }
 
 /// The body of a POST to S3 and, for a form with a `tagging` field, its tags (see the module doc); any other

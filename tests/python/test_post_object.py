@@ -25,11 +25,9 @@ def _post(s3, bucket, key, fields):
     return urllib3.PoolManager().request("POST", p["url"], fields=form)
 
 
-def test_post_object_tags_need_put_object_tagging(server):
-    root = _client(server, "s3")
+def _put_only_user(server, bucket):
+    """An IAM user allowed s3:PutObject on `bucket`'s objects, nothing else; its S3 client and IAM name."""
     iam = _client(server, "iam")
-    bucket = "post-" + uuid.uuid4().hex[:8]
-    root.create_bucket(Bucket=bucket)
     user = "poster-" + uuid.uuid4().hex[:6]
     iam.create_user(UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]
@@ -37,7 +35,15 @@ def test_post_object_tags_need_put_object_tagging(server):
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
     }))
-    s3 = _client(server, "s3", key["AccessKeyId"], key["SecretAccessKey"])
+    return _client(server, "s3", key["AccessKeyId"], key["SecretAccessKey"]), user
+
+
+def test_post_object_tags_need_put_object_tagging(server):
+    root = _client(server, "s3")
+    iam = _client(server, "iam")
+    bucket = "post-" + uuid.uuid4().hex[:8]
+    root.create_bucket(Bucket=bucket)
+    s3, user = _put_only_user(server, bucket)
 
     r = _post(s3, bucket, "plain.txt", {})
     assert r.status == 204, r.data
@@ -63,7 +69,6 @@ def test_post_object_tagging_field_as_aws_documents_it(server):
     """AWS's form field for tags is `tagging`, an XML <Tagging> document (s3s's form parser reads only
     `x-amz-tagging`; the gateway reads `tagging` itself): stored as tags, validated, and decided as tags."""
     root = _client(server, "s3")
-    iam = _client(server, "iam")
     bucket = "post-" + uuid.uuid4().hex[:8]
     root.create_bucket(Bucket=bucket)
     xml = ("<Tagging><TagSet><Tag><Key>team</Key><Value>blue green</Value></Tag>"
@@ -81,14 +86,7 @@ def test_post_object_tagging_field_as_aws_documents_it(server):
     assert r.status == 400 and b"InvalidArgument" in r.data, r.data
 
     # A user who may put objects but not tag them cannot tag them this way either.
-    user = "poster-" + uuid.uuid4().hex[:6]
-    iam.create_user(UserName=user)
-    key = iam.create_access_key(UserName=user)["AccessKey"]
-    iam.put_user_policy(UserName=user, PolicyName="put-only", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
-    }))
-    s3 = _client(server, "s3", key["AccessKeyId"], key["SecretAccessKey"])
+    s3, _ = _put_only_user(server, bucket)
     r = _post(s3, bucket, "user-tags.txt", {"tagging": xml})
     assert r.status == 403 and b"AccessDenied" in r.data, r.data
     names = [o["Key"] for o in root.list_objects_v2(Bucket=bucket).get("Contents", [])]

@@ -233,25 +233,23 @@ mod tests {
     use super::*;
     use crate::access::operations::extra_actions;
 
+    fn get(version: Option<&str>) -> GetObjectInput {
+        GetObjectInput::builder()
+            .bucket("b".into())
+            .key("k".into())
+            .version_id(version.map(Into::into))
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn version_twins_from_the_parsed_version_id() {
-        let plain = GetObjectInput::builder()
-            .bucket("b".into())
-            .key("k".into())
-            .build()
-            .unwrap();
         assert_eq!(
-            needed_actions("GetObject", &plain),
+            needed_actions("GetObject", &get(None)),
             Some(vec!["s3:GetObject"])
         );
-        let versioned = GetObjectInput::builder()
-            .bucket("b".into())
-            .key("k".into())
-            .version_id(Some("v1".into()))
-            .build()
-            .unwrap();
         assert_eq!(
-            needed_actions("GetObject", &versioned),
+            needed_actions("GetObject", &get(Some("v1"))),
             Some(vec!["s3:GetObjectVersion"])
         );
         let del = DeleteObjectTaggingInput::builder()
@@ -268,12 +266,7 @@ mod tests {
 
     #[test]
     fn unknown_operations_need_what_no_one_has() {
-        let input = GetObjectInput::builder()
-            .bucket("b".into())
-            .key("k".into())
-            .build()
-            .unwrap();
-        assert_eq!(needed_actions("NoSuchOperation", &input), None);
+        assert_eq!(needed_actions("NoSuchOperation", &get(None)), None);
     }
 
     /// The parsed form and the header form of a write's extras agree (what `check` decides from headers is
