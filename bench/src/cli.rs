@@ -60,6 +60,11 @@ pub struct Args {
     #[arg(long, default_value_t = 1000)]
     pub objects: u64,
 
+    /// PUTs replace random keys of the working set (uploaded first, like a GET run's) instead of writing new
+    /// keys: the overwrite path of the server's index.
+    #[arg(long)]
+    pub overwrite: bool,
+
     /// Per-request timeout (a stuck request counts as an error), e.g. 60s.
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     pub timeout: Duration,

@@ -80,7 +80,7 @@ pub async fn run(args: &Args) -> Result<Report, String> {
     });
 
     let mut prepare_secs = 0.0;
-    if args.workload != Workload::Put {
+    if args.workload != Workload::Put || args.overwrite {
         let t = Instant::now();
         populate(&ctx, args.objects, args.concurrency).await?;
         prepare_secs = t.elapsed().as_secs_f64();
@@ -90,6 +90,7 @@ pub async fn run(args: &Args) -> Result<Report, String> {
         workload: args.workload,
         get_ratio: args.get_ratio,
         objects: args.objects,
+        overwrite: args.overwrite,
         size: args.size,
         deadline: args.effective_duration(),
         ops: args.ops,
@@ -109,7 +110,7 @@ pub async fn run(args: &Args) -> Result<Report, String> {
         size_human: format_size(args.size),
         concurrency: args.concurrency,
         get_ratio: (args.workload == Workload::Mixed).then_some(args.get_ratio),
-        objects: has_get.then_some(args.objects),
+        objects: (has_get || args.overwrite).then_some(args.objects),
         sign_payload: args.sign_payload,
         prepare_secs,
         elapsed_secs: elapsed.as_secs_f64(),
@@ -143,6 +144,8 @@ struct Plan {
     workload: Workload,
     get_ratio: f64,
     objects: u64,
+    /// PUTs replace working-set keys.
+    overwrite: bool,
     size: u64,
     deadline: Option<Duration>,
     ops: Option<u64>,
@@ -219,7 +222,11 @@ async fn measure(ctx: &Arc<Ctx>, plan: &Plan, concurrency: usize) -> (Duration, 
                         Err(e) => get.record_error(e),
                     }
                 } else {
-                    let key = ctx.put_key(put_seq.fetch_add(1, Ordering::Relaxed));
+                    let key = if plan.overwrite {
+                        ctx.working_key(rng.gen_range(0..plan.objects))
+                    } else {
+                        ctx.put_key(put_seq.fetch_add(1, Ordering::Relaxed))
+                    };
                     let body = ctx.payloads.next_body(&mut rng);
                     let t0 = Instant::now();
                     match ctx.client.put_object(&ctx.bucket, &key, body).await {

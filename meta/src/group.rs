@@ -216,11 +216,13 @@ enum Failure {
 impl Writer {
     /// Runs `batch` (see the module doc) and sends every result.
     async fn run_batch(&self, batch: Vec<Request>) {
-        let Some(batch) = self.try_one_statement(batch).await else {
+        // What the one statement did not write: keys that have a current version (`existing`), or the whole
+        // batch.
+        let Some((batch, existing)) = self.try_one_statement(batch).await else {
             return;
         };
         if batch.len() > 1 {
-            match self.try_batch(&batch).await {
+            match self.try_batch(&batch, existing).await {
                 Ok(results) => {
                     for (req, res) in batch.into_iter().zip(results) {
                         // The caller may have stopped waiting; its write stands.
@@ -254,12 +256,12 @@ impl Writer {
 
     /// A batch of nothing but new small objects (PUTs of distinct keys, no `If-Match`, no blobs) is one
     /// statement committing by itself (`insert_new_in_one_statement`): replies to the writes it made, and
-    /// returns the others (keys that had a current version: they go the long way, `write_over`), or the whole
-    /// batch if it does not qualify or the statement failed (then nothing was written). `None` when every
-    /// caller has had its reply.
-    async fn try_one_statement(&self, batch: Vec<Request>) -> Option<Vec<Request>> {
+    /// returns the others (keys that had a current version: they go the long way, `write_over`; `true`), or the
+    /// whole batch if it does not qualify or the statement failed (then nothing was written; `false`). `None`
+    /// when every caller has had its reply.
+    async fn try_one_statement(&self, batch: Vec<Request>) -> Option<(Vec<Request>, bool)> {
         if batch.len() < 2 || batch.len() > crate::objects::ONE_STATEMENT_MAX {
-            return Some(batch);
+            return Some((batch, false));
         }
         let mut keys = std::collections::HashSet::new();
         let mut recs: Vec<&ObjectRecord> = Vec::with_capacity(batch.len());
@@ -272,7 +274,7 @@ impl Writer {
                 {
                     recs.push(rec)
                 }
-                _ => return Some(batch),
+                _ => return Some((batch, false)),
             }
         }
         // One order of keys for every statement, so two gateways' statements do not deadlock.
@@ -283,7 +285,7 @@ impl Writer {
         let sorted: Vec<&ObjectRecord> = order.iter().map(|&i| recs[i]).collect();
         // No connection: the long way will say so.
         let Ok(mut conn) = self.meta.writer.acquire().await else {
-            return Some(batch);
+            return Some((batch, false));
         };
         let written = match self
             .meta
@@ -294,7 +296,7 @@ impl Writer {
             // The database refused the statement (a bucket is gone, a deadlock): nothing was written.
             Err(MetaError::NoSuchBucket | MetaError::Db(sqlx::Error::Database(_))) => {
                 drop(conn);
-                return Some(batch);
+                return Some((batch, false));
             }
             // The connection failed: the statement may or may not have committed.
             Err(e) => {
@@ -319,16 +321,18 @@ impl Writer {
                 rest.push(req);
             }
         }
-        (!rest.is_empty()).then_some(rest)
+        (!rest.is_empty()).then_some((rest, true))
     }
 
     /// Runs every operation of `batch` in its own savepoint of one transaction, and commits.
+    /// `existing`: every operation is a PutObject of a key found to have a current version a moment ago.
     async fn try_batch(
         &self,
         batch: &[Request],
+        existing: bool,
     ) -> std::result::Result<Vec<Result<Done>>, Failure> {
         let mut conn = self.meta.writer.acquire().await.map_err(Failure::Before)?;
-        let outcome = run_in_savepoints(&self.meta, &mut conn, batch).await;
+        let outcome = run_in_savepoints(&self.meta, &mut conn, batch, existing).await;
         if matches!(outcome, Err(Failure::Broken(_) | Failure::Commit(_))) {
             self.discard(&mut conn);
         }
@@ -372,6 +376,7 @@ async fn run_in_savepoints(
     meta: &Meta,
     conn: &mut AnyConnection,
     batch: &[Request],
+    existing: bool,
 ) -> std::result::Result<Vec<Result<Done>>, Failure> {
     let mut tx = conn
         .begin_with(meta.begin_sql())
@@ -382,9 +387,10 @@ async fn run_in_savepoints(
     // together and without a savepoint: if that fails, the whole batch is rolled back and its writes re-run one
     // by one. Every operation of a batch is in flight at once, so running these first is as good an order as
     // the queue's. A key's second write in the batch, and writes with `If-Match`, go the long way below.
+    // (Writes `try_one_statement` just found to replace a current version skip the insert: `existing`.)
     let mut fast: Vec<(usize, &ObjectRecord)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (i, req) in batch.iter().enumerate() {
+    for (i, req) in batch.iter().enumerate().filter(|_| !existing) {
         if let Op::PutObject { rec, cond } = &req.op
             && cond.if_match.is_none()
             && seen.insert((rec.bucket.as_str(), rec.key.as_str()))
@@ -395,7 +401,7 @@ async fn run_in_savepoints(
     // One order of keys for every batch, so two batches writing the same keys do not deadlock.
     fast.sort_by(|a, b| (&a.1.bucket, &a.1.key).cmp(&(&b.1.bucket, &b.1.key)));
     let recs: Vec<&ObjectRecord> = fast.iter().map(|(_, rec)| *rec).collect();
-    let mut conflicted = vec![false; batch.len()];
+    let mut conflicted = vec![existing; batch.len()];
     match meta.insert_many_if_new(&mut tx, &recs).await {
         Ok(written) => {
             for ((i, _), written) in fast.iter().zip(written) {
@@ -413,6 +419,46 @@ async fn run_in_savepoints(
                     "rollback after a failed insert ({e})"
                 ))),
             });
+        }
+    }
+    // Unconditional overwrites of unversioned keys, together per bucket (`replace_null_many`); what they leave
+    // goes the long way below. Their keys are distinct (first writes of a key in the batch).
+    let mut by_bucket: std::collections::BTreeMap<&str, Vec<(usize, &ObjectRecord)>> =
+        Default::default();
+    for (i, req) in batch.iter().enumerate() {
+        if let Op::PutObject { rec, cond } = &req.op
+            && conflicted[i]
+            && results[i].is_none()
+            && *cond == WriteCondition::default()
+            && rec.version_id == "null"
+        {
+            by_bucket
+                .entry(rec.bucket.as_str())
+                .or_default()
+                .push((i, rec));
+        }
+    }
+    for (bucket, mut list) in by_bucket {
+        list.sort_by(|a, b| a.1.key.cmp(&b.1.key));
+        let recs: Vec<&ObjectRecord> = list.iter().map(|(_, rec)| *rec).collect();
+        match meta.replace_null_many(&mut tx, bucket, &recs).await {
+            Ok(replaced) => {
+                for ((i, _), old) in list.iter().zip(replaced) {
+                    if let Some(old) = old {
+                        results[*i] = Some(Ok(Done::Put(PutOutcome {
+                            replaced: Some(old),
+                        })));
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(match tx.rollback().await {
+                    Ok(()) => Failure::Op(e),
+                    Err(_) => Failure::Broken(sqlx::Error::Protocol(format!(
+                        "rollback after failed overwrites ({e})"
+                    ))),
+                });
+            }
         }
     }
     // The others, in queue order, each in its own savepoint. Whether the last one ran in a savepoint

@@ -496,6 +496,7 @@ async fn burst(m: Meta, small: bool) {
         let (i, etag, replaced) = t.await.unwrap();
         by_key.entry(i).or_default().push((etag, replaced));
     }
+    let mut first: HashMap<String, String> = HashMap::new();
     for (i, writes) in by_key {
         let current = m
             .get_object("g", &format!("k{i:03}"))
@@ -525,6 +526,7 @@ async fn burst(m: Meta, small: bool) {
             assert_eq!(current.etag, format!("\"{}\"", writes[0].0));
         }
         let live = current.etag.trim_matches('"').to_string();
+        first.insert(format!("k{i:03}"), current.etag.clone());
         if small {
             assert_eq!(current.inline_data, Some(live.into_bytes()));
         } else {
@@ -546,15 +548,23 @@ async fn burst(m: Meta, small: bool) {
                 matches!(create, Err(MetaError::PreconditionFailed)),
                 "{create:?}"
             );
-            m.put_object(&rec, &none())
-                .await
-                .unwrap()
-                .replaced
-                .is_some()
+            let replaced = m.put_object(&rec, &none()).await.unwrap().replaced;
+            (format!("k{i:03}"), replaced.map(|r| r.etag))
         }));
     }
     for t in tasks {
-        assert!(t.await.unwrap(), "the second burst replaced a version");
+        let (key, replaced) = t.await.unwrap();
+        // Each key's version from the first burst was replaced, by this write, and is gone.
+        assert_eq!(replaced.as_ref(), first.get(&key), "{key}");
+        let cur = m.get_object("g", &key).await.unwrap().unwrap();
+        assert_eq!(cur.etag, "\"again\"");
+        if !small {
+            let old = first[&key].trim_matches('"').to_string();
+            assert!(
+                !m.blob_referenced(&format!("blob-g-{old}")).await.unwrap(),
+                "{key}"
+            );
+        }
     }
 }
 
