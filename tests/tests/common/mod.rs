@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{Credentials, Region};
 
+pub mod access;
 pub mod sign;
 
 pub const ROOT_AK: &str = "AKIAGATEHOUSETEST001";
