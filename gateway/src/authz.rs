@@ -20,7 +20,7 @@ use s3s::s3_error;
 
 use crate::access::bucket::BucketCtx;
 use crate::access::context::{RequestFacts, s3_context};
-use crate::access::operations::{action_of, extra_actions, version_action};
+use crate::access::operations::{extra_actions, operation, version_action};
 use crate::access::parsed::Authorised;
 use crate::state::{AppState, Principal};
 
@@ -543,10 +543,11 @@ impl Access {
             }
         };
         let facts = cx.extensions_mut().get::<RequestFacts>().cloned();
-        let op_name = cx.s3_op().name().to_owned();
-        let op = op_name.as_str();
-        let Some(base) = action_of(op) else {
-            tracing::debug!(op, "operation not in the action table: denied");
+        let Some((op, base)) = operation(cx.s3_op().name()) else {
+            tracing::debug!(
+                op = cx.s3_op().name(),
+                "operation not in the action table: denied"
+            );
             return Err(deny());
         };
         let (bucket, key) = match cx.s3_path() {
@@ -581,7 +582,7 @@ impl Access {
                 return Err(deny());
             }
             cx.extensions_mut().insert(Authorised {
-                op: op_name.clone(),
+                op,
                 actions,
                 bucket: None,
                 key: None,
@@ -742,7 +743,7 @@ impl Access {
         }
         cx.extensions_mut().insert(context);
         cx.extensions_mut().insert(Authorised {
-            op: op_name.clone(),
+            op,
             actions,
             bucket: Some(bucket),
             key,

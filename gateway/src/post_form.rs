@@ -4,9 +4,9 @@
 //! tags only from an `x-amz-tagging` field (the header's `k=v&...` form) and would store the object without
 //! the `tagging` field's tags. s3s keeps the parsed form to itself, so the form's fields are read here: the
 //! body is peeked at up to the start of the `file` part (AWS requires it to be the last field), a `tagging`
-//! field is parsed and validated (MalformedXML, InvalidTag) and handed on as `FormTags` in the request's
-//! extensions, where PutObject's typed hook puts it into the input (`access::hooks`), so the tags are stored
-//! and decided (s3:PutObjectTagging) as a PUT's would be. s3s still checks the field against the POST policy.
+//! field is handed on as `FormTags` in the request's extensions, where PutObject's typed hook validates it
+//! (MalformedXML, InvalidTag) once the request is authenticated and puts it into the input (`access::hooks`),
+//! so the tags are stored and decided (s3:PutObjectTagging) as a PUT's would be. s3s still checks the field against the POST policy.
 //! The peeked bytes are handed on in front of the rest of the body.
 
 use bytes::{Bytes, BytesMut};
@@ -18,7 +18,8 @@ use s3s::{Body, S3Error, s3_error};
 /// Fields beyond this many bytes are not peeked at (s3s refuses oversized forms itself).
 const PEEK_LIMIT: usize = 1 << 20;
 
-/// A POST form's `tagging` field, as an `x-amz-tagging` value (`k1=v1&k2=v2`).
+/// A POST form's `tagging` field as sent (XML); validated by PutObject's typed hook, once the request is
+/// authenticated.
 #[derive(Clone, Debug)]
 pub struct FormTags(pub String);
 
@@ -105,13 +106,10 @@ pub(crate) async fn checked_body(
             break;
         }
     }
-    let tags = match found
-        .iter()
+    let tags = found
+        .into_iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("tagging"))
-    {
-        Some((_, xml)) => Some(FormTags(crate::s3::tagging::header_of_form_xml(xml)?)),
-        None => None,
-    };
+        .map(|(_, xml)| FormTags(xml));
     let head: Bytes = buf.freeze();
     if ended {
         return Ok((Body::from(head), tags));

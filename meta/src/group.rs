@@ -208,8 +208,9 @@ enum Failure {
     Broken(sqlx::Error),
     /// `COMMIT` failed: the outcome is unknown (the commit may become visible after recovery).
     Commit(sqlx::Error),
-    /// An operation run without a savepoint failed (the bucket was deleted, say), and the batch was rolled back:
-    /// nothing happened, the operations are re-run one by one (each gets its own result).
+    /// An operation run without a savepoint failed (the bucket was deleted, say), or one deadlocked with another
+    /// transaction, and the batch was rolled back: nothing happened, the operations are re-run one by one (each
+    /// gets its own result).
     Op(MetaError),
 }
 
@@ -263,26 +264,11 @@ impl Writer {
         if batch.len() < 2 || batch.len() > crate::objects::ONE_STATEMENT_MAX {
             return Some((batch, false));
         }
-        let mut keys = std::collections::HashSet::new();
-        let mut recs: Vec<&ObjectRecord> = Vec::with_capacity(batch.len());
-        for req in &batch {
-            match &req.op {
-                Op::PutObject { rec, cond }
-                    if cond.if_match.is_none()
-                        && rec.segments.is_empty()
-                        && keys.insert((rec.bucket.as_str(), rec.key.as_str())) =>
-                {
-                    recs.push(rec)
-                }
-                _ => return Some((batch, false)),
-            }
+        let writes = first_puts_by_key(&batch);
+        if writes.len() < batch.len() || writes.iter().any(|(_, rec)| !rec.segments.is_empty()) {
+            return Some((batch, false));
         }
-        // One order of keys for every statement, so two gateways' statements do not deadlock.
-        let mut order: Vec<usize> = (0..recs.len()).collect();
-        order.sort_by(|&a, &b| {
-            (&recs[a].bucket, &recs[a].key).cmp(&(&recs[b].bucket, &recs[b].key))
-        });
-        let sorted: Vec<&ObjectRecord> = order.iter().map(|&i| recs[i]).collect();
+        let sorted: Vec<&ObjectRecord> = writes.iter().map(|(_, rec)| *rec).collect();
         // No connection: the long way will say so.
         let Ok(mut conn) = self.meta.writer.acquire().await else {
             return Some((batch, false));
@@ -310,8 +296,8 @@ impl Writer {
             }
         };
         let mut done = vec![false; batch.len()];
-        for (&i, w) in order.iter().zip(written) {
-            done[i] = w;
+        for ((i, _), w) in writes.iter().zip(written) {
+            done[*i] = w;
         }
         let mut rest = Vec::new();
         for (req, done) in batch.into_iter().zip(done) {
@@ -388,18 +374,11 @@ async fn run_in_savepoints(
     // by one. Every operation of a batch is in flight at once, so running these first is as good an order as
     // the queue's. A key's second write in the batch, and writes with `If-Match`, go the long way below.
     // (Writes `try_one_statement` just found to replace a current version skip the insert: `existing`.)
-    let mut fast: Vec<(usize, &ObjectRecord)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, req) in batch.iter().enumerate().filter(|_| !existing) {
-        if let Op::PutObject { rec, cond } = &req.op
-            && cond.if_match.is_none()
-            && seen.insert((rec.bucket.as_str(), rec.key.as_str()))
-        {
-            fast.push((i, rec));
-        }
-    }
-    // One order of keys for every batch, so two batches writing the same keys do not deadlock.
-    fast.sort_by(|a, b| (&a.1.bucket, &a.1.key).cmp(&(&b.1.bucket, &b.1.key)));
+    let fast = if existing {
+        Vec::new()
+    } else {
+        first_puts_by_key(batch)
+    };
     let recs: Vec<&ObjectRecord> = fast.iter().map(|(_, rec)| *rec).collect();
     let mut conflicted = vec![existing; batch.len()];
     match meta.insert_many_if_new(&mut tx, &recs).await {
@@ -412,14 +391,7 @@ async fn run_in_savepoints(
                 }
             }
         }
-        Err(e) => {
-            return Err(match tx.rollback().await {
-                Ok(()) => Failure::Op(e),
-                Err(_) => Failure::Broken(sqlx::Error::Protocol(format!(
-                    "rollback after a failed insert ({e})"
-                ))),
-            });
-        }
+        Err(e) => return Err(give_up(tx, e).await),
     }
     // Unconditional overwrites of unversioned keys, together per bucket (`replace_null_many`); what they leave
     // goes the long way below. Their keys are distinct (first writes of a key in the batch).
@@ -451,14 +423,7 @@ async fn run_in_savepoints(
                     }
                 }
             }
-            Err(e) => {
-                return Err(match tx.rollback().await {
-                    Ok(()) => Failure::Op(e),
-                    Err(_) => Failure::Broken(sqlx::Error::Protocol(format!(
-                        "rollback after failed overwrites ({e})"
-                    ))),
-                });
-            }
+            Err(e) => return Err(give_up(tx, e).await),
         }
     }
     // The others, in queue order, each in its own savepoint. Whether the last one ran in a savepoint
@@ -489,18 +454,12 @@ async fn run_in_savepoints(
                 .map(|replaced| Done::Put(PutOutcome { replaced })),
             op => meta.run_op(&mut tx, op).await,
         };
-        if let Err(e) = &res
-            && crate::store::is_transient(e)
-        {
+        let res = match res {
             // Another transaction (a batch of another writer or gateway) deadlocked with this one: this
             // batch's writes run again one by one, each in a transaction of its own.
-            let e =
-                sqlx::Error::Protocol(format!("batch aborted by a concurrent transaction ({e})"));
-            return Err(match tx.rollback().await {
-                Ok(()) => Failure::Before(e),
-                Err(_) => Failure::Broken(e),
-            });
-        }
+            Err(e) if crate::store::is_transient(&e) => return Err(give_up(tx, e).await),
+            res => res,
+        };
         failed = res.is_err();
         results[i] = Some(res);
     }
@@ -519,6 +478,37 @@ async fn run_in_savepoints(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(mismatched())))
         .collect())
+}
+
+/// The batch's PutObjects without `If-Match`, the first of each key only (a key's second write must see the
+/// first), with their positions in the batch, sorted by bucket and key: one order of keys for every batch, so
+/// two batches (of two writers or two gateways) writing the same keys lock them in the same order.
+fn first_puts_by_key(batch: &[Request]) -> Vec<(usize, &ObjectRecord)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut v: Vec<(usize, &ObjectRecord)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, req)| match &req.op {
+            Op::PutObject { rec, cond }
+                if cond.if_match.is_none()
+                    && seen.insert((rec.bucket.as_str(), rec.key.as_str())) =>
+            {
+                Some((i, rec))
+            }
+            _ => None,
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.1.bucket, &a.1.key).cmp(&(&b.1.bucket, &b.1.key)));
+    v
+}
+
+/// Rolls the batch's transaction back after `e`, outside any savepoint, made it give up: its writes are re-run
+/// one by one (`Failure::Op`), unless the rollback fails too (`Failure::Broken`).
+async fn give_up(tx: sqlx::Transaction<'_, sqlx::Any>, e: MetaError) -> Failure {
+    match tx.rollback().await {
+        Ok(()) => Failure::Op(e),
+        Err(_) => Failure::Broken(sqlx::Error::Protocol(format!("rollback after {e}"))),
+    }
 }
 
 // The savepoint each operation of a batch runs in (never nested, so one name does).

@@ -83,7 +83,7 @@ impl Access {
         let Some(authorised) = req.extensions.get::<Authorised>() else {
             return Err(deny());
         };
-        let Some(needed) = needed_actions(&authorised.op, &req.input) else {
+        let Some(needed) = needed_actions(authorised.op, &req.input) else {
             return Err(deny());
         };
         let missing: Vec<&'static str> = needed
@@ -165,7 +165,7 @@ macro_rules! access_hooks {
                             "A POST form carries its tags as tagging or as x-amz-tagging, not both."
                         ));
                     }
-                    req.input.tagging = Some(tags.0.clone());
+                    req.input.tagging = Some(crate::s3::tagging::header_of_form_xml(&tags.0)?);
                 }
                 self.confirm(req).await
             }

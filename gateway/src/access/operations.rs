@@ -119,7 +119,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
 
 /// The IAM action of an S3 operation, if it is one Gatehouse knows.
 pub fn action_of(op: &str) -> Option<&'static str> {
-    ACTIONS.iter().find(|(o, _)| *o == op).map(|(_, a)| *a)
+    operation(op).map(|(_, a)| a)
+}
+
+/// The table's entry of an S3 operation (its name, kept for the request, and its action).
+pub fn operation(op: &str) -> Option<(&'static str, &'static str)> {
+    ACTIONS.iter().find(|(o, _)| *o == op).copied()
 }
 
 /// The `*Version*` twin of an object action, used when the request names a version id.

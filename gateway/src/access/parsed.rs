@@ -14,7 +14,7 @@ use super::operations::{action_of, version_action};
 #[derive(Clone, Debug)]
 pub struct Authorised {
     /// The operation as s3s named it.
-    pub op: String,
+    pub op: &'static str,
     /// The actions decided (for DeleteObjects, decided per key by the handler).
     pub actions: Vec<&'static str>,
     /// The bucket and key of the request (none for ListBuckets).
