@@ -332,21 +332,18 @@ impl Front {
                         *req.uri_mut() = uri;
                     }
                     let check_digest = parsed_body_with_digest(&req);
-                    let (parts, body) = req.into_parts();
-                    let (mut parts, body) = (parts, body);
+                    let (mut parts, body) = req.into_parts();
                     let body = if check_digest {
                         verified_body(&parts.headers, body).await
                     } else {
-                        match crate::post_form::checked_body(&parts.method, &parts.headers, body)
+                        crate::post_form::checked_body(&parts.method, &parts.headers, body)
                             .await
-                        {
-                            Ok((body, Some(tags))) => {
-                                parts.extensions.insert(tags);
-                                Ok(body)
-                            }
-                            Ok((body, None)) => Ok(body),
-                            Err(e) => Err(e),
-                        }
+                            .map(|(body, tags)| {
+                                if let Some(tags) = tags {
+                                    parts.extensions.insert(tags);
+                                }
+                                body
+                            })
                     };
                     match body {
                         Err(e) => s3_error_response(&e, &rid),
