@@ -11,17 +11,7 @@ use aws_sigv4::http_request::SignableBody;
 use common::sign::{chunked_body, execute, send, sign_request};
 use common::{ROOT_AK, ROOT_SK, code, status};
 
-async fn keys(c: &aws_sdk_s3::Client, b: &str) -> Vec<String> {
-    c.list_objects_v2()
-        .bucket(b)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
-}
+use common::access::keys;
 
 async fn bad_input(s: &common::Server) {
     let c = s.client();

@@ -9,25 +9,12 @@ use aws_sdk_s3::types::{ObjectLockLegalHoldStatus, ObjectLockMode};
 use common::{Db, Opts, Server, Store};
 
 async fn user(s: &Server, name: &str, actions: &str) -> aws_sdk_s3::Client {
-    let root = s.iam_with(common::ROOT_AK, common::ROOT_SK, None);
-    root.create_user().user_name(name).send().await.unwrap();
-    root.put_user_policy()
-        .user_name(name)
-        .policy_name("p")
-        .policy_document(format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{actions},"Resource":"arn:aws:s3:::locked/*"}}]}}"#
-        ))
-        .send()
-        .await
-        .unwrap();
-    let k = root
-        .create_access_key()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap();
-    let k = k.access_key().unwrap();
-    s.client_with(k.access_key_id(), k.secret_access_key())
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{actions},"Resource":"arn:aws:s3:::locked/*"}}]}}"#
+    );
+    let (ak, sk) =
+        common::access::user(s, common::ROOT_AK, common::ROOT_SK, name, Some(&policy)).await;
+    s.client_with(&ak, &sk)
 }
 
 #[tokio::test(flavor = "multi_thread")]
