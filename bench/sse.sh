@@ -10,6 +10,7 @@
 # GATEHOUSE_VAULT_ADDR, GATEHOUSE_VAULT_TOKEN and GATEHOUSE_VAULT_CACERT); default the local KMS.
 # --only: a subset of "put-64MiB get-64MiB put-4KiB get-4KiB" (default all four). ROUNDS=N repeats the
 # workloads N times (default 1), alternating the buckets each round, for ratios on a noisy machine.
+# ONLY_BUCKETS: a subset of "plain sse-s3 sse-kms sse-kms-bk" to measure (default all four).
 set -euo pipefail
 BIN=${GATEHOUSE_BIN:-target/release/gatehouse}
 BENCH=${BENCH_BIN:-target/release/gatehouse-bench}
@@ -77,9 +78,10 @@ print(sys.argv[2], round(t['ops_per_sec']), 'ops/s', round(t['mib_per_sec'], 1),
 PY
 }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
+RUN_BUCKETS=${ONLY_BUCKETS:-$BUCKETS}  # ONLY_BUCKETS="plain sse-s3": measure a subset of the buckets
 for round in $(seq ${ROUNDS:-1}); do  # one round of all four: the 64 MiB PUTs write ~25 GB
-  if want put-64MiB; then for b in $BUCKETS; do run $b put 64MiB 8 16; done; fi
-  if want get-64MiB; then for b in $BUCKETS; do run $b get 64MiB 8 16; done; fi
-  if want put-4KiB; then for b in $BUCKETS; do run $b put 4KiB 32 2000; done; fi
-  if want get-4KiB; then for b in $BUCKETS; do run $b get 4KiB 32 2000; done; fi
+  if want put-64MiB; then for b in $RUN_BUCKETS; do run $b put 64MiB 8 16; done; fi
+  if want get-64MiB; then for b in $RUN_BUCKETS; do run $b get 64MiB 8 16; done; fi
+  if want put-4KiB; then for b in $RUN_BUCKETS; do run $b put 4KiB 32 2000; done; fi
+  if want get-4KiB; then for b in $RUN_BUCKETS; do run $b get 4KiB 32 2000; done; fi
 done
