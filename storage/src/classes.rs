@@ -86,6 +86,16 @@ impl Backend for ClassedBackend {
         let (b, inner) = self.route(locator)?;
         b.get(inner, range).await
     }
+    async fn get_processed(
+        &self,
+        locator: &str,
+        range: (u64, u64),
+        pieces: crate::Pieces,
+        process: Box<dyn crate::Process>,
+    ) -> io::Result<ByteStream> {
+        let (b, inner) = self.route(locator)?;
+        b.get_processed(inner, range, pieces, process).await
+    }
     async fn delete(&self, locator: &str) -> io::Result<()> {
         let (b, inner) = self.route(locator)?;
         b.delete(inner).await

@@ -306,16 +306,21 @@ impl Backend for StdBackend {
     }
 
     async fn get(&self, locator: &str, range: Option<(u64, u64)>) -> io::Result<ByteStream> {
-        check(locator)?;
-        let path = self.root.join(locator);
-        let (file, start, end) = blocking(move || {
-            let file = File::open(&path)?;
-            let size = file.metadata()?.len();
-            let (start, end) = resolve_range(range, size)?;
-            Ok((Arc::new(file), start, end))
-        })
-        .await?;
+        let (file, start, end) = open_range(&self.root, locator, range).await?;
         Ok(read_stream(file, start, end))
+    }
+
+    async fn get_processed(
+        &self,
+        locator: &str,
+        range: (u64, u64),
+        pieces: crate::Pieces,
+        process: Box<dyn crate::Process>,
+    ) -> io::Result<ByteStream> {
+        let (file, start, end) = open_range(&self.root, locator, Some(range)).await?;
+        Ok(crate::processed::read_processed(
+            file, start, end, pieces, process,
+        ))
     }
 
     async fn delete(&self, locator: &str) -> io::Result<()> {
@@ -328,6 +333,23 @@ impl Backend for StdBackend {
         let root = self.root.clone();
         blocking(move || locator::list_blocking(&root)).await
     }
+}
+
+/// Opens a blob on the blocking pool and resolves `range` against its size.
+pub(crate) async fn open_range(
+    root: &Path,
+    locator: &str,
+    range: Option<(u64, u64)>,
+) -> io::Result<(Arc<File>, u64, u64)> {
+    check(locator)?;
+    let path = root.join(locator);
+    blocking(move || {
+        let file = File::open(&path)?;
+        let size = file.metadata()?.len();
+        let (start, end) = resolve_range(range, size)?;
+        Ok((Arc::new(file), start, end))
+    })
+    .await
 }
 
 /// One positioned read on the blocking pool.

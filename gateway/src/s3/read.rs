@@ -9,7 +9,7 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use gatehouse_meta::{Checksums, ObjectRecord};
-use gatehouse_storage::ByteStream;
+use gatehouse_storage::{ByteStream, Pieces, Unchanged};
 
 use super::conditions::{ReadConditions, evaluate, read_error};
 use super::sse::CustomerHeaders;
@@ -32,6 +32,11 @@ pub(crate) fn object_stream(
     }
     Ok(plain_stream(state, rec, range))
 }
+
+/// Bytes per storage read of a GET. Each is read when the response asks for it, so that the page-cache copy
+/// and the socket copy of the same bytes meet in the CPU's cache (`Backend::get_processed`): on this
+/// project's 2-core machine 0.39 instead of 0.48 s of server CPU per GiB, +9% throughput, for 64 MiB GETs.
+const READ_PIECE: usize = 256 * 1024;
 
 /// `object_stream` of an unencrypted object.
 fn plain_stream(state: &Arc<AppState>, rec: &ObjectRecord, range: ByteRange<u64>) -> ByteStream {
@@ -57,7 +62,15 @@ fn plain_stream(state: &Arc<AppState>, rec: &ObjectRecord, range: ByteRange<u64>
     let s = futures::stream::iter(pieces)
         .then(move |(loc, a, b)| {
             let state = Arc::clone(&state);
-            async move { state.storage.get(&loc, Some((a, b))).await }
+            async move {
+                let pieces = Pieces {
+                    first: READ_PIECE,
+                    rest: READ_PIECE,
+                };
+                (state.storage)
+                    .get_processed(&loc, (a, b), pieces, Box::new(Unchanged))
+                    .await
+            }
         })
         .try_flatten();
     Box::pin(s)

@@ -12,11 +12,11 @@ use futures::{StreamExt, TryStreamExt};
 use s3s::{S3Result, s3_error};
 
 use gatehouse_kms::envelope::{
-    DEFAULT_CHUNK_SIZE, HEADER_LEN, MultipartLayout, RangeOpener, RangePlan, Sealer, plan_range,
-    sealed_len,
+    DEFAULT_CHUNK_SIZE, HEADER_LEN, MultipartLayout, RangeOpener, RangePlan, Sealer, TAG_LEN,
+    plan_range, sealed_len,
 };
 use gatehouse_meta::{ObjectRecord, Sse};
-use gatehouse_storage::ByteStream;
+use gatehouse_storage::{ByteStream, Pieces, Process};
 
 use super::sse::{DataKey, Params, internal};
 use crate::state::AppState;
@@ -186,6 +186,105 @@ fn layered_reader(outer: Reader, keys: DataKey, part_number: u32, inner_len: u64
     })
 }
 
+/// Whole chunks per storage read of a single-layer object (about 256 KiB, as a plain GET's reads). Read just
+/// in time and decrypted at once, the bytes stay in the CPU's cache from the page-cache copy through the
+/// decryption to the socket: 0.48 instead of 0.64 s of server CPU per GiB for 64 MiB SSE-S3 GETs here.
+const CHUNKS_PER_READ: usize = 4;
+
+/// Decrypts the chunks `plan` names of a single-layer sealed stream stored at `loc`: storage reads them in
+/// pieces of whole chunks as the response asks for them, and each piece is decrypted in place right after
+/// it is read (`Backend::get_processed`).
+async fn open_stored(
+    state: &AppState,
+    loc: &str,
+    key: DataKey,
+    part_number: u32,
+    plan: RangePlan,
+) -> std::io::Result<ByteStream> {
+    let rest = CHUNKS_PER_READ * (DEFAULT_CHUNK_SIZE as usize + TAG_LEN);
+    let (from, header, first) = if plan.first_chunk == 0 {
+        // The range starts at the first chunk (every whole GET): one read from the header on.
+        (0, Vec::with_capacity(HEADER_LEN), HEADER_LEN + rest)
+    } else {
+        let header: Vec<u8> = state
+            .storage
+            .get(loc, Some((0, HEADER_LEN as u64)))
+            .await?
+            .try_fold(Vec::new(), |mut acc, b| async move {
+                acc.extend_from_slice(&b);
+                Ok(acc)
+            })
+            .await?;
+        (plan.sealed.start, header, rest)
+    };
+    let end = plan.sealed.end;
+    let decrypt = Box::new(Decrypt {
+        key,
+        part_number,
+        plan,
+        header,
+        opener: None,
+    });
+    state
+        .storage
+        .get_processed(loc, (from, end), Pieces { first, rest }, decrypt)
+        .await
+}
+
+/// The decryption of one sealed stream as storage reads it: the header first (unless it was read apart),
+/// then the chunks, opened in place.
+struct Decrypt {
+    key: DataKey,
+    part_number: u32,
+    plan: RangePlan,
+    header: Vec<u8>,
+    opener: Option<RangeOpener>,
+}
+
+impl Process for Decrypt {
+    fn piece(&mut self, mut data: bytes::BytesMut) -> std::io::Result<Vec<Bytes>> {
+        let opener = match &mut self.opener {
+            Some(o) => o,
+            None => {
+                let take = (HEADER_LEN - self.header.len()).min(data.len());
+                self.header.extend_from_slice(&data[..take]);
+                bytes::Buf::advance(&mut data, take);
+                if self.header.len() < HEADER_LEN {
+                    return Ok(Vec::new());
+                }
+                let o = RangeOpener::new(
+                    &self.key.inner[..],
+                    self.part_number,
+                    &self.header,
+                    &self.plan,
+                )
+                .map_err(bad_data)?;
+                self.opener.insert(o)
+            }
+        };
+        let mut out = Vec::new();
+        if !data.is_empty() {
+            opener
+                .update_bytes(data.freeze(), &mut out)
+                .map_err(bad_data)?;
+        }
+        Ok(out)
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<Vec<Bytes>> {
+        let Some(opener) = self.opener else {
+            return Err(bad_data("encrypted object shorter than its header"));
+        };
+        let mut out = Vec::new();
+        opener.finish(&mut out).map_err(bad_data)?;
+        Ok(if out.is_empty() {
+            Vec::new()
+        } else {
+            vec![Bytes::from(out)]
+        })
+    }
+}
+
 /// Decrypts the chunks `plan` names of the stream `read` reads, under the inner (or the outer) key.
 async fn open_piece(
     read: Reader,
@@ -277,12 +376,18 @@ pub(crate) fn plaintext_stream(
     let key = Arc::clone(key);
     let s = futures::stream::iter(pieces)
         .then(move |(loc, part_number, plan, part_len)| {
-            let mut read = storage_reader(Arc::clone(&state), loc);
-            if key.outer.is_some() {
-                let inner_len = sealed_len(part_len, DEFAULT_CHUNK_SIZE);
-                read = layered_reader(read, Arc::clone(&key), part_number, inner_len);
+            let (state, key) = (Arc::clone(&state), Arc::clone(&key));
+            async move {
+                if key.outer.is_none() {
+                    return open_stored(&state, &loc, key, part_number, plan).await;
+                }
+                let mut read = storage_reader(state, loc);
+                if key.outer.is_some() {
+                    let inner_len = sealed_len(part_len, DEFAULT_CHUNK_SIZE);
+                    read = layered_reader(read, Arc::clone(&key), part_number, inner_len);
+                }
+                open_piece(read, key, false, part_number, plan).await
             }
-            open_piece(read, Arc::clone(&key), false, part_number, plan)
         })
         .try_flatten();
     Ok(Box::pin(s))

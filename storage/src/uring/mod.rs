@@ -170,6 +170,23 @@ impl Backend for UringBackend {
         Ok(read_stream(self.inner.clone(), fd, start, end))
     }
 
+    /// Read with `preadv2` rather than through the ring: the processing (decryption) should run on the
+    /// thread that just read the bytes, right before they are sent, and the ring's reads complete on io-wq
+    /// workers, ahead of the consumer.
+    async fn get_processed(
+        &self,
+        locator: &str,
+        range: (u64, u64),
+        pieces: crate::Pieces,
+        process: Box<dyn crate::Process>,
+    ) -> io::Result<ByteStream> {
+        let (file, start, end) =
+            crate::std_backend::open_range(&self.inner.root, locator, Some(range)).await?;
+        Ok(crate::processed::read_processed(
+            file, start, end, pieces, process,
+        ))
+    }
+
     async fn delete(&self, locator: &str) -> io::Result<()> {
         check(locator)?;
         let path = cpath(&self.inner.root.join(locator))?;
