@@ -330,6 +330,43 @@ mod tests {
         }
     }
 
+    /// A blob out of the page cache: the non-waiting read declines, the piece is read on the blocking pool
+    /// (with the read-ahead hint), and the bytes are the same.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pieces_not_in_the_page_cache_are_read_on_the_blocking_pool() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 241) as u8).collect();
+        let (_dir, file) = file_of(&data);
+        file.sync_all().expect("sync");
+        // SAFETY: advisory; drops the file's clean pages from the page cache.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        let evicted = read_at(&file, 1_000_000, 4096, true)
+            .expect("nowait")
+            .is_none();
+        // SAFETY: as above (the probe may have pulled nothing in, but be sure).
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        let (p, seen) = recorder(3_000_000 - 10);
+        let pieces = Pieces {
+            first: 100_000,
+            rest: 256 * 1024,
+        };
+        let out: Vec<Bytes> = read_processed(Arc::clone(&file), 10, 3_000_000, pieces, p)
+            .try_collect()
+            .await
+            .expect("read");
+        let all: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
+        assert_eq!(all.len(), 3_000_000 - 10 + 1);
+        assert!(all[..all.len() - 1] == data[10..], "same bytes");
+        assert_eq!(seen.lock().expect("lock")[0], 100_000);
+        if evicted {
+            // The read-ahead hint was given on the first miss: later pieces are found cached again.
+            assert!(
+                read_at(&file, 2_000_000, 4096, true)
+                    .expect("nowait")
+                    .is_some()
+            );
+        }
+    }
+
     #[tokio::test]
     async fn the_default_path_processes_any_split_and_reports_finish_errors() {
         let body: ByteStream = Box::pin(futures::stream::iter(vec![
