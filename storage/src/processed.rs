@@ -38,39 +38,41 @@ pub struct Pieces {
 
 /// The default `get_processed`: the backend's own stream, processed as it is consumed.
 pub(crate) fn process_stream(body: ByteStream, process: Box<dyn Process>) -> ByteStream {
-    struct St {
-        body: ByteStream,
-        process: Option<Box<dyn Process>>,
-        ready: std::collections::VecDeque<Bytes>,
-    }
-    let st = St {
-        body,
-        process: Some(process),
-        ready: Default::default(),
-    };
-    Box::pin(futures::stream::unfold(st, |mut st| async move {
-        loop {
-            if let Some(b) = st.ready.pop_front() {
-                return Some((Ok(b), st));
-            }
-            let p = st.process.as_mut()?;
-            let out = match st.body.next().await {
-                Some(Ok(chunk)) => p.piece(BytesMut::from(chunk)),
-                Some(Err(e)) => Err(e),
-                None => match st.process.take() {
-                    Some(p) => p.finish(),
-                    None => return None,
-                },
-            };
-            match out {
-                Ok(v) => st.ready.extend(v),
-                Err(e) => {
-                    st.process = None;
-                    return Some((Err(e), st));
-                }
-            }
-        }
+    let batches = futures::stream::unfold((body, Some(process)), |(mut body, p)| async move {
+        let mut p = p?;
+        let (out, p) = match body.next().await {
+            Some(Ok(chunk)) => match p.piece(BytesMut::from(chunk)) {
+                Ok(v) => (Ok(v), Some(p)),
+                Err(e) => (Err(e), None),
+            },
+            Some(Err(e)) => (Err(e), None),
+            None => (p.finish(), None),
+        };
+        Some((out, (body, p)))
+    });
+    flatten_batches(batches)
+}
+
+/// The bytes of each batch in turn (the batch streams here end after their first error).
+fn flatten_batches(
+    batches: impl futures::Stream<Item = io::Result<Vec<Bytes>>> + Send + 'static,
+) -> ByteStream {
+    Box::pin(batches.flat_map(|b| match b {
+        Ok(v) => futures::stream::iter(v.into_iter().map(Ok)).left_stream(),
+        Err(e) => futures::stream::once(async move { Err(e) }).right_stream(),
     }))
+}
+
+/// `get_processed` of a local backend, whose blobs are files under `root`.
+pub(crate) async fn get_local(
+    root: &std::path::Path,
+    locator: &str,
+    range: (u64, u64),
+    pieces: Pieces,
+    process: Box<dyn Process>,
+) -> io::Result<ByteStream> {
+    let (file, start, end) = crate::std_backend::open_range(root, locator, Some(range)).await?;
+    Ok(read_processed(file, start, end, pieces, process))
 }
 
 /// Result of processing one piece: the output, and the processor for the next piece (`None` after the last
@@ -173,15 +175,12 @@ pub(crate) fn read_processed(
         /// Length of the next piece.
         next_len: usize,
         rest: usize,
+        /// `None` after the last piece or an error.
         process: Option<Box<dyn Process>>,
-        ready: std::collections::VecDeque<Bytes>,
     }
     if start >= end {
         // An empty range: nothing to read, the processor still decides whether that is whole.
-        return Box::pin(futures::stream::iter(match process.finish() {
-            Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
-        }));
+        return flatten_batches(futures::stream::once(async move { process.finish() }));
     }
     let st = St {
         file,
@@ -190,53 +189,41 @@ pub(crate) fn read_processed(
         next_len: pieces.first.max(1),
         rest: pieces.rest.max(1),
         process: Some(process),
-        ready: Default::default(),
     };
-    Box::pin(futures::stream::unfold(st, |mut st| async move {
-        loop {
-            if let Some(b) = st.ready.pop_front() {
-                return Some((Ok(b), st));
-            }
-            let p = st.process.take()?;
-            let len = (st.end - st.pos).min(st.next_len as u64) as usize;
-            let (pos, last) = (st.pos, st.pos + len as u64 >= st.end);
-            st.pos += len as u64;
-            st.next_len = st.rest;
-            let (out, p) = match read_at(&st.file, pos, len, true) {
-                Ok(Some(data)) => step(Ok(data), last, p),
-                Ok(None) => {
-                    let file = Arc::clone(&st.file);
-                    let ahead = (st.end - pos).min(READ_AHEAD_ON_MISS);
-                    let job: JoinHandle<Step> = tokio::task::spawn_blocking(move || {
-                        // Not cached: ask the kernel to read the next few megabytes in the background, so
-                        // the following pieces are found in the page cache again.
-                        advise_willneed(&file, pos, ahead);
-                        let data = read_at(&file, pos, len, false).and_then(|d| {
-                            d.ok_or_else(|| io::Error::other("waiting read did not read"))
-                        });
-                        step(data, last, p)
+    let batches = futures::stream::unfold(st, |mut st| async move {
+        let p = st.process.take()?;
+        let len = (st.end - st.pos).min(st.next_len as u64) as usize;
+        let (pos, last) = (st.pos, st.pos + len as u64 >= st.end);
+        st.pos += len as u64;
+        st.next_len = st.rest;
+        let (out, p) = match read_at(&st.file, pos, len, true) {
+            Ok(Some(data)) => step(Ok(data), last, p),
+            Ok(None) => {
+                let file = Arc::clone(&st.file);
+                let ahead = (st.end - pos).min(READ_AHEAD_ON_MISS);
+                let job: JoinHandle<Step> = tokio::task::spawn_blocking(move || {
+                    // Not cached: ask the kernel to read the next few megabytes in the background, so the
+                    // following pieces are found in the page cache again.
+                    advise_willneed(&file, pos, ahead);
+                    let data = read_at(&file, pos, len, false).and_then(|d| {
+                        d.ok_or_else(|| io::Error::other("waiting read did not read"))
                     });
-                    match job.await {
-                        Ok(r) => r,
-                        Err(e) => (
-                            Err(io::Error::other(format!("blocking task failed: {e}"))),
-                            None,
-                        ),
-                    }
-                }
-                Err(e) => (Err(e), None),
-            };
-            st.process = p;
-            match out {
-                Ok(v) => st.ready.extend(v),
-                Err(e) => {
-                    st.process = None;
-                    st.ready.clear();
-                    return Some((Err(e), st));
+                    step(data, last, p)
+                });
+                match job.await {
+                    Ok(r) => r,
+                    Err(e) => (
+                        Err(io::Error::other(format!("blocking task failed: {e}"))),
+                        None,
+                    ),
                 }
             }
-        }
-    }))
+            Err(e) => (Err(e), None),
+        };
+        st.process = p;
+        Some((out, st))
+    });
+    flatten_batches(batches)
 }
 
 #[cfg(test)]

@@ -317,10 +317,7 @@ impl Backend for StdBackend {
         pieces: crate::Pieces,
         process: Box<dyn crate::Process>,
     ) -> io::Result<ByteStream> {
-        let (file, start, end) = open_range(&self.root, locator, Some(range)).await?;
-        Ok(crate::processed::read_processed(
-            file, start, end, pieces, process,
-        ))
+        crate::processed::get_local(&self.root, locator, range, pieces, process).await
     }
 
     async fn delete(&self, locator: &str) -> io::Result<()> {

@@ -180,11 +180,7 @@ impl Backend for UringBackend {
         pieces: crate::Pieces,
         process: Box<dyn crate::Process>,
     ) -> io::Result<ByteStream> {
-        let (file, start, end) =
-            crate::std_backend::open_range(&self.inner.root, locator, Some(range)).await?;
-        Ok(crate::processed::read_processed(
-            file, start, end, pieces, process,
-        ))
+        crate::processed::get_local(&self.inner.root, locator, range, pieces, process).await
     }
 
     async fn delete(&self, locator: &str) -> io::Result<()> {
