@@ -107,15 +107,23 @@ fn read_at(file: &File, pos: u64, len: usize, nowait: bool) -> io::Result<Option
             iov_base: unsafe { buf.as_mut_ptr().add(buf.len()) }.cast(),
             iov_len: want,
         };
-        let flags = if nowait { libc::RWF_NOWAIT } else { 0 };
         // SAFETY: one iovec over spare capacity; the kernel writes at most `want` bytes there, and only the
         // bytes it reports are then marked initialised.
-        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, at, flags) };
+        let n = unsafe {
+            if nowait {
+                libc::preadv2(file.as_raw_fd(), &iov, 1, at, libc::RWF_NOWAIT)
+            } else {
+                libc::pread(file.as_raw_fd(), iov.iov_base, want, at)
+            }
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
                 Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN) | Some(libc::EOPNOTSUPP) if nowait => return Ok(None),
+                // Would wait; or a kernel or filesystem without non-waiting reads: read on the blocking pool.
+                Some(libc::EAGAIN | libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) if nowait => {
+                    return Ok(None);
+                }
                 _ => return Err(e),
             }
         }
