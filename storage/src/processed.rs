@@ -1,7 +1,7 @@
 //! Reads whose every byte goes through CPU work (decryption) on its way out (`Backend::get_processed`).
 //!
-//! A GET keeps megabytes of reads in flight ahead of its consumer, so by the time a buffer is decrypted it
-//! has left the CPU's cache, and again by the time the socket copies it out. Here a piece is read only when
+//! `Backend::get` keeps megabytes of reads in flight ahead of its consumer, so by the time a buffer is
+//! decrypted it has left the CPU's cache, and again by the time the socket copies it out. Here a piece is read only when
 //! the consumer asks for it, on the consumer's own thread while the bytes are in the page cache
 //! (`preadv2(RWF_NOWAIT)`, which never waits for the disk), then processed and handed over at once: the
 //! page-cache copy, the decryption and the socket copy touch the same cached bytes. A piece not in the page

@@ -124,6 +124,15 @@ fn open_stream(body: ByteStream, opener: RangeOpener) -> ByteStream {
     Box::pin(s)
 }
 
+/// All the bytes of a (short) stream.
+async fn collect(body: ByteStream) -> std::io::Result<Vec<u8>> {
+    body.try_fold(Vec::new(), |mut acc, b| async move {
+        acc.extend_from_slice(&b);
+        Ok(acc)
+    })
+    .await
+}
+
 /// Splits the first `HEADER_LEN` bytes off `body` (a read that starts at the stream's header), returning
 /// them and the rest of the stream.
 async fn split_header(mut body: ByteStream) -> std::io::Result<(Vec<u8>, ByteStream)> {
@@ -206,15 +215,7 @@ async fn open_stored(
         // The range starts at the first chunk (every whole GET): one read from the header on.
         (0, Vec::with_capacity(HEADER_LEN), HEADER_LEN + rest)
     } else {
-        let header: Vec<u8> = state
-            .storage
-            .get(loc, Some((0, HEADER_LEN as u64)))
-            .await?
-            .try_fold(Vec::new(), |mut acc, b| async move {
-                acc.extend_from_slice(&b);
-                Ok(acc)
-            })
-            .await?;
+        let header = collect(state.storage.get(loc, Some((0, HEADER_LEN as u64))).await?).await?;
         (plan.sealed.start, header, rest)
     };
     let end = plan.sealed.end;
@@ -297,13 +298,7 @@ async fn open_piece(
         // The range starts at the first chunk (every whole GET): one read from the header on.
         split_header(read(0, plan.sealed.end).await?).await?
     } else {
-        let header: Vec<u8> = read(0, HEADER_LEN as u64)
-            .await?
-            .try_fold(Vec::new(), |mut acc, b| async move {
-                acc.extend_from_slice(&b);
-                Ok(acc)
-            })
-            .await?;
+        let header = collect(read(0, HEADER_LEN as u64).await?).await?;
         (header, read(plan.sealed.start, plan.sealed.end).await?)
     };
     let key = if outer {
@@ -381,11 +376,10 @@ pub(crate) fn plaintext_stream(
                 if key.outer.is_none() {
                     return open_stored(&state, &loc, key, part_number, plan).await;
                 }
-                let mut read = storage_reader(state, loc);
-                if key.outer.is_some() {
-                    let inner_len = sealed_len(part_len, DEFAULT_CHUNK_SIZE);
-                    read = layered_reader(read, Arc::clone(&key), part_number, inner_len);
-                }
+                // Two layers (`aws:kms:dsse`): the inner stream is read through the outer one.
+                let inner_len = sealed_len(part_len, DEFAULT_CHUNK_SIZE);
+                let read = storage_reader(state, loc);
+                let read = layered_reader(read, Arc::clone(&key), part_number, inner_len);
                 open_piece(read, key, false, part_number, plan).await
             }
         })
